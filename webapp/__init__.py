@@ -1,0 +1,83 @@
+"""Student records: a Flask application for school office staff and teachers.
+
+``create_app`` is the application factory used by ``flask --app webapp`` and by gunicorn
+(``gunicorn 'webapp:create_app()'``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect, url_for
+from werkzeug.wrappers import Response
+
+from webapp import models  # noqa: F401  (registers the tables with the metadata)
+from webapp.config import load_config
+from webapp.database import register_engine_events
+from webapp.extensions import csrf, db, migrate
+
+#: The project root, holding ``templates/``, ``static/`` and ``migrations/``.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the application.
+
+    Args:
+        config: settings that override every other configuration layer (tests pass the
+            database URL and ``TESTING`` here).
+
+    Returns:
+        The configured Flask application. Nothing touches the database here: the schema
+        is made and evolved by ``flask db upgrade``, never by ``create_all``.
+    """
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extension objects of :mod:`webapp.extensions` to ``app``."""
+    db.init_app(app)
+    register_engine_events(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register one blueprint per feature, and the root redirect to the roster."""
+    from webapp.health import bp as health_bp
+    from webapp.students import bp as students_bp
+
+    app.register_blueprint(students_bp)
+    app.register_blueprint(health_bp)
+
+    @app.get("/")
+    def index() -> Response:
+        """Send visitors to the student roster."""
+        return redirect(url_for("students.index"))
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Render error pages inside the site layout."""
+    from webapp.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the project's click command groups to ``flask``."""
+    from webapp.students.cli import students_cli
+
+    app.cli.add_command(students_cli)

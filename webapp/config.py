@@ -1,0 +1,135 @@
+"""Configuration, in layers: code defaults, then environment variables, then an optional
+``instance/config.py``, then the mapping handed to ``create_app`` (tests).
+
+Every setting an operator may change is read from the environment here and listed in the
+README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+#: File in the instance folder holding a generated secret key (written by ``make run``).
+SECRET_KEY_FILE = "secret_key"
+
+
+class DefaultConfig:
+    """Code defaults; each may be overridden by the layers above it."""
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    SQLALCHEMY_RECORD_QUERIES = False
+    # A form may stay open all day: the token lives as long as the session.
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 1024 * 1024  # bytes; student forms are tiny
+    STUDENTS_PER_PAGE = 25
+    STUDENTS_MAX_PER_PAGE = 100
+
+
+def normalise_database_url(url: str) -> str:
+    """Map a PostgreSQL URL to the psycopg 3 driver.
+
+    Hosting platforms hand out ``postgres://`` and ``postgresql://`` URLs; SQLAlchemy
+    would pick psycopg2 for the latter and rejects the former.
+
+    Args:
+        url: a database URL from the environment.
+
+    Returns:
+        The URL with a ``postgresql+psycopg://`` scheme when it named PostgreSQL without a
+        driver, otherwise ``url`` unchanged.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def default_database_url(instance_path: str) -> str:
+    """Return the SQLite default, ``instance/students.db``, as an absolute URL."""
+    return f"sqlite:///{Path(instance_path) / 'students.db'}"
+
+
+def load_secret_key(instance_path: str) -> str | None:
+    """Return the secret key stored in the instance folder, or ``None`` when there is none."""
+    path = Path(instance_path) / SECRET_KEY_FILE
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return key or None
+
+
+def write_secret_key(instance_path: str) -> Path:
+    """Generate a secret key into the instance folder unless one is already there.
+
+    The file is created with mode 0600 and exclusively, so concurrent callers agree on
+    one key.
+
+    Args:
+        instance_path: the application's instance folder; created when missing.
+
+    Returns:
+        The path of the key file.
+    """
+    folder = Path(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    return path
+
+
+def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
+    """Fill ``app.config`` from the layers described in the module docstring.
+
+    Args:
+        app: the application being created.
+        overrides: settings that win over every other layer (used by tests).
+    """
+    app.config.from_object(DefaultConfig)
+
+    env = os.environ
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        env.get("DATABASE_URL") or default_database_url(app.instance_path)
+    )
+    if env.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = env["SECRET_KEY"]
+    if env.get("SESSION_COOKIE_SECURE"):
+        app.config["SESSION_COOKIE_SECURE"] = env["SESSION_COOKIE_SECURE"].lower() in {
+            "1",
+            "true",
+            "yes",
+        }
+
+    app.config.from_pyfile("config.py", silent=True)
+    if overrides:
+        app.config.update(overrides)
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(uri)
+    if uri.startswith("postgresql"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("pool_pre_ping", True)
+
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        # Good enough for `flask shell` or a single dev process; gunicorn.conf.py refuses
+        # to serve without a persistent key, since workers would not share this one.
+        app.logger.warning(
+            "SECRET_KEY is not set: using a random key for this process only. "
+            "Set SECRET_KEY or run `make run` once to generate instance/%s.",
+            SECRET_KEY_FILE,
+        )
+        app.config["SECRET_KEY"] = secrets.token_hex(32)

@@ -1,0 +1,90 @@
+"""Engine set-up per database dialect: SQLite connection pragmas and transaction control.
+
+SQLite, through Python's ``sqlite3`` module, does not start a transaction before DDL and
+starts one lazily before DML. That breaks two things we rely on: an Alembic upgrade that
+must be all-or-nothing (DDL outside a transaction cannot be rolled back), and a
+read-then-write request under several gunicorn workers (the deferred transaction that
+later needs the write lock can fail with "database is locked"). Following SQLAlchemy's
+documented recipe ("Serializable isolation / Savepoints / Transactional DDL" in the
+SQLite dialect docs), we turn the driver's own transaction handling off and emit
+``BEGIN`` ourselves: ``BEGIN IMMEDIATE`` when the caller asked for a write transaction
+with :func:`begin_write`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from webapp.extensions import db
+
+#: How long a SQLite connection waits for another writer before failing, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+#: Execution option that makes the next transaction on a SQLite connection a write one.
+WRITE_OPTION = "webapp_write_transaction"
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    """Configure a new SQLite DBAPI connection (runs once per pooled connection)."""
+    # Hand transaction control to SQLAlchemy's "begin" event below.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL lets readers proceed while one writer writes; NORMAL sync is safe in WAL
+        # mode (a power loss can lose the last commits, never corrupt the file).
+        mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+        if mode and str(mode[0]).lower() == "wal":
+            cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    """Emit ``BEGIN`` (or ``BEGIN IMMEDIATE`` for a write) when SQLAlchemy starts a transaction."""
+    if conn.get_execution_options().get(WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def configure_engine(engine: Engine) -> None:
+    """Attach the dialect-specific event listeners to ``engine`` (idempotent).
+
+    Args:
+        engine: an engine created by Flask-SQLAlchemy or by a test.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    if not event.contains(engine, "connect", _sqlite_on_connect):
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def register_engine_events(app: Flask) -> None:
+    """Configure every engine of ``app``'s Flask-SQLAlchemy extension.
+
+    Args:
+        app: an application on which ``db.init_app`` has already run.
+    """
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_engine(engine)
+
+
+def begin_write() -> None:
+    """Make the current request's session open a write transaction.
+
+    On SQLite this takes the database write lock at ``BEGIN`` (``BEGIN IMMEDIATE``), so a
+    transaction that reads and then writes cannot fail half-way with "database is locked";
+    on PostgreSQL it changes nothing. Call it before the first query of a write view.
+    """
+    if db.session.in_transaction():
+        # Too late to choose the lock mode; the deferred transaction upgrades on write.
+        return
+    db.session.connection(execution_options={WRITE_OPTION: True})

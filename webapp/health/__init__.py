@@ -1,0 +1,5 @@
+"""Health check for load balancers and deploy scripts."""
+
+from flask import Blueprint
+
+bp = Blueprint("health", __name__)

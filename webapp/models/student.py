@@ -1,0 +1,83 @@
+"""The ``Student`` model: one row per student on the school roster."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Index, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+from webapp.models.types import UTCDateTime, utcnow
+
+#: Limits shared by the model, the migrations and the form validators.
+NAME_MAX_LENGTH = 100
+EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit, what email-validator enforces
+GRADE_MIN, GRADE_MAX = 1, 12
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
+
+
+class Student(db.Model):
+    """A student on the roster.
+
+    The table started life as the SQLAlchemy tutorial's ``students`` table (see the first
+    migration); the constraints below were added by later migrations, and the database
+    enforces them whatever code writes the rows.
+
+    Attributes:
+        id: surrogate primary key.
+        name: full name, 1 to ``NAME_MAX_LENGTH`` characters, never blank.
+        email: optional address, unique case-insensitively (a unique index on ``lower(email)``).
+        grade: school grade, ``GRADE_MIN`` to ``GRADE_MAX``.
+        birthday: optional date of birth, not before ``EARLIEST_BIRTHDAY``.
+        enrolled_on: enrollment date, today by default, not before the birthday.
+        created_at: when the row was created (aware UTC).
+        updated_at: when the row was last changed (aware UTC).
+    """
+
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
+    grade: Mapped[int] = mapped_column(index=True)
+    birthday: Mapped[date | None] = mapped_column(index=True)
+    # ``date.today`` is passed uncalled: the tutorial's ``default=datetime.now()`` was
+    # evaluated once at import, stamping every row with the process start time.
+    enrolled_on: Mapped[date] = mapped_column(
+        default=date.today, server_default=text("CURRENT_DATE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            f"length(trim(name)) >= 1 AND length(name) <= {NAME_MAX_LENGTH}", name="name_length"
+        ),
+        CheckConstraint(f"grade BETWEEN {GRADE_MIN} AND {GRADE_MAX}", name="grade_range"),
+        CheckConstraint(
+            f"birthday IS NULL OR birthday >= '{EARLIEST_BIRTHDAY.isoformat()}'",
+            name="birthday_after_1900",
+        ),
+        CheckConstraint(
+            "birthday IS NULL OR enrolled_on >= birthday", name="enrolled_after_birthday"
+        ),
+        Index("uq_students_email_lower", func.lower(email), unique=True),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Student id={self.id} name={self.name!r} grade={self.grade}>"
+
+    def age_on(self, day: date) -> int | None:
+        """Return the student's age in whole years on ``day``, or ``None`` without a birthday.
+
+        Args:
+            day: the date at which to measure the age.
+
+        Returns:
+            Completed years between ``birthday`` and ``day`` (0 before the first birthday).
+        """
+        if self.birthday is None:
+            return None
+        before_birthday = (day.month, day.day) < (self.birthday.month, self.birthday.day)
+        return day.year - self.birthday.year - int(before_birthday)

@@ -1,0 +1,41 @@
+"""Column types shared by the models."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and returned as an aware UTC ``datetime``.
+
+    SQLite has no time-zone type and PostgreSQL's ``timestamptz`` converts to the session
+    time zone, so both databases store a plain ``TIMESTAMP``/``DATETIME`` holding UTC, and
+    this type does the conversion at the edge.
+
+    Raises:
+        ValueError: when bound a naive ``datetime`` (its time zone would be a guess).
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert an aware ``datetime`` to naive UTC for storage."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime, got a naive one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to the naive value read from the database."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC ``datetime`` (a callable column default)."""
+    return datetime.now(UTC)

@@ -1,0 +1,7 @@
+"""The students feature: the roster, student detail, create, edit and delete."""
+
+from flask import Blueprint
+
+bp = Blueprint("students", __name__, url_prefix="/students")
+
+from webapp.students import views  # noqa: E402, F401  (routes attach to bp)
