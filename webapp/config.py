@@ -28,8 +28,6 @@ class DefaultConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     MAX_CONTENT_LENGTH = 1024 * 1024  # bytes; student forms are tiny
-    STUDENTS_PER_PAGE = 25
-    STUDENTS_MAX_PER_PAGE = 100
 
 
 def normalise_database_url(url: str) -> str:

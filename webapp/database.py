@@ -84,7 +84,7 @@ def begin_write() -> None:
     transaction that reads and then writes cannot fail half-way with "database is locked";
     on PostgreSQL it changes nothing. Call it before the first query of a write view.
     """
-    if db.session.in_transaction():
+    if db.session().in_transaction():
         # Too late to choose the lock mode; the deferred transaction upgrades on write.
         return
     db.session.connection(execution_options={WRITE_OPTION: True})

@@ -1,0 +1,45 @@
+"""Small helpers shared by test modules."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from datetime import date
+from typing import Any
+
+from flask import Flask
+
+from webapp.extensions import db
+from webapp.models import Student
+
+
+def add_student(app: Flask, **values: Any) -> int:
+    """Insert one student directly through the ORM and return its id."""
+    defaults: dict[str, Any] = {"name": "Ada Lovelace", "grade": 5}
+    defaults.update(values)
+    with app.app_context():
+        student = Student(**defaults)
+        if student.enrolled_on is None:
+            student.enrolled_on = date(2020, 9, 1)
+        db.session.add(student)
+        db.session.commit()
+        return student.id
+
+
+def field_errors(html: str) -> dict[str, str]:
+    """Return ``{field id: error text}`` for every inline error in a rendered form."""
+    found = re.findall(r'<p class="field-error" id="([\w-]+)-error">([^<]*)</p>', html)
+    return {field: html_lib.unescape(text) for field, text in found}
+
+
+def valid_form(**changes: str) -> dict[str, str]:
+    """A valid create/edit form submission, with ``changes`` applied."""
+    data = {
+        "name": "Grace Hopper",
+        "email": "grace@example.org",
+        "grade": "7",
+        "birthday": "2013-12-09",
+        "enrolled_on": "2019-09-02",
+    }
+    data.update(changes)
+    return data

@@ -1,0 +1,56 @@
+"""Tests of the ``flask students`` command group."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import Student
+from webapp.students import rules
+
+
+def test_seed_adds_valid_realistic_students(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["students", "seed", "--count", "300", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert "Added 300 students." in result.output
+    with app.app_context():
+        students = db.session.scalars(select(Student)).all()
+    assert len(students) == 300
+    today = date.today()
+    for student in students:
+        assert rules.clean_name(student.name) == student.name
+        assert rules.clean_email(student.email) == student.email
+        assert 1 <= student.grade <= 12
+        assert rules.check_birthday(student.birthday, today) == student.birthday
+        assert rules.check_enrolled_on(student.enrolled_on, student.birthday)
+        age = student.age_on(today)
+        assert age is not None
+        assert student.grade + 3 <= age <= student.grade + 8
+
+
+def test_seed_twice_keeps_emails_unique(app: Flask, runner: FlaskCliRunner) -> None:
+    for _ in range(2):
+        result = runner.invoke(args=["students", "seed", "-n", "50", "--seed", "1"])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        total = db.session.scalar(select(func.count(Student.id)))
+        emails = db.session.scalar(select(func.count(func.distinct(func.lower(Student.email)))))
+        with_email = db.session.scalar(select(func.count(Student.email)))
+    assert total == 100
+    assert emails == with_email
+
+
+def test_seed_rejects_a_count_below_one(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["students", "seed", "--count", "0"])
+    assert result.exit_code == 2
+    assert "0 is not in the range" in result.output
+
+
+def test_students_group_help_lists_seed(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["students", "--help"])
+    assert result.exit_code == 0
+    assert "seed" in result.output

@@ -1,0 +1,78 @@
+"""Validation rules for student fields, shared by the web form and the command line.
+
+Each function takes an already-parsed value and either returns the value to store or
+raises :class:`ValueError` with a message written for office staff.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from email_validator import EmailNotValidError, validate_email
+
+from webapp.models.student import EARLIEST_BIRTHDAY, EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
+
+
+def clean_name(value: str | None) -> str:
+    """Return ``value`` with surrounding and repeated inner whitespace removed.
+
+    Raises:
+        ValueError: when the name is empty or longer than ``NAME_MAX_LENGTH`` characters.
+    """
+    name = " ".join((value or "").split())
+    if not name:
+        raise ValueError("Enter the student's name.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValueError(
+            f"The name is {len(name)} characters long; it can have at most {NAME_MAX_LENGTH}."
+        )
+    return name
+
+
+def clean_email(value: str | None) -> str | None:
+    """Return the normalised address (domain lower-cased, Unicode NFC), or ``None`` if blank.
+
+    Syntax only: no DNS lookup, so it works offline and fast (email-validator with
+    ``check_deliverability=False``).
+
+    Raises:
+        ValueError: when the address is not valid, with email-validator's explanation.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) > EMAIL_MAX_LENGTH:
+        raise ValueError(f"An email address can have at most {EMAIL_MAX_LENGTH} characters.")
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(f"Enter a valid email address: {error}") from error
+    return result.normalized
+
+
+def check_birthday(value: date | None, today: date) -> date | None:
+    """Accept a birthday that is neither before 1900 nor after ``today``.
+
+    Raises:
+        ValueError: when the date is out of that range.
+    """
+    if value is None:
+        return None
+    if value < EARLIEST_BIRTHDAY:
+        raise ValueError(f"The birthday cannot be before {EARLIEST_BIRTHDAY:%-d %B %Y}.")
+    if value > today:
+        raise ValueError("The birthday cannot be in the future.")
+    return value
+
+
+def check_enrolled_on(value: date, birthday: date | None) -> date:
+    """Accept an enrollment date that is not before 1900 nor before the birthday.
+
+    Raises:
+        ValueError: when the date is out of range.
+    """
+    if value < EARLIEST_BIRTHDAY:
+        raise ValueError(f"The enrollment date cannot be before {EARLIEST_BIRTHDAY:%-d %B %Y}.")
+    if birthday is not None and value < birthday:
+        raise ValueError("The enrollment date cannot be before the birthday.")
+    return value

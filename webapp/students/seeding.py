@@ -1,0 +1,113 @@
+"""Realistic demo students, generated with Faker and inserted in bulk."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from typing import Any
+
+from faker import Faker
+from sqlalchemy import func, insert, select
+
+from webapp.database import begin_write
+from webapp.extensions import db
+from webapp.models import Student
+from webapp.models.student import GRADE_MAX, GRADE_MIN
+from webapp.models.types import utcnow
+
+#: Rows per INSERT statement; large enough to amortise round trips, small enough to
+#: keep memory flat.
+BATCH_SIZE = 5_000
+
+
+def _school_year_start(today: date) -> date:
+    """Return the 1 September that opened the current school year."""
+    year = today.year if today.month >= 9 else today.year - 1
+    return date(year, 9, 1)
+
+
+def generate_students(
+    count: int, *, first_serial: int = 1, random_seed: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield ``count`` rows of plausible student data, as dictionaries for ``insert()``.
+
+    Args:
+        count: number of rows to produce.
+        first_serial: the number embedded in the first email address; addresses embed
+            consecutive numbers from there, so they are unique if the serials are new.
+        random_seed: seed for Faker and ``random``, for reproducible data.
+
+    Yields:
+        Mappings with ``name``, ``email``, ``grade``, ``birthday``, ``enrolled_on``,
+        ``created_at`` and ``updated_at``, each valid under the model's rules.
+    """
+    fake = Faker(["en_US", "en_GB", "es_ES", "fr_FR", "de_DE"])
+    rng = random.Random(random_seed)
+    if random_seed is not None:
+        Faker.seed(random_seed)
+    today = date.today()
+    year_start = _school_year_start(today)
+    now = utcnow()
+    for serial in range(first_serial, first_serial + count):
+        first, last = fake.first_name(), fake.last_name()
+        grade = rng.randint(GRADE_MIN, GRADE_MAX)
+        # A grade-g student turns g + 5 during the school year, give or take a year.
+        age = grade + 5 + rng.choice((0, 0, 0, 1))
+        birthday = year_start - timedelta(days=365 * age + rng.randint(-120, 240))
+        first_year = rng.randint(0, grade - 1)
+        enrolled_on = date(year_start.year - first_year, 9, 1) + timedelta(days=rng.randint(0, 20))
+        enrolled_on = min(max(enrolled_on, birthday), today)
+        email = None
+        if rng.random() < 0.9:
+            local = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+            local = "".join(ch for ch in local if ch.isascii() and (ch.isalnum() or ch == "."))
+            email = f"{local or 'student'}.{serial}@example.org"
+        yield {
+            "name": f"{first} {last}",
+            "email": email,
+            "grade": grade,
+            "birthday": birthday,
+            "enrolled_on": enrolled_on,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+
+def seed_students(
+    count: int,
+    *,
+    random_seed: int | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> int:
+    """Insert ``count`` generated students in one transaction.
+
+    Args:
+        count: number of students to add.
+        random_seed: seed for reproducible data.
+        progress: called with the number of rows after each batch (a progress bar).
+
+    Returns:
+        The number of students added.
+    """
+    begin_write()
+    first_serial = (db.session.execute(select(func.max(Student.id))).scalar() or 0) + 1
+    batch: list[dict[str, Any]] = []
+    rows = generate_students(count, first_serial=first_serial, random_seed=random_seed)
+    try:
+        for row in rows:
+            batch.append(row)
+            if len(batch) == BATCH_SIZE:
+                db.session.execute(insert(Student), batch)
+                if progress:
+                    progress(len(batch))
+                batch.clear()
+        if batch:
+            db.session.execute(insert(Student), batch)
+            if progress:
+                progress(len(batch))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return count

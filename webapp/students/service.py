@@ -1,0 +1,223 @@
+"""Student queries and writes shared by the views and the ``flask students`` commands.
+
+Views stay thin: they parse the request, call one function here and render. Each write
+function changes the session and commits once; on failure it rolls back and raises an
+exception the caller can explain to the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db
+from webapp.models import Student
+from webapp.models.student import GRADE_MAX, GRADE_MIN
+
+#: Columns the roster can be sorted by, keyed by their name in the ``sort`` parameter.
+SORTABLE_COLUMNS: dict[str, Any] = {
+    "name": Student.name,
+    "email": func.lower(Student.email),
+    "grade": Student.grade,
+    "birthday": Student.birthday,
+    "enrolled_on": Student.enrolled_on,
+}
+DEFAULT_SORT = "name"
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 100
+
+
+DUPLICATE_EMAIL_MESSAGE = "Another student already has this email address."
+
+
+class DuplicateEmailError(Exception):
+    """Another student already has this email address (compared case-insensitively)."""
+
+
+@dataclass(frozen=True)
+class RosterQuery:
+    """What the roster shows: the state carried in its URL.
+
+    Attributes:
+        q: text searched for in name and email, case-insensitively; ``""`` for all.
+        grade: only students in this grade, or ``None`` for every grade.
+        sort: a key of ``SORTABLE_COLUMNS``, prefixed with ``-`` for descending order.
+        page: 1-based page number.
+        per_page: rows per page.
+    """
+
+    q: str = ""
+    grade: int | None = None
+    sort: str = DEFAULT_SORT
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+    @property
+    def sort_key(self) -> str:
+        """The sorted column's key, without the direction."""
+        return self.sort.removeprefix("-")
+
+    @property
+    def descending(self) -> bool:
+        """Whether the sort is descending."""
+        return self.sort.startswith("-")
+
+    def url_args(self, **changes: Any) -> dict[str, Any]:
+        """Return the query-string arguments for this view with ``changes`` applied.
+
+        Defaults are left out so that URLs stay short and shareable.
+        """
+        state = replace(self, **changes)
+        args: dict[str, Any] = {}
+        if state.q:
+            args["q"] = state.q
+        if state.grade is not None:
+            args["grade"] = state.grade
+        if state.sort != DEFAULT_SORT:
+            args["sort"] = state.sort
+        if state.page != 1:
+            args["page"] = state.page
+        if state.per_page != DEFAULT_PER_PAGE:
+            args["per_page"] = state.per_page
+        return args
+
+
+def _to_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
+    """Build a :class:`RosterQuery` from request arguments, correcting what is invalid.
+
+    Bad values never raise: an unknown sort falls back to the default, a page below 1
+    becomes 1, ``per_page`` is clamped to ``1..MAX_PER_PAGE``, and a grade that is not an
+    integer in range is ignored.
+
+    Args:
+        args: the request's query-string arguments.
+
+    Returns:
+        The corrected query.
+    """
+    q = " ".join(args.get("q", "").split())[:200]
+    grade = _to_int(args.get("grade"))
+    if grade is not None and not GRADE_MIN <= grade <= GRADE_MAX:
+        grade = None
+    sort = args.get("sort", DEFAULT_SORT)
+    if sort.removeprefix("-") not in SORTABLE_COLUMNS:
+        sort = DEFAULT_SORT
+    page = max(_to_int(args.get("page")) or 1, 1)
+    per_page = _to_int(args.get("per_page")) or DEFAULT_PER_PAGE
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    return RosterQuery(q=q, grade=grade, sort=sort, page=page, per_page=per_page)
+
+
+def _filtered(query: RosterQuery) -> Select[tuple[Student]]:
+    statement = select(Student)
+    if query.q:
+        statement = statement.where(
+            or_(
+                Student.name.icontains(query.q, autoescape=True),
+                Student.email.icontains(query.q, autoescape=True),
+            )
+        )
+    if query.grade is not None:
+        statement = statement.where(Student.grade == query.grade)
+    return statement
+
+
+def roster_statement(query: RosterQuery) -> Select[tuple[Student]]:
+    """Return the SELECT for the roster: filtered and ordered, not yet paginated.
+
+    Rows with an empty sorted column come last in both directions, on SQLite and
+    PostgreSQL alike; ties are broken by ``id`` so paging is stable.
+    """
+    column = SORTABLE_COLUMNS[query.sort_key]
+    order: ColumnElement[Any] = column.desc() if query.descending else column.asc()
+    tiebreak = Student.id.desc() if query.descending else Student.id.asc()
+    if query.sort_key in {"email", "birthday"}:
+        order = order.nulls_last()
+    return _filtered(query).order_by(order, tiebreak)
+
+
+def roster_page(query: RosterQuery) -> Pagination:
+    """Return one page of the roster, with the total count.
+
+    A page past the end is replaced by the last page. Two SQL statements (the count and
+    the page) in the common case.
+    """
+    statement = roster_statement(query)
+    page = db.paginate(statement, page=query.page, per_page=query.per_page, error_out=False)
+    if page.total and query.page > (page.pages or 1):
+        page = db.paginate(statement, page=page.pages, per_page=query.per_page, error_out=False)
+    return page
+
+
+def email_taken(email: str | None, exclude_id: int | None = None) -> bool:
+    """Return whether another student already uses ``email``, ignoring case.
+
+    Args:
+        email: the normalised address, or ``None`` (never taken).
+        exclude_id: the student being edited, whose own address does not count.
+    """
+    if not email:
+        return False
+    statement = select(Student.id).where(func.lower(Student.email) == email.lower())
+    if exclude_id is not None:
+        statement = statement.where(Student.id != exclude_id)
+    return db.session.execute(statement.limit(1)).first() is not None
+
+
+def save_student(student: Student, values: Mapping[str, Any]) -> Student:
+    """Apply ``values`` to ``student`` (new or existing) and commit.
+
+    Args:
+        student: a transient ``Student()`` to create, or one loaded in this session.
+        values: validated field values: name, email, grade, birthday, enrolled_on.
+
+    Returns:
+        The saved student, with its id.
+
+    Raises:
+        DuplicateEmailError: the database found the email already in use (a concurrent
+            save got there first); the session has been rolled back.
+        IntegrityError: any other constraint violation; the session has been rolled back.
+    """
+    for field in ("name", "email", "grade", "birthday", "enrolled_on"):
+        if field in values:
+            setattr(student, field, values[field])
+    if student.enrolled_on is None:
+        student.enrolled_on = date.today()
+    if student.id is None:
+        db.session.add(student)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        if "email" in str(error.orig).lower():
+            raise DuplicateEmailError(values.get("email")) from error
+        raise
+    return student
+
+
+def delete_student(student: Student) -> None:
+    """Delete ``student`` and commit.
+
+    Raises:
+        SQLAlchemyError: when the database refuses; the session has been rolled back.
+    """
+    db.session.delete(student)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
