@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -25,6 +26,12 @@ def _school_year_start(today: date) -> date:
     """Return the 1 September that opened the current school year."""
     year = today.year if today.month >= 9 else today.year - 1
     return date(year, 9, 1)
+
+
+def _ascii_local_part(text: str) -> str:
+    """Turn "Zoé O'Neil" into "zoe.oneil": ASCII letters, digits and dots only."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "."))
 
 
 def generate_students(
@@ -60,8 +67,7 @@ def generate_students(
         enrolled_on = min(max(enrolled_on, birthday), today)
         email = None
         if rng.random() < 0.9:
-            local = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
-            local = "".join(ch for ch in local if ch.isascii() and (ch.isalnum() or ch == "."))
+            local = _ascii_local_part(f"{first}.{last}")
             email = f"{local or 'student'}.{serial}@example.org"
         yield {
             "name": f"{first} {last}",
