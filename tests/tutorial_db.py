@@ -1,0 +1,62 @@
+"""Make a ``students.db`` exactly the way the classic SQLAlchemy tutorial does.
+
+The migrations start from the database this tutorial code leaves behind (see
+``migrations/versions/0001_tutorial_schema.py``), so the takeover tests build one with the
+tutorial's own code: its own declarative base, ``create_all``, ``add_all``, ``commit``.
+Its two bugs are kept on purpose: the ``Index`` in the class body never reaches the
+database, and ``default=datetime.now()`` is evaluated once, at import.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Integer, String, create_engine
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+Base = declarative_base()
+
+
+class Student(Base):  # type: ignore[valid-type, misc]
+    """The tutorial's model, verbatim."""
+
+    __tablename__ = "students"
+    Index("index_name", "name")  # in the class body: never reaches the database
+    id = Column(Integer(), primary_key=True)
+    name = Column(String())
+    email = Column(String(55))
+    grade = Column(Integer())
+    birthday = Column(DateTime())
+    enrolled_date = Column(DateTime(), default=datetime.now())  # evaluated once (the bug)
+
+
+def make_tutorial_db(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Create ``path`` with the tutorial's ``create_all`` and add ``rows`` as it does.
+
+    Args:
+        path: the SQLite file to create.
+        rows: keyword arguments for the tutorial's ``Student``, one dict per row.
+    """
+    engine = create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    session = sessionmaker(bind=engine)()
+    session.add_all([Student(**row) for row in rows])
+    session.commit()
+    session.close()
+    engine.dispose()
+
+
+def read_tutorial_rows(path: Path) -> list[dict[str, Any]]:
+    """Read every row back through the tutorial's model, ordered by id."""
+    engine = create_engine(f"sqlite:///{path}")
+    session = sessionmaker(bind=engine)()
+    try:
+        return [
+            {column.name: getattr(student, column.name) for column in Student.__table__.c}
+            for student in session.query(Student).order_by(Student.id)
+        ]
+    finally:
+        session.close()
+        engine.dispose()
