@@ -1,5 +1,98 @@
-"""Health check for load balancers and deploy scripts."""
+"""Health check for load balancers and deploy scripts.
 
-from flask import Blueprint
+``GET /healthz`` answers 200 only when the database is reachable and its schema is at the
+migration head, so a deploy can wait for it after ``flask db upgrade`` and a load balancer
+takes an instance out of rotation when its database goes away. Every answer has the same
+JSON shape::
+
+    {"status": "ok", "database": "ok", "revision": "<current>", "head": "<head>"}
+
+with ``"status": "error"`` or ``"degraded"`` and a ``"reason"`` on a 503.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
+
+from webapp.extensions import db
 
 bp = Blueprint("health", __name__)
+
+
+@lru_cache(maxsize=8)
+def _heads_in(directory: str) -> tuple[str, ...]:
+    """Return the head revisions of the migration scripts in ``directory``, sorted.
+
+    Cached per directory: finding the heads parses every revision file, and the files
+    only change with a new release (which restarts the workers).
+    """
+    state = current_app.extensions["migrate"]
+    config = state.migrate.get_config(directory)
+    return tuple(sorted(ScriptDirectory.from_config(config).get_heads()))
+
+
+def migration_heads() -> tuple[str, ...]:
+    """Return the head revisions of the application's migrations (cached)."""
+    return _heads_in(str(current_app.extensions["migrate"].directory))
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether ``revision`` names one of the application's migration scripts."""
+    state = current_app.extensions["migrate"]
+    script = ScriptDirectory.from_config(state.migrate.get_config(str(state.directory)))
+    try:
+        return script.get_revision(revision) is not None
+    except (CommandError, RevisionError):  # unknown, or an ambiguous partial id
+        return False
+
+
+def _join(revisions: tuple[str, ...]) -> str | None:
+    """Show revisions as one string: ``None`` for none, comma-separated for several heads."""
+    return ",".join(revisions) or None
+
+
+def _answer(http_status: int, status: str, **fields: Any) -> tuple[Response, int]:
+    """Build a health response that caches and proxies must not keep."""
+    response = jsonify(status=status, **fields)
+    response.headers["Cache-Control"] = "no-store"
+    return response, http_status
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Report whether the database is reachable and migrated to the head revision."""
+    head = migration_heads()
+    try:
+        # A connection of its own, not the request's session: nothing to roll back later.
+        with db.engine.connect() as connection:
+            current = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+    except SQLAlchemyError as error:
+        # The driver's message may name hosts or users: log it, do not serve it.
+        current_app.logger.warning("Health check: database unreachable: %s", error)
+        return _answer(
+            503,
+            "error",
+            database="error",
+            revision=None,
+            head=_join(head),
+            reason="database unreachable",
+        )
+
+    fields = {"database": "ok", "revision": _join(current), "head": _join(head)}
+    if current == head:
+        return _answer(200, "ok", **fields)
+    if not current:
+        return _answer(503, "error", reason="database not migrated", **fields)
+    if all(is_known_revision(revision) for revision in current):
+        return _answer(503, "degraded", reason="database behind migration head", **fields)
+    # Typically a rolling deploy: a newer release has already upgraded the database.
+    return _answer(503, "degraded", reason="database revision unknown to this release", **fields)
