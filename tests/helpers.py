@@ -40,6 +40,7 @@ def valid_form(**changes: str) -> dict[str, str]:
         "grade": "7",
         "birthday": "2013-12-09",
         "enrolled_on": "2019-09-02",
+        "version": "1",
     }
     data.update(changes)
     return data

@@ -418,7 +418,7 @@ def test_delete_get_asks_for_confirmation_and_changes_nothing(
 
 def test_delete_post_removes_and_redirects_to_roster(app: Flask, client: FlaskClient) -> None:
     student_id = add_student(app, name="Ada Lovelace")
-    response = client.post(f"/students/{student_id}/delete")
+    response = client.post(f"/students/{student_id}/delete", data={"version": "1"})
     assert response.status_code == 302
     assert response.location == "/students/"
     assert count_students(app) == 0

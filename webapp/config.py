@@ -28,6 +28,10 @@ class DefaultConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     MAX_CONTENT_LENGTH = 1024 * 1024  # bytes; student forms are tiny
+    # Edit and delete forms carry the version they were rendered from, and a save based
+    # on an outdated version is refused with 409. Only the concurrency test's negative
+    # control turns this off, to prove the test can see a lost update.
+    OPTIMISTIC_LOCKING = True
 
 
 def normalise_database_url(url: str) -> str:

@@ -6,9 +6,13 @@ the page or the next request, and shows no traceback (the log has it).
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from webapp.extensions import db
 
@@ -42,13 +46,39 @@ CSRF_MESSAGE = (
 )
 
 
+#: Seconds a client should wait before retrying after a 503 (``Retry-After``).
+RETRY_AFTER_SECONDS = 5
+
+logger = logging.getLogger(__name__)
+
+
 def render_error(error: HTTPException) -> tuple[str, int]:
-    """Render ``error`` with the site layout and its status code."""
+    """Render ``error`` with the site layout and its status code.
+
+    The page shows the status's standard explanation from ``MESSAGES``, or the error's
+    own description when the code raised it with one written for the user.
+    """
     code = error.code or 500
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
     if isinstance(error, CSRFError):
         title, message = "The form has expired", CSRF_MESSAGE
+    elif error.description and error.description != type(error).description:
+        message = error.description
     return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def handle_database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """Answer 503 with ``Retry-After`` when the database is locked, gone or saturated.
+
+    SQLite's busy timeout ran out ("database is locked"), a PostgreSQL connection was
+    lost, or the pool had no free connection: none is the user's fault and a retry a few
+    seconds later normally succeeds. The session is rolled back so that the next request
+    on this worker starts clean; the log keeps the details, the page shows none.
+    """
+    db.session.rollback()
+    logger.warning("Database unavailable, answered 503: %s", error)
+    body, code = render_error(ServiceUnavailable())
+    return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def handle_internal_error(error: InternalServerError) -> tuple[str, int]:
@@ -61,3 +91,5 @@ def register(app: Flask) -> None:
     """Register the error handlers on ``app``."""
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(InternalServerError, handle_internal_error)
+    for error in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.register_error_handler(error, handle_database_unavailable)

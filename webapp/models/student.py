@@ -33,6 +33,7 @@ class Student(db.Model):
         enrolled_on: enrollment date, today by default, not before the birthday.
         created_at: when the row was created (aware UTC).
         updated_at: when the row was last changed (aware UTC).
+        version: optimistic-locking counter, 1 on insert, +1 on every update.
     """
 
     __tablename__ = "students"
@@ -49,6 +50,9 @@ class Student(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Optimistic locking: SQLAlchemy adds "WHERE version = <read>" to every UPDATE and
+    # DELETE and bumps it; the forms carry the version they showed (see service.py).
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     __table_args__ = (
         CheckConstraint(
@@ -64,6 +68,7 @@ class Student(db.Model):
         ),
         Index("uq_students_email_lower", func.lower(email), unique=True),
     )
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Student id={self.id} name={self.name!r} grade={self.grade}>"

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, IntegerField, StringField, SubmitField
+from wtforms import DateField, EmailField, HiddenField, IntegerField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.models.student import EMAIL_MAX_LENGTH, GRADE_MAX, GRADE_MIN, NAME_MAX_LENGTH
@@ -66,6 +66,8 @@ class StudentForm(FlaskForm):
         description="Today if left empty.",
         render_kw={"min": "1900-01-01"},
     )
+    #: The version of the record the form was rendered from (optimistic locking).
+    version = HiddenField()
     submit = SubmitField("Save")
     save_and_add = SubmitField("Save and add another")
 
@@ -116,8 +118,36 @@ class StudentForm(FlaskForm):
             "enrolled_on": self.enrolled_on.data or date.today(),
         }
 
+    def expected_version(self) -> int | None:
+        """The version the form was rendered from, or ``None`` when absent or garbled."""
+        return submitted_version(self.version)
+
+
+def submitted_version(field: HiddenField) -> int | None:
+    """Read the version number the browser sent in ``field``.
+
+    Only the submitted value counts: WTForms fills a field missing from the request with
+    the object's current value (``obj=``), which would make a form without a version
+    look up to date.
+
+    Returns:
+        The positive integer sent, or ``None`` when it is absent or not one.
+    """
+    if not field.raw_data:
+        return None
+    try:
+        number = int(field.raw_data[0])
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
 
 class ConfirmForm(FlaskForm):
-    """An empty form whose only job is to carry the CSRF token of a POST-only button."""
+    """The delete button: carries the CSRF token and the version the page showed."""
 
+    version = HiddenField()
     submit = SubmitField("Delete")
+
+    def expected_version(self) -> int | None:
+        """The version the confirmation page showed, or ``None`` when absent or garbled."""
+        return submitted_version(self.version)

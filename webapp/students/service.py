@@ -15,6 +15,7 @@ from typing import Any
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
 from webapp.models import Student
@@ -38,6 +39,37 @@ DUPLICATE_EMAIL_MESSAGE = "Another student already has this email address."
 
 class DuplicateEmailError(Exception):
     """Another student already has this email address (compared case-insensitively)."""
+
+
+class StaleRecordError(Exception):
+    """The record changed (or was deleted) since the version the user saw.
+
+    Attributes:
+        current_version: the version now stored, or ``None`` when the row is gone.
+    """
+
+    def __init__(self, current_version: int | None) -> None:
+        super().__init__(current_version)
+        self.current_version = current_version
+
+
+def check_version(student: Student, expected_version: int | None) -> None:
+    """Refuse a write based on a version of ``student`` other than the stored one.
+
+    SQLAlchemy's ``version_id_col`` alone compares with the version *loaded in this
+    request*, which is the current one; the version the user's form was rendered from
+    must be compared too, or a stale form silently overwrites a newer save.
+
+    Args:
+        student: the persistent student, loaded in this transaction.
+        expected_version: the version the form carried; ``None`` skips the check (a new
+            record, or optimistic locking disabled by ``OPTIMISTIC_LOCKING = False``).
+
+    Raises:
+        StaleRecordError: when the versions differ.
+    """
+    if expected_version is not None and expected_version != student.version:
+        raise StaleRecordError(student.version)
 
 
 @dataclass(frozen=True)
@@ -177,21 +209,30 @@ def email_taken(email: str | None, exclude_id: int | None = None) -> bool:
     return db.session.execute(statement.limit(1)).first() is not None
 
 
-def save_student(student: Student, values: Mapping[str, Any]) -> Student:
+def save_student(
+    student: Student, values: Mapping[str, Any], expected_version: int | None = None
+) -> Student:
     """Apply ``values`` to ``student`` (new or existing) and commit.
 
     Args:
         student: a transient ``Student()`` to create, or one loaded in this session.
         values: validated field values: name, email, grade, birthday, enrolled_on.
+        expected_version: for an existing student, the version the user edited
+            (see :func:`check_version`).
 
     Returns:
         The saved student, with its id.
 
     Raises:
+        StaleRecordError: the student changed since ``expected_version``, or another
+            transaction changed or deleted it before this one committed; the session
+            has been rolled back.
         DuplicateEmailError: the database found the email already in use (a concurrent
             save got there first); the session has been rolled back.
         IntegrityError: any other constraint violation; the session has been rolled back.
     """
+    if student.id is not None:
+        check_version(student, expected_version)
     for field in ("name", "email", "grade", "birthday", "enrolled_on"):
         if field in values:
             setattr(student, field, values[field])
@@ -201,6 +242,9 @@ def save_student(student: Student, values: Mapping[str, Any]) -> Student:
         db.session.add(student)
     try:
         db.session.commit()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise StaleRecordError(_stored_version(student.id)) from error
     except IntegrityError as error:
         db.session.rollback()
         if "email" in str(error.orig).lower():
@@ -209,15 +253,34 @@ def save_student(student: Student, values: Mapping[str, Any]) -> Student:
     return student
 
 
-def delete_student(student: Student) -> None:
+def _stored_version(student_id: int | None) -> int | None:
+    """Return the version now stored for ``student_id``, or ``None`` if the row is gone."""
+    if student_id is None:
+        return None
+    return db.session.scalar(select(Student.version).where(Student.id == student_id))
+
+
+def delete_student(student: Student, expected_version: int | None = None) -> None:
     """Delete ``student`` and commit.
 
+    Args:
+        student: the persistent student to delete.
+        expected_version: the version the confirmation page showed (see
+            :func:`check_version`).
+
     Raises:
+        StaleRecordError: the student changed since ``expected_version`` or meanwhile;
+            the session has been rolled back.
         SQLAlchemyError: when the database refuses; the session has been rolled back.
     """
+    check_version(student, expected_version)
+    student_id = student.id
     db.session.delete(student)
     try:
         db.session.commit()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise StaleRecordError(_stored_version(student_id)) from error
     except Exception:
         db.session.rollback()
         raise

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from webapp.database import begin_write
@@ -21,6 +22,8 @@ from webapp.students.forms import ConfirmForm, StudentForm
 
 #: HTTP status of a form that failed validation (RFC 9110 "Unprocessable Content").
 UNPROCESSABLE = 422
+#: HTTP status of a write based on an outdated version of the record.
+CONFLICT = 409
 
 
 @bp.get("/")
@@ -45,28 +48,86 @@ def detail(student_id: int) -> str:
     return render_template("students/detail.html", student=student, today=date.today())
 
 
-def _try_save(form: StudentForm, student: Student) -> bool:
-    """Save the validated ``form`` into ``student``; on a database refusal, explain it.
+def _expected_version(form: StudentForm | ConfirmForm) -> int | None:
+    """The version a write must match: the form's, or 0 (never matches) when it has none.
+
+    ``None`` (no check) only when ``OPTIMISTIC_LOCKING`` is off, which exists for the
+    concurrency test's negative control and must stay on in production.
+    """
+    if not current_app.config.get("OPTIMISTIC_LOCKING", True):
+        return None
+    return form.expected_version() or 0
+
+
+def _describe(value: object) -> str:
+    """Show a stored value the way the form shows it, for the conflict notes."""
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _stored_differences(form: StudentForm, student: Student) -> dict[str, str]:
+    """Map each field whose stored value differs from the user's to the stored value."""
+    typed = form.values()
+    return {
+        name: _describe(getattr(student, name))
+        for name, value in typed.items()
+        if getattr(student, name) != value
+    }
+
+
+def _render_form(
+    form: StudentForm,
+    student: Student | None,
+    status: int | None = None,
+    conflicts: dict[str, str] | None = None,
+) -> tuple[str, int]:
+    """Render the student form; 422 when it is shown again after a failed POST."""
+    if status is None:
+        status = UNPROCESSABLE if request.method == "POST" else 200
+    return render_template(
+        "students/form.html", form=form, student=student, conflicts=conflicts or {}
+    ), status
+
+
+def _gone(student_name: str) -> NotFound:
+    """The 404 for a student someone else deleted while this user was looking at it."""
+    return NotFound(
+        f"{student_name} was deleted by someone else in the meantime, so your change was not saved."
+    )
+
+
+def _save_or_render(
+    form: StudentForm, student: Student, expected_version: int | None = None
+) -> tuple[str, int] | None:
+    """Save the validated ``form`` into ``student``, or render why it could not be saved.
 
     Returns:
-        ``True`` when saved; ``False`` when the database refused, with the reason added
-        to the form's errors (the session has been rolled back).
+        ``None`` when saved; otherwise the response: the form with the database's
+        objection (422), or the edit conflict (409) showing the stored values beside
+        the user's, with the form now based on the stored version.
+
+    Raises:
+        NotFound: the student was deleted by someone else meanwhile.
     """
+    name = student.name
     try:
-        service.save_student(student, form.values())
+        service.save_student(student, form.values(), expected_version=expected_version)
+    except service.StaleRecordError as error:
+        if error.current_version is None:
+            raise _gone(name) from error
+        db.session.refresh(student)
+        form.version.data = str(student.version)
+        return _render_form(form, student, CONFLICT, _stored_differences(form, student))
     except service.DuplicateEmailError:
         form.email.errors = [*form.email.errors, service.DUPLICATE_EMAIL_MESSAGE]
     except IntegrityError:
         form.form_errors.append("The database refused this record. Check the values and try again.")
     else:
-        return True
-    return False
-
-
-def _render_form(form: StudentForm, student: Student | None) -> tuple[str, int]:
-    """Render the student form; 422 when it is shown again after a failed POST."""
-    status = UNPROCESSABLE if request.method == "POST" else 200
-    return render_template("students/form.html", form=form, student=student), status
+        return None
+    return _render_form(form, student if student.id else None)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -77,39 +138,57 @@ def create() -> Response | tuple[str, int]:
     form = StudentForm()
     if form.validate_on_submit():
         student = Student()
-        if _try_save(form, student):
-            flash(f"Added {student.name}.", "success")
-            if form.save_and_add.data:
-                return redirect(url_for(".create"))
-            return redirect(url_for(".detail", student_id=student.id))
-    elif request.method == "GET":
+        failed = _save_or_render(form, student)
+        if failed:
+            return failed
+        flash(f"Added {student.name}.", "success")
+        if form.save_and_add.data:
+            return redirect(url_for(".create"))
+        return redirect(url_for(".detail", student_id=student.id))
+    if request.method == "GET":
         form.enrolled_on.data = date.today()
     return _render_form(form, None)
 
 
 @bp.route("/<int:student_id>/edit", methods=["GET", "POST"])
 def edit(student_id: int) -> Response | tuple[str, int]:
-    """Correct a student's record."""
+    """Correct a student's record; a save based on an outdated version gets a 409."""
     if request.method == "POST":
         begin_write()
     student = db.get_or_404(Student, student_id)
     form = StudentForm(obj=student, student_id=student.id)
-    if form.validate_on_submit() and _try_save(form, student):
+    if form.validate_on_submit():
+        failed = _save_or_render(form, student, _expected_version(form))
+        if failed:
+            return failed
         flash(f"Saved the changes to {student.name}.", "success")
         return redirect(url_for(".detail", student_id=student.id))
     return _render_form(form, student)
 
 
 @bp.route("/<int:student_id>/delete", methods=["GET", "POST"])
-def delete(student_id: int) -> Response | str:
-    """Ask for confirmation (GET), then delete the student (POST)."""
+def delete(student_id: int) -> Response | tuple[str, int]:
+    """Ask for confirmation (GET), then delete the student (POST).
+
+    A confirmation based on an outdated version gets a 409 and the page again, showing
+    the record as it is now.
+    """
     if request.method == "POST":
         begin_write()
     student = db.get_or_404(Student, student_id)
-    form = ConfirmForm()
+    form = ConfirmForm(obj=student)
     if form.validate_on_submit():
         name = student.name
-        service.delete_student(student)
+        try:
+            service.delete_student(student, _expected_version(form))
+        except service.StaleRecordError as error:
+            if error.current_version is None:
+                raise _gone(name) from error
+            db.session.refresh(student)
+            form.version.data = str(student.version)
+            return render_template(
+                "students/delete.html", student=student, form=form, changed=True
+            ), CONFLICT
         flash(f"Deleted {name}.", "success")
         return redirect(url_for(".index"))
-    return render_template("students/delete.html", student=student, form=form)
+    return render_template("students/delete.html", student=student, form=form, changed=False), 200
