@@ -45,7 +45,7 @@ from webapp.models.student import Student
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FLASK = Path(sys.executable).with_name("flask")
-REVISIONS = ["0001", "0002", "0003", "0004"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005"]
 HEAD = REVISIONS[-1]
 
 #: The tutorial's ``default=datetime.now()``: one value, fixed when the module was imported.
@@ -251,6 +251,7 @@ def test_upgrade_from_empty_creates_the_model_schema(tmp_path: Path) -> None:
         ("enrolled_on", "DATE", 1, 0),
         ("created_at", "DATETIME", 1, 0),
         ("updated_at", "DATETIME", 1, 0),
+        ("version", "INTEGER", 1, 0),
     ]
     assert schema_names(path, "index") == EXPECTED_INDEXES
     with app_context_on(path):
