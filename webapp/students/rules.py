@@ -6,6 +6,7 @@ raises :class:`ValueError` with a message written for office staff.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
@@ -13,13 +14,25 @@ from email_validator import EmailNotValidError, validate_email
 from webapp.models.student import EARLIEST_BIRTHDAY, EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control or unassigned/private-use/surrogate code point.
+
+    Such characters (NUL, escape sequences, bidi overrides are format characters and are
+    allowed) have no place in a name and PostgreSQL refuses NUL in text outright.
+    """
+    return any(unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn"} for ch in text)
+
+
 def clean_name(value: str | None) -> str:
     """Return ``value`` with surrounding and repeated inner whitespace removed.
 
     Raises:
-        ValueError: when the name is empty or longer than ``NAME_MAX_LENGTH`` characters.
+        ValueError: when the name is empty, longer than ``NAME_MAX_LENGTH`` characters, or
+            holds control characters.
     """
     name = " ".join((value or "").split())
+    if has_control_characters(name):
+        raise ValueError("The name cannot contain control characters.")
     if not name:
         raise ValueError("Enter the student's name.")
     if len(name) > NAME_MAX_LENGTH:

@@ -140,7 +140,8 @@ def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
     Returns:
         The corrected query.
     """
-    q = " ".join(args.get("q", "").split())[:200]
+    q = " ".join(args.get("q", "").split())
+    q = "".join(ch for ch in q if ch.isprintable())[:200]
     grade = _to_int(args.get("grade"))
     if grade is not None and not GRADE_MIN <= grade <= GRADE_MAX:
         grade = None
