@@ -114,6 +114,9 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
             "yes",
         }
 
+    # Any other setting as FLASK_<NAME>, values parsed as JSON (FLASK_OPTIMISTIC_LOCKING=false).
+    app.config.from_prefixed_env()
+
     app.config.from_pyfile("config.py", silent=True)
     if overrides:
         app.config.update(overrides)

@@ -1,0 +1,88 @@
+"""A minimal browser-like HTTP client for load and concurrency runs (stdlib only).
+
+Each :class:`Client` has its own cookie jar, like one person's browser, follows no
+redirects (so a 302 after a save is seen as such), opens a new connection per request
+(as a browser does after a server restart), and reads the CSRF token and the record
+version from the forms it is served.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+VERSION_PATTERN = re.compile(r'name="version" type="hidden" value="(\d+)"')
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP answer: status, ``Location`` header, and body text."""
+
+    status: int
+    location: str | None
+    text: str
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+class Client:
+    """One user's browser session against ``base_url``.
+
+    Args:
+        base_url: e.g. ``http://127.0.0.1:8000``.
+        timeout: seconds to wait for each answer.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+
+    def request(self, path: str, data: dict[str, str] | None = None) -> Reply:
+        """GET ``path``, or POST ``data`` form-encoded to it.
+
+        Returns:
+            The reply, whatever its status (4xx and 5xx included).
+
+        Raises:
+            OSError: when the connection fails (refused, reset, timed out).
+        """
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base_url + path, data=body)
+        try:
+            with self.opener.open(request, timeout=self.timeout) as response:
+                return Reply(
+                    response.status,
+                    response.headers.get("Location"),
+                    response.read().decode("utf-8", "replace"),
+                )
+        except urllib.error.HTTPError as error:
+            with error:
+                return Reply(
+                    error.code,
+                    error.headers.get("Location"),
+                    error.read().decode("utf-8", "replace"),
+                )
+
+    def form(self, path: str) -> tuple[str, int | None]:
+        """GET the form at ``path`` and return its CSRF token and record version.
+
+        Raises:
+            LookupError: when the page carries no CSRF token (not a form, or an error).
+        """
+        reply = self.request(path)
+        token = CSRF_PATTERN.search(reply.text)
+        if reply.status != 200 or token is None:
+            raise LookupError(f"GET {path}: HTTP {reply.status}, no form")
+        version = VERSION_PATTERN.search(reply.text)
+        return token.group(1), int(version.group(1)) if version else None

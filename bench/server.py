@@ -1,0 +1,188 @@
+"""Start the real application under gunicorn for load, concurrency and browser runs.
+
+Used by the benchmarks in ``bench/`` and by their short versions in ``tests/``. The
+server is started the way production starts it: ``flask db upgrade``, then ``gunicorn -c
+gunicorn.conf.py 'webapp:create_app()'``, on a free port of 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 30.0  # seconds
+STOP_TIMEOUT = 40.0  # seconds; gunicorn's graceful_timeout is 30
+
+
+class ServerError(RuntimeError):
+    """gunicorn or the migration before it failed; the message carries their output."""
+
+
+@dataclass
+class Server:
+    """A running gunicorn.
+
+    Attributes:
+        url: base URL, ``http://127.0.0.1:<port>``.
+        database_url: the SQLAlchemy URL the server uses.
+        process: the gunicorn master process.
+        log_path: file receiving gunicorn's stdout and stderr.
+    """
+
+    url: str
+    database_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def reload(self) -> None:
+        """Send SIGHUP: gunicorn starts new workers and retires the old ones gracefully."""
+        self.process.send_signal(signal.SIGHUP)
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last ``lines`` lines of the server log."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_environment(
+    database_url: str, port: int, workers: int, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment for ``flask db upgrade`` and gunicorn: private database and key.
+
+    Settings from the caller's shell that could point the server elsewhere are removed.
+    """
+    env = dict(os.environ)
+    for name in ("BIND", "FLASK_APP", "GUNICORN_CMD_ARGS", "SESSION_COOKIE_SECURE"):
+        env.pop(name, None)
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=secrets.token_hex(32),
+        PORT=str(port),
+        WEB_CONCURRENCY=str(workers),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra or {})
+    return env
+
+
+def migrate(env: Mapping[str, str]) -> None:
+    """Run ``flask db upgrade`` with ``env``.
+
+    Raises:
+        ServerError: when the upgrade fails.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
+        cwd=PROJECT_ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServerError(f"flask db upgrade failed:\n{result.stdout}{result.stderr}")
+
+
+def wait_until_healthy(server: Server, timeout: float = START_TIMEOUT) -> None:
+    """Poll ``/healthz`` until it answers 200.
+
+    Raises:
+        ServerError: when gunicorn exits or ``timeout`` seconds pass first.
+    """
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerError(
+                f"gunicorn exited with {server.process.returncode}:\n{server.log_tail()}"
+            )
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+                last = f"HTTP {response.status}"
+        except urllib.error.HTTPError as error:
+            last = f"HTTP {error.code}"
+        except OSError as error:
+            last = str(error)
+        time.sleep(0.1)
+    raise ServerError(f"not healthy after {timeout} s ({last}):\n{server.log_tail()}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop gunicorn gracefully (SIGTERM), killing it if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def gunicorn_server(
+    database_url: str,
+    log_path: Path,
+    *,
+    workers: int = 2,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """Migrate ``database_url``, serve it with gunicorn, and stop gunicorn on exit.
+
+    Args:
+        database_url: SQLAlchemy URL of a database the caller owns (it is migrated).
+        log_path: where gunicorn's output goes.
+        workers: gunicorn worker processes.
+        env: extra environment, e.g. ``{"FLASK_OPTIMISTIC_LOCKING": "false"}``.
+
+    Yields:
+        The healthy :class:`Server`.
+
+    Raises:
+        ServerError: when the migration or the start fails.
+    """
+    port = free_port()
+    environment = server_environment(database_url, port, workers, env)
+    migrate(environment)
+    # No control socket: its default path is one per user, and a test server must not
+    # take it over from a developer's `make run`.
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "webapp:create_app()"],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", database_url, process, log_path)
+    try:
+        wait_until_healthy(server)
+        yield server
+    finally:
+        stop(process)
