@@ -16,6 +16,7 @@ from webapp import models  # noqa: F401  (registers the tables with the metadata
 from webapp.config import load_config
 from webapp.database import register_engine_events
 from webapp.extensions import csrf, db, migrate
+from webapp.security import register_security
 
 #: The project root, holding ``templates/``, ``static/`` and ``migrations/``.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     register_engine_events(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    register_security(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -78,6 +80,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the project's click command groups to ``flask``."""
+    from webapp.deploy_check import check_deploy_command
     from webapp.students.cli import students_cli
 
     app.cli.add_command(students_cli)
+    app.cli.add_command(check_deploy_command)

@@ -32,6 +32,12 @@ class DefaultConfig:
     # on an outdated version is refused with 409. Only the concurrency test's negative
     # control turns this off, to prove the test can see a lost update.
     OPTIMISTIC_LOCKING = True
+    # HTTPS and proxies (see webapp/security.py).
+    SESSION_COOKIE_SECURE = False
+    FORCE_HTTPS = False
+    HSTS_SECONDS = 365 * 24 * 3600
+    PROXY_COUNT = 0
+    TRUSTED_HOSTS: list[str] | None = None
 
 
 def normalise_database_url(url: str) -> str:
@@ -92,6 +98,36 @@ def write_secret_key(instance_path: str) -> Path:
     return path
 
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def env_bool(name: str) -> bool | None:
+    """Read a yes/no environment variable: ``None`` when unset or empty."""
+    raw = os.environ.get(name, "").strip().lower()
+    return raw in TRUE_WORDS if raw else None
+
+
+def env_int(name: str) -> int | None:
+    """Read a whole-number environment variable: ``None`` when unset or empty.
+
+    Raises:
+        ValueError: when set to something that is not an integer (named in the message).
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def env_list(name: str) -> list[str] | None:
+    """Read a comma-separated environment variable: ``None`` when unset or empty."""
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    return items or None
+
+
 def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     """Fill ``app.config`` from the layers described in the module docstring.
 
@@ -107,12 +143,17 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     )
     if env.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = env["SECRET_KEY"]
-    if env.get("SESSION_COOKIE_SECURE"):
-        app.config["SESSION_COOKIE_SECURE"] = env["SESSION_COOKIE_SECURE"].lower() in {
-            "1",
-            "true",
-            "yes",
-        }
+        app.config["SECRET_KEY_SOURCE"] = "environment"
+    for name, read in (
+        ("SESSION_COOKIE_SECURE", env_bool),
+        ("FORCE_HTTPS", env_bool),
+        ("HSTS_SECONDS", env_int),
+        ("PROXY_COUNT", env_int),
+        ("TRUSTED_HOSTS", env_list),
+    ):
+        value = read(name)
+        if value is not None:
+            app.config[name] = value
 
     # Any other setting as FLASK_<NAME>, values parsed as JSON (FLASK_OPTIMISTIC_LOCKING=false).
     app.config.from_prefixed_env()
@@ -127,8 +168,11 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("pool_pre_ping", True)
 
-    if not app.config.get("SECRET_KEY"):
+    if app.config.get("SECRET_KEY"):
+        app.config.setdefault("SECRET_KEY_SOURCE", "configuration")
+    else:
         app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+        app.config["SECRET_KEY_SOURCE"] = "instance file"
     if not app.config.get("SECRET_KEY"):
         # Good enough for `flask shell` or a single dev process; gunicorn.conf.py refuses
         # to serve without a persistent key, since workers would not share this one.
@@ -138,3 +182,4 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
             SECRET_KEY_FILE,
         )
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+        app.config["SECRET_KEY_SOURCE"] = "random"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -60,6 +61,9 @@ def render_error(error: HTTPException) -> tuple[str, int]:
     """
     code = error.code or 500
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
+    if request_ctx.url_adapter is None:
+        # No URLs can be built (an untrusted Host header): the layout cannot render.
+        return f"{code} {title}", code
     if isinstance(error, CSRFError):
         title, message = "The form has expired", CSRF_MESSAGE
     elif error.description and error.description != type(error).description:

@@ -60,16 +60,16 @@ def _join(revisions: tuple[str, ...]) -> str | None:
     return ",".join(revisions) or None
 
 
-def _answer(http_status: int, status: str, **fields: Any) -> tuple[Response, int]:
-    """Build a health response that caches and proxies must not keep."""
-    response = jsonify(status=status, **fields)
-    response.headers["Cache-Control"] = "no-store"
-    return response, http_status
+def database_status() -> tuple[int, dict[str, Any]]:
+    """Check that the database is reachable and migrated to the head revision.
 
+    Used by ``/healthz`` and by ``flask check-deploy``.
 
-@bp.get("/healthz")
-def healthz() -> tuple[Response, int]:
-    """Report whether the database is reachable and migrated to the head revision."""
+    Returns:
+        The HTTP status to answer (200 or 503) and the fields: ``status`` ("ok",
+        "error" or "degraded"), ``database``, ``revision``, ``head`` and, unless ok, a
+        ``reason``.
+    """
     head = migration_heads()
     try:
         # A connection of its own, not the request's session: nothing to roll back later.
@@ -78,21 +78,31 @@ def healthz() -> tuple[Response, int]:
     except SQLAlchemyError as error:
         # The driver's message may name hosts or users: log it, do not serve it.
         current_app.logger.warning("Health check: database unreachable: %s", error)
-        return _answer(
-            503,
-            "error",
-            database="error",
-            revision=None,
-            head=_join(head),
-            reason="database unreachable",
-        )
+        return 503, {
+            "status": "error",
+            "database": "error",
+            "revision": None,
+            "head": _join(head),
+            "reason": "database unreachable",
+        }
 
-    fields = {"database": "ok", "revision": _join(current), "head": _join(head)}
+    fields: dict[str, Any] = {"database": "ok", "revision": _join(current), "head": _join(head)}
     if current == head:
-        return _answer(200, "ok", **fields)
+        return 200, {"status": "ok", **fields}
     if not current:
-        return _answer(503, "error", reason="database not migrated", **fields)
+        return 503, {"status": "error", "reason": "database not migrated", **fields}
     if all(is_known_revision(revision) for revision in current):
-        return _answer(503, "degraded", reason="database behind migration head", **fields)
+        return 503, {"status": "degraded", "reason": "database behind migration head", **fields}
     # Typically a rolling deploy: a newer release has already upgraded the database.
-    return _answer(503, "degraded", reason="database revision unknown to this release", **fields)
+    return 503, {
+        "status": "degraded",
+        "reason": "database revision unknown to this release",
+        **fields,
+    }
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Report whether the database is reachable and migrated to the head revision."""
+    code, fields = database_status()
+    return jsonify(fields), code
