@@ -3,8 +3,14 @@
 #
 # Usage: scripts/install-system-deps.sh [PACKAGE...]
 #   With no arguments, installs what `make test` needs: Chromium for the browser tests
-#   (driven by Playwright at /usr/bin/chromium) and a font for it to render text with.
+#   (driven by Playwright at /usr/bin/chromium), a font for it to render text with, and
+#   PostgreSQL's server binaries for the PostgreSQL run of the suite.
 #   `make venv` calls it with python3-venv on a Debian whose python3 lacks ensurepip.
+#
+# PostgreSQL: the tests start a throwaway server of their own (tests/postgres.py), so the
+# cluster that Debian's package would create and start ("main", port 5432) is not wanted:
+# postgresql-common goes in first, its createcluster.conf gets create_main_cluster = false,
+# then the server package (the official postgres Docker image does the same).
 #
 # Idempotent and quiet: prints nothing when every package is already installed. It runs
 # `apt-get update` only when a package has no install candidate in the current lists, or
@@ -20,7 +26,7 @@ else
     # and with them its recommended fonts: name one so pages and screenshots have text.
     # libatomic1: the Node.js that Playwright's wheel bundles as its driver links to it,
     # and a bare Debian lacks it (a machine with gcc has it).
-    packages=(chromium fonts-liberation libatomic1)
+    packages=(chromium fonts-liberation libatomic1 postgresql)
 fi
 
 is_installed() {
@@ -75,23 +81,35 @@ has_candidate() {
     [[ -n "$candidate" && "$candidate" != "(none)" ]]
 }
 
-echo "install-system-deps: installing ${missing[*]}" >&2
 updated=0
-for package in "${missing[@]}"; do
-    if ! has_candidate "$package"; then
+
+install_packages() {
+    local package install
+    for package in "$@"; do
+        if [[ $updated -eq 0 ]] && ! has_candidate "$package"; then
+            update
+            updated=1
+        fi
+    done
+    install=(install -y --no-install-recommends "$@")
+    if ! apt "${install[@]}"; then
+        [[ $updated -eq 1 ]] && fail "apt-get install failed for: $*"
         update
         updated=1
-        break
+        apt "${install[@]}" || fail "apt-get install failed for: $*"
+    fi
+    for package in "$@"; do
+        is_installed "$package" || fail "$package is still not installed after apt-get install"
+    done
+}
+
+echo "install-system-deps: installing ${missing[*]}" >&2
+for package in "${missing[@]}"; do
+    if [[ "$package" == postgresql ]]; then
+        is_installed postgresql-common || install_packages postgresql-common
+        "${sudo[@]}" sed -ri 's/^#?\s*(create_main_cluster)\s*=.*$/\1 = false/' \
+            /etc/postgresql-common/createcluster.conf ||
+            fail "could not turn off create_main_cluster in createcluster.conf"
     fi
 done
-
-install=(install -y --no-install-recommends "${missing[@]}")
-if ! apt "${install[@]}"; then
-    [[ $updated -eq 1 ]] && fail "apt-get install failed for: ${missing[*]}"
-    update
-    apt "${install[@]}" || fail "apt-get install failed for: ${missing[*]}"
-fi
-
-for package in "${missing[@]}"; do
-    is_installed "$package" || fail "$package is still not installed after apt-get install"
-done
+install_packages "${missing[@]}"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Integer, String, create_engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base, sessionmaker
 
 Base = declarative_base()
@@ -32,14 +33,19 @@ class Student(Base):  # type: ignore[valid-type, misc]
     enrolled_date = Column(DateTime(), default=datetime.now())  # evaluated once (the bug)
 
 
-def make_tutorial_db(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Create ``path`` with the tutorial's ``create_all`` and add ``rows`` as it does.
+def _engine(target: Path | str) -> Engine:
+    """An engine on ``target``: a SQLite file's path, or a database URL (PostgreSQL)."""
+    return create_engine(target if isinstance(target, str) else f"sqlite:///{target}")
+
+
+def make_tutorial_db(target: Path | str, rows: list[dict[str, Any]]) -> None:
+    """Create the tutorial's table with its ``create_all`` and add ``rows`` as it does.
 
     Args:
-        path: the SQLite file to create.
+        target: the SQLite file to create, or the URL of an empty database.
         rows: keyword arguments for the tutorial's ``Student``, one dict per row.
     """
-    engine = create_engine(f"sqlite:///{path}")
+    engine = _engine(target)
     Base.metadata.create_all(engine)
     session = sessionmaker(bind=engine)()
     session.add_all([Student(**row) for row in rows])
@@ -48,9 +54,9 @@ def make_tutorial_db(path: Path, rows: list[dict[str, Any]]) -> None:
     engine.dispose()
 
 
-def read_tutorial_rows(path: Path) -> list[dict[str, Any]]:
+def read_tutorial_rows(target: Path | str) -> list[dict[str, Any]]:
     """Read every row back through the tutorial's model, ordered by id."""
-    engine = create_engine(f"sqlite:///{path}")
+    engine = _engine(target)
     session = sessionmaker(bind=engine)()
     try:
         return [
