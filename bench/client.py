@@ -39,14 +39,19 @@ class Client:
     Args:
         base_url: e.g. ``http://127.0.0.1:8000``.
         timeout: seconds to wait for each answer.
+        login: ``(email, password)`` to log in with at once, or ``None``.
     """
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, timeout: float = 30.0, login: tuple[str, str] | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
         )
+        if login is not None:
+            self.login(*login)
 
     def request(self, path: str, data: dict[str, str] | None = None) -> Reply:
         """GET ``path``, or POST ``data`` form-encoded to it.
@@ -73,6 +78,17 @@ class Client:
                     error.headers.get("Location"),
                     error.read().decode("utf-8", "replace"),
                 )
+
+    def login(self, email: str, password: str) -> None:
+        """Log in through the login form.
+
+        Raises:
+            PermissionError: when the login is refused.
+        """
+        token, _ = self.form("/login")
+        reply = self.request("/login", {"csrf_token": token, "email": email, "password": password})
+        if reply.status != 302:
+            raise PermissionError(f"login as {email} refused: HTTP {reply.status}")
 
     def form(self, path: str) -> tuple[str, int | None]:
         """GET the form at ``path`` and return its CSRF token and record version.

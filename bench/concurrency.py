@@ -28,8 +28,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench.client import Client
-from bench.server import PROJECT_ROOT, gunicorn_server
+from bench.server import ACCOUNT_EMAIL, ACCOUNT_PASSWORD, PROJECT_ROOT, gunicorn_server
 
+ACCOUNT = (ACCOUNT_EMAIL, ACCOUNT_PASSWORD)
 RESULTS = PROJECT_ROOT / "bench" / "results" / "concurrency.md"
 
 
@@ -86,7 +87,7 @@ def run_round(base_url: str, database_url: str, student_id: int, number: int, wr
     """Run one round and return its :class:`Round`."""
     result = Round()
     path = f"/students/{student_id}/edit"
-    clients = [Client(base_url) for _ in range(writers)]
+    clients = [Client(base_url, login=ACCOUNT) for _ in range(writers)]
     forms = [client.form(path) for client in clients]
     assert len({version for _, version in forms}) == 1, "writers must share one version"
     barrier = threading.Barrier(writers)
@@ -139,7 +140,7 @@ def run(
     """Start a server on ``database_url`` and run ``rounds`` rounds against it."""
     env = {} if locking else {"FLASK_OPTIMISTIC_LOCKING": "false"}
     with gunicorn_server(database_url, log_path, workers=workers, env=env) as server:
-        student_id = create_student(Client(server.url))
+        student_id = create_student(Client(server.url, login=ACCOUNT))
         return [
             run_round(server.url, database_url, student_id, number, writers)
             for number in range(rounds)

@@ -35,8 +35,15 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench.client import Client, Reply
-from bench.server import PROJECT_ROOT, gunicorn_server, server_environment
+from bench.server import (
+    ACCOUNT_EMAIL,
+    ACCOUNT_PASSWORD,
+    PROJECT_ROOT,
+    gunicorn_server,
+    server_environment,
+)
 
+ACCOUNT = (ACCOUNT_EMAIL, ACCOUNT_PASSWORD)
 RESULTS = PROJECT_ROOT / "bench" / "results" / "load.md"
 SEARCH_TERMS = ["an", "smith", "mar", "example", "jo", "lee", "zz", "o", "ch", "el"]
 SORTS = ["name", "-name", "email", "grade", "-grade", "birthday", "-enrolled_on"]
@@ -133,7 +140,12 @@ def _client_loop(
 ) -> None:
     """One simulated user: a random mix of requests until ``deadline``."""
     rng = random.Random(number)
-    client = Client(base_url)
+    try:
+        client = Client(base_url, login=ACCOUNT)
+    except (OSError, LookupError, PermissionError) as error:
+        with lock:
+            result.failures.append(f"login: {error}")
+        return
     serial = 0
 
     def record(kind: str, call: Callable[..., Reply], *args: object) -> Reply | None:

@@ -26,6 +26,22 @@ START_TIMEOUT = 30.0  # seconds
 STOP_TIMEOUT = 40.0  # seconds; gunicorn's graceful_timeout is 30
 
 
+#: One account per role, created at server start: ``{role: (email, password)}``.
+ACCOUNTS = {
+    role: (f"{role}@bench.example", f"{role}-bench-password")
+    for role in ("admin", "editor", "viewer")
+}
+#: The account that load and concurrency clients log in with.
+ACCOUNT_EMAIL, ACCOUNT_PASSWORD = ACCOUNTS["editor"]
+
+#: Settings for benchmark servers: logins hash cheaply and are not rate limited, since
+#: every simulated user logs in from 127.0.0.1; what is measured is the rest.
+BENCH_ENVIRONMENT = {
+    "FLASK_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    "LOGIN_RATE_LIMIT": "100000 per minute",
+}
+
+
 class ServerError(RuntimeError):
     """gunicorn or the migration before it failed; the message carries their output."""
 
@@ -87,14 +103,14 @@ def server_environment(
     return env
 
 
-def migrate(env: Mapping[str, str]) -> None:
-    """Run ``flask db upgrade`` with ``env``.
+def flask(env: Mapping[str, str], *args: str) -> None:
+    """Run ``flask --app webapp ARGS`` with ``env``.
 
     Raises:
-        ServerError: when the upgrade fails.
+        ServerError: when the command fails.
     """
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
+        [sys.executable, "-m", "flask", "--app", "webapp", *args],
         cwd=PROJECT_ROOT,
         env=dict(env),
         capture_output=True,
@@ -102,7 +118,18 @@ def migrate(env: Mapping[str, str]) -> None:
         check=False,
     )
     if result.returncode != 0:
-        raise ServerError(f"flask db upgrade failed:\n{result.stdout}{result.stderr}")
+        raise ServerError(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+
+
+def migrate(env: Mapping[str, str]) -> None:
+    """Run ``flask db upgrade`` with ``env`` and create the accounts of ``ACCOUNTS``.
+
+    Raises:
+        ServerError: when a command fails.
+    """
+    flask(env, "db", "upgrade")
+    for role, (email, password) in ACCOUNTS.items():
+        flask(env, "users", "create", email, "--role", role, "--password", password)
 
 
 def wait_until_healthy(server: Server, timeout: float = START_TIMEOUT) -> None:
@@ -151,13 +178,14 @@ def gunicorn_server(
     workers: int = 2,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Migrate ``database_url``, serve it with gunicorn, and stop gunicorn on exit.
+    """Migrate ``database_url``, add ``ACCOUNTS``, serve it with gunicorn, stop on exit.
 
     Args:
         database_url: SQLAlchemy URL of a database the caller owns (it is migrated).
         log_path: where gunicorn's output goes.
         workers: gunicorn worker processes.
-        env: extra environment, e.g. ``{"FLASK_OPTIMISTIC_LOCKING": "false"}``.
+        env: extra environment, e.g. ``{"FLASK_OPTIMISTIC_LOCKING": "false"}``, over
+            ``BENCH_ENVIRONMENT``.
 
     Yields:
         The healthy :class:`Server`.
@@ -166,7 +194,9 @@ def gunicorn_server(
         ServerError: when the migration or the start fails.
     """
     port = free_port()
-    environment = server_environment(database_url, port, workers, env)
+    environment = server_environment(
+        database_url, port, workers, {**BENCH_ENVIRONMENT, **(env or {})}
+    )
     migrate(environment)
     # No control socket: its default path is one per user, and a test server must not
     # take it over from a developer's `make run`.

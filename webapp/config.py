@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,14 @@ class DefaultConfig:
     HSTS_SECONDS = 365 * 24 * 3600
     PROXY_COUNT = 0
     TRUSTED_HOSTS: list[str] | None = None
+    # Accounts and sessions (see webapp/auth/).
+    SESSION_IDLE_MINUTES = 30
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+    LOGIN_RATE_LIMIT = "10 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    PASSWORD_HASH_METHOD = "scrypt:131072:8:1"  # OWASP ASVS 5.0 Appendix C minimum
 
 
 def normalise_database_url(url: str) -> str:
@@ -122,10 +131,63 @@ def env_int(name: str) -> int | None:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def env_str(name: str) -> str | None:
+    """Read a text environment variable: ``None`` when unset or empty."""
+    return os.environ.get(name, "").strip() or None
+
+
 def env_list(name: str) -> list[str] | None:
     """Read a comma-separated environment variable: ``None`` when unset or empty."""
     items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
     return items or None
+
+
+def _pool_setting(name: str, default: int, minimum: int) -> int:
+    """Read a connection-pool setting from the environment (see ``postgres_engine_options``).
+
+    Raises:
+        ValueError: when the variable is not a whole number of at least ``minimum``.
+    """
+    value = env_int(name)
+    if value is None:
+        return default
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def postgres_engine_options() -> dict[str, Any]:
+    """SQLAlchemy engine options for PostgreSQL, from ``DB_*`` environment variables.
+
+    Each gunicorn worker process has its own pool, opened lazily: a sync worker serves one
+    request at a time and so holds one connection (two at most), so the server sees about
+    ``WEB_CONCURRENCY x (DB_POOL_SIZE + DB_MAX_OVERFLOW)`` connections at worst; keep that
+    below its ``max_connections`` (100 by default), counting every host.
+
+    * ``DB_POOL_SIZE`` (5): connections each worker keeps open once it has used them.
+    * ``DB_MAX_OVERFLOW`` (5): extra connections a worker may open under a burst.
+    * ``DB_POOL_TIMEOUT`` (10 s): how long a request waits for a free connection before
+      the app answers 503 (below gunicorn's 30 s worker timeout).
+    * ``DB_POOL_RECYCLE`` (1800 s): connections older than this are replaced, before
+      firewalls, proxies or PgBouncer drop idle ones; -1 never recycles.
+    * ``DB_CONNECT_TIMEOUT`` (5 s): how long opening a connection may take, so an
+      unreachable server fails a request (and ``/healthz``) quickly instead of hanging.
+
+    ``pool_pre_ping`` is always on: a connection that died while idle in the pool (a
+    server restart, a failover) is replaced before a request uses it, not in its face.
+
+    Raises:
+        ValueError: when a variable is not a whole number in range.
+    """
+    return {
+        "pool_pre_ping": True,
+        "pool_size": _pool_setting("DB_POOL_SIZE", 5, minimum=1),
+        "max_overflow": _pool_setting("DB_MAX_OVERFLOW", 5, minimum=0),
+        "pool_timeout": _pool_setting("DB_POOL_TIMEOUT", 10, minimum=1),
+        "pool_recycle": _pool_setting("DB_POOL_RECYCLE", 1800, minimum=-1),
+        # libpq's connect_timeout, in seconds, which psycopg passes on.
+        "connect_args": {"connect_timeout": _pool_setting("DB_CONNECT_TIMEOUT", 5, minimum=1)},
+    }
 
 
 def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
@@ -150,6 +212,11 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         ("HSTS_SECONDS", env_int),
         ("PROXY_COUNT", env_int),
         ("TRUSTED_HOSTS", env_list),
+        ("SESSION_IDLE_MINUTES", env_int),
+        ("LOGIN_MAX_FAILURES", env_int),
+        ("LOGIN_LOCKOUT_MINUTES", env_int),
+        ("LOGIN_RATE_LIMIT", env_str),
+        ("RATELIMIT_STORAGE_URI", env_str),
     ):
         value = read(name)
         if value is not None:
@@ -162,11 +229,23 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     if overrides:
         app.config.update(overrides)
 
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(uri)
+    # Idle timeout: the permanent session cookie is re-issued on each request and Flask
+    # refuses one older than this.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+
+    uri = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    # A copy: the dict in DefaultConfig is shared by every app of the process.
+    configured = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("postgresql"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        options.setdefault("pool_pre_ping", True)
+        # The DB_* variables are defaults; options set in a configuration layer win.
+        pool = postgres_engine_options()
+        configured = {
+            **pool,
+            **configured,
+            "connect_args": {**pool["connect_args"], **configured.get("connect_args", {})},
+        }
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = configured
 
     if app.config.get("SECRET_KEY"):
         app.config.setdefault("SECRET_KEY_SOURCE", "configuration")

@@ -13,9 +13,10 @@ with :func:`begin_write`.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -38,7 +39,13 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # WAL lets readers proceed while one writer writes; NORMAL sync is safe in WAL
         # mode (a power loss can lose the last commits, never corrupt the file).
-        mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+        try:
+            mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+        except sqlite3.OperationalError:
+            # Switching needs a moment without writers and ignores the busy timeout (an
+            # old process still writing a tutorial database): keep the current mode,
+            # a later connection switches.
+            mode = None
         if mode and str(mode[0]).lower() == "wal":
             cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
@@ -67,7 +74,8 @@ def configure_engine(engine: Engine) -> None:
 
 
 def register_engine_events(app: Flask) -> None:
-    """Configure every engine of ``app``'s Flask-SQLAlchemy extension.
+    """Configure every engine of ``app``'s Flask-SQLAlchemy extension, and open write
+    transactions for unsafe requests (register before any hook that reads the database).
 
     Args:
         app: an application on which ``db.init_app`` has already run.
@@ -75,6 +83,22 @@ def register_engine_events(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             configure_engine(engine)
+    app.before_request(begin_write_for_unsafe_methods)
+
+
+#: HTTP methods that never change data (RFC 9110 "safe" methods).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def begin_write_for_unsafe_methods() -> None:
+    """``before_request`` hook: a POST (or other unsafe method) opens a write transaction.
+
+    It must run before anything reads the database in the request (Flask-Login loading
+    the account, a form's uniqueness check), or SQLite's deferred read transaction would
+    later have to upgrade to a write lock and could fail with "database is locked".
+    """
+    if request.method not in SAFE_METHODS:
+        begin_write()
 
 
 def begin_write() -> None:
@@ -82,7 +106,9 @@ def begin_write() -> None:
 
     On SQLite this takes the database write lock at ``BEGIN`` (``BEGIN IMMEDIATE``), so a
     transaction that reads and then writes cannot fail half-way with "database is locked";
-    on PostgreSQL it changes nothing. Call it before the first query of a write view.
+    on PostgreSQL it changes nothing. Requests with an unsafe method get this from
+    :func:`begin_write_for_unsafe_methods`; command-line code calls it before its first
+    query.
     """
     if db.session().in_transaction():
         # Too late to choose the lock mode; the deferred transaction upgrades on write.

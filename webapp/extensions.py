@@ -4,6 +4,9 @@ Keeping them here (the cookiecutter-flask layout) lets any module import ``db`` 
 importing the application factory, and keeps import free of side effects.
 """
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -31,3 +34,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+login_manager = LoginManager()
+#: Per-client-address rate limits; storage from RATELIMIT_STORAGE_URI (memory by default,
+#: which counts per worker process: use redis:// or memcached:// for a shared count).
+limiter = Limiter(key_func=get_remote_address)

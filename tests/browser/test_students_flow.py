@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from bench.server import ACCOUNTS
+from tests.browser.conftest import log_in
+
 if TYPE_CHECKING:
-    from tests.browser.conftest import LiveServer
+    from bench.server import Server as LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -42,17 +45,23 @@ def flash(page: Page) -> Locator:
     return page.locator(".flash")
 
 
-def test_root_redirects_to_roster(page: Page, live_server: LiveServer) -> None:
+def test_root_redirects_to_login_then_roster(page: Page, live_server: LiveServer) -> None:
     response = page.goto("/")
 
     assert response is not None
     assert response.status == 200
+    expect(page).to_have_url(f"{live_server.url}/login?next=%2F")
+    email, password = ACCOUNTS["editor"]
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{live_server.url}/students/")
 
 
 def test_create_fix_edit_search_delete(
     page: Page, live_server: LiveServer, screenshot: Callable[[str], None]
 ) -> None:
+    log_in(page, "editor")
     # Someone else on the roster, so that the search has something to leave out.
     page.goto("/students/new")
     fill_student_form(page, Name="Charles Babbage", Email="charles@example.org", Grade="9")

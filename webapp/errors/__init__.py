@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, render_template
 from flask.globals import request_ctx
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -53,22 +54,33 @@ RETRY_AFTER_SECONDS = 5
 logger = logging.getLogger(__name__)
 
 
-def render_error(error: HTTPException) -> tuple[str, int]:
+def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     """Render ``error`` with the site layout and its status code.
 
     The page shows the status's standard explanation from ``MESSAGES``, or the error's
-    own description when the code raised it with one written for the user.
+    own description when the code raised it with one written for the user. A
+    ``Retry-After`` the error carries (429, 503) is kept.
     """
+    headers = {}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers = {k: v for k, v in error.get_headers() if k == "Retry-After"}
     code = error.code or 500
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
     if request_ctx.url_adapter is None:
         # No URLs can be built (an untrusted Host header): the layout cannot render.
-        return f"{code} {title}", code
+        return f"{code} {title}", code, headers
     if isinstance(error, CSRFError):
         title, message = "The form has expired", CSRF_MESSAGE
+    elif isinstance(error, RateLimitExceeded):
+        message = (
+            f"Too many attempts from your network (the limit is {error.description}). "
+            "Wait a minute, then try again."
+        )
     elif error.description and error.description != type(error).description:
         message = error.description
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+    page = render_template("errors/error.html", code=code, title=title, message=message)
+    return page, code, headers
 
 
 def handle_database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
@@ -81,11 +93,10 @@ def handle_database_unavailable(error: Exception) -> tuple[str, int, dict[str, s
     """
     db.session.rollback()
     logger.warning("Database unavailable, answered 503: %s", error)
-    body, code = render_error(ServiceUnavailable())
-    return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return render_error(ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS))
 
 
-def handle_internal_error(error: InternalServerError) -> tuple[str, int]:
+def handle_internal_error(error: InternalServerError) -> tuple[str, int, dict[str, str]]:
     """Roll the session back, then render the 500 page (no traceback shown)."""
     db.session.rollback()
     return render_error(error)

@@ -1,0 +1,140 @@
+"""The role matrix: every route of ``app.url_map`` for anonymous, viewer, editor and admin.
+
+``REQUIRED`` names the least role each endpoint needs (``None``: public). A route that is
+added without an entry here fails the test, so nobody adds a page without deciding who
+may see it. Expected answers: below the required role, anonymous visitors are sent to the
+login page (302) and logged-in accounts get 403; at or above it, anything but those.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from flask import Flask
+
+from tests.accounts import ACCOUNTS
+from tests.helpers import add_student, valid_form
+from webapp.models import Role
+
+REQUIRED: dict[str, Role | None] = {
+    "static": None,
+    "health.healthz": None,
+    "auth.login": None,
+    "auth.logout": Role.VIEWER,
+    "index": Role.VIEWER,
+    "students.index": Role.VIEWER,
+    "students.detail": Role.VIEWER,
+    "students.create": Role.EDITOR,
+    "students.edit": Role.EDITOR,
+    "students.delete": Role.EDITOR,
+    "users.index": Role.ADMIN,
+    "users.create": Role.ADMIN,
+    "users.manage": Role.ADMIN,
+    "users.change_role": Role.ADMIN,
+    "users.reset_password": Role.ADMIN,
+    "users.deactivate": Role.ADMIN,
+    "users.activate": Role.ADMIN,
+    "audit.history": Role.VIEWER,
+    "audit.log": Role.ADMIN,
+    "audit.revert": Role.EDITOR,
+    "audit.restore": Role.EDITOR,
+    "transfer.upload": Role.EDITOR,
+    "transfer.preview": Role.EDITOR,
+    "transfer.confirm": Role.EDITOR,
+    "transfer.result": Role.EDITOR,
+    "transfer.export_csv": Role.VIEWER,
+}
+
+CLIENTS = [None, "viewer", "editor", "admin"]
+
+
+def requests_for(app: Flask, student_id: int, event_id: int) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every rule and method, with real ids filled in."""
+    values = {
+        "student_id": student_id,
+        "user_id": ACCOUNTS["viewer"].id,
+        "event_id": event_id,
+        "filename": "css/app.css",
+    }
+    found = []
+    for rule in app.url_map.iter_rules():
+        url = rule.build({arg: values.get(arg, "x") for arg in rule.arguments})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, method, url))
+    # Logging out changes the account's session token: do it last.
+    return sorted(found, key=lambda request: request[0] == "auth.logout")
+
+
+def allowed(client: str | None, needed: Role | None) -> bool:
+    if needed is None:
+        return True
+    return client is not None and Role(client).rank >= needed.rank
+
+
+def test_every_route_is_in_the_matrix(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(REQUIRED) == set(), "add the new endpoints to REQUIRED"
+    assert set(REQUIRED) - endpoints == set(), "remove endpoints that no longer exist"
+
+
+@pytest.mark.parametrize("client_role", CLIENTS, ids=lambda r: r or "anonymous")
+def test_role_matrix(app: Flask, client_role: str | None) -> None:
+    created = app.test_client(user="admin").post("/students/new", data=valid_form())
+    student_id = int(created.location.rsplit("/", 1)[1])
+    outcomes: Counter[str] = Counter()
+    unexpected = []
+    for endpoint, method, url in requests_for(app, student_id, event_id=1):
+        # A fresh client per request: a logout or deactivation must not leak into the next.
+        client = app.test_client(user=client_role)
+        data = {**valid_form(), "role": "viewer", "password": "x" * 10, "confirm": "x" * 10}
+        response = client.open(url, method=method, data=data if method == "POST" else None)
+        status = response.status_code
+        to_login = status == 302 and response.location.startswith("/login")
+        if endpoint == "auth.logout" and client_role is not None:
+            ok = to_login  # logged out, back to the login page
+        elif allowed(client_role, REQUIRED[endpoint]):
+            ok = status != 403 and not to_login and status < 500
+        elif client_role is None:
+            ok = to_login
+        else:
+            ok = status == 403
+        outcomes["expected" if ok else "unexpected"] += 1
+        if not ok:
+            unexpected.append((endpoint, method, url, status))
+        if status == 200 and not allowed(client_role, REQUIRED[endpoint]):
+            unexpected.append(("UNEXPECTED 200", endpoint, method, url))
+    assert unexpected == [], "\n".join(map(str, unexpected))
+    assert outcomes["expected"] >= len(REQUIRED)
+
+
+def test_forbidden_is_a_friendly_403_page_and_logged(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="webapp.auth"):
+        response = app.test_client(user="viewer").get("/students/new")
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "You may not do that" in html
+    assert 'class="site-header"' in html
+    assert "Denied: user_id=3 role=viewer needs=editor GET /students/new" in caplog.text
+
+
+def test_viewer_sees_no_write_buttons(app: Flask) -> None:
+    student_id = add_student(app, name="Ada")
+    client = app.test_client(user="viewer")
+    for path in ("/students/", f"/students/{student_id}"):
+        html = client.get(path).get_data(as_text=True)
+        assert "/students/new" not in html
+        assert f"/students/{student_id}/edit" not in html
+        assert f"/students/{student_id}/delete" not in html
+        assert "/users/" not in html
+
+
+def test_editor_sees_write_buttons_but_not_accounts(app: Flask) -> None:
+    student_id = add_student(app, name="Ada")
+    html = app.test_client(user="editor").get(f"/students/{student_id}").get_data(as_text=True)
+    assert f"/students/{student_id}/edit" in html
+    assert "/users/" not in html
+    html = app.test_client(user="admin").get("/students/").get_data(as_text=True)
+    assert "/users/" in html

@@ -1,0 +1,90 @@
+"""Who may see what: login required by default, roles per view, safe redirects.
+
+Every endpoint needs a logged-in, active account except those in ``PUBLIC_ENDPOINTS``:
+a route added later is protected without anyone remembering to protect it. Write views
+additionally declare the role they need with :func:`role_required`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, request
+from flask_login import current_user
+
+from webapp.extensions import login_manager
+from webapp.models import Role
+
+logger = logging.getLogger("webapp.auth")
+
+#: Endpoints anyone may reach without logging in.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "health.healthz", "static"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def require_login() -> Any:
+    """``before_request`` hook: send anonymous visitors to the login page.
+
+    Returns:
+        ``None`` to let the request through, or Flask-Login's redirect to
+        ``/login?next=<path>``.
+    """
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    return login_manager.unauthorized()
+
+
+def role_required(role: Role) -> Callable[[F], F]:
+    """Decorate a view so that only accounts with ``role`` or a higher one may use it.
+
+    Others get a 403 page, and the refusal is logged.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                logger.warning(
+                    "Denied: user_id=%s role=%s needs=%s %s %s",
+                    current_user.id,
+                    current_user.role,
+                    role.value,
+                    request.method,
+                    request.path,
+                )
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.required_role = role  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Return ``target`` if it is a path on this site, else ``default``.
+
+    Refuses absolute URLs, scheme-relative ``//host`` and backslash tricks (``/\\host``
+    is read as ``//host`` by browsers): the classic open redirect through ``next``.
+    """
+    if not target:
+        return default
+    target = target.strip()
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or "\\" in target
+        or any(ord(ch) < 32 for ch in target)
+    ):
+        return default
+    return target

@@ -1,0 +1,109 @@
+"""The ``User`` model: a staff account that logs in, with a role."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from flask_login import AnonymousUserMixin, UserMixin
+from sqlalchemy import CheckConstraint, Index, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+from webapp.models.student import EMAIL_MAX_LENGTH
+from webapp.models.types import UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    """What an account may do; each role includes the ones before it.
+
+    * ``viewer``: read students and their history.
+    * ``editor``: also create, edit, delete, import, revert and restore students.
+    * ``admin``: also manage accounts and read the audit log.
+    """
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """Position in the hierarchy, 0 for viewer."""
+        return list(Role).index(self)
+
+    @property
+    def label(self) -> str:
+        """Capitalised name for pages."""
+        return self.value.capitalize()
+
+
+def new_session_token() -> str:
+    """Return a fresh random token identifying the account's current sessions."""
+    return secrets.token_urlsafe(32)
+
+
+class User(UserMixin, db.Model):
+    """A staff account.
+
+    Attributes:
+        id: surrogate key.
+        email: login name, unique ignoring case.
+        password_hash: werkzeug scrypt hash (see ``webapp.auth.passwords``).
+        role: a :class:`Role` value.
+        active: ``False`` once deactivated; such an account cannot log in.
+        session_token: part of every session cookie's user id. Replaced at logout,
+            password change and deactivation, which invalidates every copy of the old
+            cookies (a signed cookie alone cannot be revoked).
+        failed_logins: consecutive failed logins since the last success.
+        locked_until: no login before this time (aware UTC), after too many failures.
+        created_at: when the account was created (aware UTC).
+        last_login_at: the last successful login (aware UTC), if any.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role_known"),
+        CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),
+        Index("uq_users_email_lower", func.lower(email), unique=True),
+    )
+
+    def __repr__(self) -> str:
+        return f"<User id={self.id} email={self.email!r} role={self.role}>"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive accounts cannot log in
+        """Whether the account may log in."""
+        return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: the user id and the current session token."""
+        return f"{self.id}:{self.session_token}"
+
+    def has_role(self, role: Role | str) -> bool:
+        """Whether this account's role is ``role`` (a :class:`Role` or its value) or higher."""
+        return Role(self.role).rank >= Role(role).rank
+
+    def end_sessions(self) -> None:
+        """Invalidate every existing session of this account (new session token)."""
+        self.session_token = new_session_token()
+
+
+class AnonymousUser(AnonymousUserMixin):
+    """The visitor who has not logged in: holds no role."""
+
+    def has_role(self, role: Role | str) -> bool:
+        """Always ``False``: an anonymous visitor may do nothing that needs a role."""
+        return False

@@ -1,0 +1,158 @@
+"""Account management shared by the admin pages and the ``flask users`` commands.
+
+Each function changes the session and commits once, or raises :class:`AccountError`
+(with a message for the person at the keyboard) after rolling back. The last active
+administrator can be neither demoted nor deactivated, so the site can always be managed;
+the check locks the administrators' rows so two admins demoting each other at the same
+moment cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.auth.passwords import check_password_rules, hash_password
+from webapp.auth.service import find_user
+from webapp.database import begin_write
+from webapp.extensions import db
+from webapp.models import Role, User
+from webapp.students.rules import clean_email
+
+logger = logging.getLogger("webapp.auth")
+
+
+class AccountError(Exception):
+    """The change was refused; ``str(error)`` says why, for the user."""
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise AccountError("Another account already uses this email address.") from error
+
+
+def _refuse(message: str) -> AccountError:
+    db.session.rollback()
+    return AccountError(message)
+
+
+def active_admins(*, lock: bool = False) -> list[User]:
+    """The active administrators; ``lock`` takes their rows for update (PostgreSQL)."""
+    statement = select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
+    if lock:
+        statement = statement.with_for_update()
+    return list(db.session.scalars(statement))
+
+
+def _keeps_an_admin(user: User) -> bool:
+    """Whether some active administrator other than ``user`` remains."""
+    return any(admin.id != user.id for admin in active_admins(lock=True))
+
+
+def create_user(email: str, role: Role, password: str) -> User:
+    """Create an active account.
+
+    Raises:
+        AccountError: invalid email or password, or the email is taken (any case).
+    """
+    begin_write()
+    try:
+        address = clean_email(email)
+        check_password_rules(password)
+    except ValueError as error:
+        raise _refuse(str(error)) from error
+    if not address:
+        raise _refuse("Enter an email address.")
+    if find_user(address) is not None:
+        raise _refuse("Another account already uses this email address.")
+    user = User(email=address, role=role.value, password_hash=hash_password(password))
+    db.session.add(user)
+    _commit()
+    logger.info("Account created: user_id=%s email=%s role=%s", user.id, user.email, role.value)
+    return user
+
+
+def set_role(user: User, role: Role) -> None:
+    """Change ``user``'s role.
+
+    Raises:
+        AccountError: ``user`` is the last active administrator and ``role`` is lower.
+    """
+    begin_write()
+    if user.role == Role.ADMIN.value and role is not Role.ADMIN and not _keeps_an_admin(user):
+        raise _refuse(f"{user.email} is the last active administrator and must stay one.")
+    user.role = role.value
+    _commit()
+    logger.info("Role changed: user_id=%s role=%s", user.id, role.value)
+
+
+def deactivate(user: User) -> None:
+    """Deactivate ``user`` and end every session of the account.
+
+    Raises:
+        AccountError: ``user`` is the last active administrator.
+    """
+    begin_write()
+    if user.role == Role.ADMIN.value and user.active and not _keeps_an_admin(user):
+        raise _refuse(f"{user.email} is the last active administrator and cannot be deactivated.")
+    user.active = False
+    user.end_sessions()
+    _commit()
+    logger.info("Account deactivated: user_id=%s", user.id)
+
+
+def activate(user: User) -> None:
+    """Let a deactivated account log in again (with its old password)."""
+    begin_write()
+    user.active = True
+    user.failed_logins = 0
+    user.locked_until = None
+    _commit()
+    logger.info("Account activated: user_id=%s", user.id)
+
+
+def set_password(user: User, password: str) -> None:
+    """Set a new password, clear any lockout and end every session of the account.
+
+    Raises:
+        AccountError: the password breaks the rules.
+    """
+    begin_write()
+    try:
+        check_password_rules(password)
+    except ValueError as error:
+        raise _refuse(str(error)) from error
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.end_sessions()
+    _commit()
+    logger.info("Password set: user_id=%s", user.id)
+
+
+def user_count() -> int:
+    """How many accounts exist, active or not."""
+    return db.session.scalar(select(func.count(User.id))) or 0
+
+
+def generate_password() -> str:
+    """A random password of 20 URL-safe characters (about 120 bits)."""
+    return secrets.token_urlsafe(15)
+
+
+def create_first_admin(email: str) -> tuple[User, str] | None:
+    """Create an administrator with a generated password when no account exists.
+
+    Returns:
+        The account and its password (to show once), or ``None`` if accounts exist.
+    """
+    if user_count():
+        return None
+    password = generate_password()
+    return create_user(email, Role.ADMIN, password), password
