@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from webapp.extensions import db
-from webapp.models import Student
+from webapp.models import Student, User
 
 
 def add_student(app: Flask, **values: Any) -> int:
@@ -24,6 +24,24 @@ def add_student(app: Flask, **values: Any) -> int:
         db.session.add(student)
         db.session.commit()
         return student.id
+
+
+def fetch_student(app: Flask, student_id: int) -> Student | None:
+    """Read a student as stored now, detached from the session, or ``None``."""
+    with app.app_context():
+        student = db.session.get(Student, student_id)
+        if student is not None:
+            db.session.expunge(student)
+        return student
+
+
+def fetch_user(app: Flask, email: str) -> User | None:
+    """Read an account as stored now, detached from the session, or ``None``."""
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        if user is not None:
+            db.session.expunge(user)
+        return user
 
 
 def field_errors(html: str) -> dict[str, str]:

@@ -9,17 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.helpers import add_student, field_errors, valid_form
+from tests.helpers import add_student, fetch_student, field_errors, valid_form
 from webapp.extensions import db
 from webapp.models import Student
-
-
-def stored(app: Flask, student_id: int) -> Student | None:
-    with app.app_context():
-        student = db.session.get(Student, student_id)
-        if student is not None:
-            db.session.expunge(student)
-        return student
 
 
 def version_in(html: str) -> str:
@@ -30,9 +22,9 @@ def test_new_student_starts_at_version_1_and_each_save_bumps_it(
     app: Flask, client: FlaskClient
 ) -> None:
     student_id = add_student(app, name="Ada")
-    assert stored(app, student_id).version == 1
+    assert fetch_student(app, student_id).version == 1
     client.post(f"/students/{student_id}/edit", data=valid_form(version="1"))
-    assert stored(app, student_id).version == 2
+    assert fetch_student(app, student_id).version == 2
 
 
 def test_edit_form_carries_the_version_it_was_rendered_from(
@@ -66,7 +58,7 @@ def test_stale_save_returns_409_with_stored_values_beside_typed_ones(
     assert 'id="grade-stored">Now stored: <strong>6</strong>' in html
     assert 'id="email-stored"' not in html  # same on both sides
     assert version_in(html) == "2"  # the form is now based on the stored version
-    student = stored(app, student_id)
+    student = fetch_student(app, student_id)
     assert (student.name, student.grade, student.version) == ("Ada King", 6, 2)
 
 
@@ -86,7 +78,7 @@ def test_after_a_conflict_saving_again_applies_my_values_on_top(
     )
 
     assert response.status_code == 302
-    student = stored(app, student_id)
+    student = fetch_student(app, student_id)
     assert (student.name, student.version) == ("Ada B", 3)
 
 
@@ -102,7 +94,7 @@ def test_edit_without_a_valid_current_version_is_a_conflict(
         data["version"] = version
     response = client.post(f"/students/{student_id}/edit", data=data)
     assert response.status_code == 409
-    assert stored(app, student_id).name == "Ada"
+    assert fetch_student(app, student_id).name == "Ada"
 
 
 def test_invalid_stale_form_shows_validation_errors_first(app: Flask, client: FlaskClient) -> None:
@@ -126,10 +118,10 @@ def test_stale_delete_is_refused_with_409_and_current_record(
     assert "This record changed since you opened this page" in html
     assert "Delete Ada King?" in html
     assert version_in(html) == "2"
-    assert stored(app, student_id) is not None
+    assert fetch_student(app, student_id) is not None
     again = client.post(f"/students/{student_id}/delete", data={"version": "2"})
     assert again.status_code == 302
-    assert stored(app, student_id) is None
+    assert fetch_student(app, student_id) is None
 
 
 def test_delete_confirmation_page_carries_the_version(app: Flask, client: FlaskClient) -> None:
@@ -187,4 +179,4 @@ def test_optimistic_locking_off_lets_a_stale_save_through(app: Flask, client: Fl
         f"/students/{student_id}/edit", data=valid_form(name="Second", version="1")
     )
     assert response.status_code == 302
-    assert stored(app, student_id).name == "Second"
+    assert fetch_student(app, student_id).name == "Second"

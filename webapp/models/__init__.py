@@ -1,5 +1,7 @@
 """The application's models. Import them from here so that Alembic sees every table."""
 
+from webapp.models.audit import Action, AuditEvent
 from webapp.models.student import Student
+from webapp.models.user import Role, User
 
-__all__ = ["Student"]
+__all__ = ["Action", "AuditEvent", "Role", "Student", "User"]

@@ -67,6 +67,8 @@ class Student(db.Model):
             "birthday IS NULL OR enrolled_on >= birthday", name="enrolled_after_birthday"
         ),
         Index("uq_students_email_lower", func.lower(email), unique=True),
+        # SQLite would otherwise reuse the id of the newest deleted student (see 0008).
+        {"sqlite_autoincrement": True},
     )
     __mapper_args__ = {"version_id_col": version}
 

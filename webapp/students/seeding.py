@@ -31,7 +31,9 @@ def _school_year_start(today: date) -> date:
 def _ascii_local_part(text: str) -> str:
     """Turn "Zoé O'Neil" into "zoe.oneil": ASCII letters, digits and dots only."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "."))
+    kept = "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "."))
+    # "Hans-D. Davis" would give "hansd..davis": an address may not hold "..".
+    return ".".join(part for part in kept.split(".") if part)
 
 
 def generate_students(

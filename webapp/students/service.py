@@ -13,12 +13,13 @@ from datetime import date
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from webapp.audit import trail
 from webapp.extensions import db
-from webapp.models import Student
+from webapp.models import Action, AuditEvent, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 
 #: Columns the roster can be sorted by, keyed by their name in the ``sort`` parameter.
@@ -32,6 +33,10 @@ SORTABLE_COLUMNS: dict[str, Any] = {
 DEFAULT_SORT = "name"
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100
+#: Highest page number accepted. Beyond some 10^17 the OFFSET overflows a 64-bit integer:
+#: PostgreSQL answers "bigint out of range", Python's sqlite3 raises OverflowError. A page
+#: past the end shows the last page anyway.
+MAX_PAGE = 1_000_000
 
 
 DUPLICATE_EMAIL_MESSAGE = "Another student already has this email address."
@@ -130,8 +135,8 @@ def _to_int(value: str | None) -> int | None:
 def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
     """Build a :class:`RosterQuery` from request arguments, correcting what is invalid.
 
-    Bad values never raise: an unknown sort falls back to the default, a page below 1
-    becomes 1, ``per_page`` is clamped to ``1..MAX_PER_PAGE``, and a grade that is not an
+    Bad values never raise: an unknown sort falls back to the default, ``page`` is clamped
+    to ``1..MAX_PAGE``, ``per_page`` to ``1..MAX_PER_PAGE``, and a grade that is not an
     integer in range is ignored.
 
     Args:
@@ -148,7 +153,7 @@ def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
     sort = args.get("sort", DEFAULT_SORT)
     if sort.removeprefix("-") not in SORTABLE_COLUMNS:
         sort = DEFAULT_SORT
-    page = max(_to_int(args.get("page")) or 1, 1)
+    page = min(max(_to_int(args.get("page")) or 1, 1), MAX_PAGE)
     per_page = _to_int(args.get("per_page")) or DEFAULT_PER_PAGE
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
     return RosterQuery(q=q, grade=grade, sort=sort, page=page, per_page=per_page)
@@ -211,18 +216,29 @@ def email_taken(email: str | None, exclude_id: int | None = None) -> bool:
 
 
 def save_student(
-    student: Student, values: Mapping[str, Any], expected_version: int | None = None
+    student: Student,
+    values: Mapping[str, Any],
+    expected_version: int | None = None,
+    *,
+    action: Action | None = None,
+    reverts: AuditEvent | None = None,
+    note: str | None = None,
 ) -> Student:
-    """Apply ``values`` to ``student`` (new or existing) and commit.
+    """Apply ``values`` to ``student`` (new or existing), record it in the audit trail,
+    and commit both in one transaction.
 
     Args:
         student: a transient ``Student()`` to create, or one loaded in this session.
         values: validated field values: name, email, grade, birthday, enrolled_on.
         expected_version: for an existing student, the version the user edited
             (see :func:`check_version`).
+        action: how the audit trail calls the change; ``create`` or ``update`` by default
+            (``revert`` and ``restore`` come from :mod:`webapp.audit.service`).
+        reverts: the audit event a revert or restore undoes.
+        note: where the change came from, for the audit trail.
 
     Returns:
-        The saved student, with its id.
+        The saved student, with its id. A save that changes nothing writes nothing.
 
     Raises:
         StaleRecordError: the student changed since ``expected_version``, or another
@@ -232,16 +248,25 @@ def save_student(
             save got there first); the session has been rolled back.
         IntegrityError: any other constraint violation; the session has been rolled back.
     """
-    if student.id is not None:
+    existing = inspect(student).persistent
+    if existing:
         check_version(student, expected_version)
-    for field in ("name", "email", "grade", "birthday", "enrolled_on"):
+    before = trail.snapshot(student) if existing else {}
+    for field in trail.AUDITED_FIELDS:
         if field in values:
             setattr(student, field, values[field])
     if student.enrolled_on is None:
         student.enrolled_on = date.today()
-    if student.id is None:
+    if not existing:
         db.session.add(student)
     try:
+        db.session.flush()  # the id of a new student; the version check of an update
+        changes = trail.diff(before, trail.snapshot(student))
+        if changes or not existing:
+            default = Action.UPDATE if existing else Action.CREATE
+            trail.record(
+                action or default, student.id, student.name, changes, reverts=reverts, note=note
+            )
         db.session.commit()
     except StaleDataError as error:
         db.session.rollback()
@@ -269,6 +294,8 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
         expected_version: the version the confirmation page showed (see
             :func:`check_version`).
 
+    The audit trail keeps the student's last values, from which it can be restored.
+
     Raises:
         StaleRecordError: the student changed since ``expected_version`` or meanwhile;
             the session has been rolled back.
@@ -276,8 +303,12 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
     """
     check_version(student, expected_version)
     student_id = student.id
+    last_values = trail.snapshot(student)
     db.session.delete(student)
     try:
+        db.session.flush()
+        changes = {field: [value, None] for field, value in last_values.items()}
+        trail.record(Action.DELETE, student_id, last_values["name"], changes)
         db.session.commit()
     except StaleDataError as error:
         db.session.rollback()

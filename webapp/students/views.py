@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
-from webapp.database import begin_write
+from webapp.auth.access import role_required
 from webapp.extensions import db
-from webapp.models import Student
+from webapp.models import Role, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.students import bp, service
 from webapp.students.forms import ConfirmForm, StudentForm
@@ -131,10 +131,9 @@ def _save_or_render(
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
 def create() -> Response | tuple[str, int]:
     """Add a student; "Save and add another" returns to an empty form."""
-    if request.method == "POST":
-        begin_write()
     form = StudentForm()
     if form.validate_on_submit():
         student = Student()
@@ -151,10 +150,9 @@ def create() -> Response | tuple[str, int]:
 
 
 @bp.route("/<int:student_id>/edit", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
 def edit(student_id: int) -> Response | tuple[str, int]:
     """Correct a student's record; a save based on an outdated version gets a 409."""
-    if request.method == "POST":
-        begin_write()
     student = db.get_or_404(Student, student_id)
     form = StudentForm(obj=student, student_id=student.id)
     if form.validate_on_submit():
@@ -167,14 +165,13 @@ def edit(student_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route("/<int:student_id>/delete", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
 def delete(student_id: int) -> Response | tuple[str, int]:
     """Ask for confirmation (GET), then delete the student (POST).
 
     A confirmation based on an outdated version gets a 409 and the page again, showing
     the record as it is now.
     """
-    if request.method == "POST":
-        begin_write()
     student = db.get_or_404(Student, student_id)
     form = ConfirmForm(obj=student)
     if form.validate_on_submit():
@@ -189,6 +186,8 @@ def delete(student_id: int) -> Response | tuple[str, int]:
             return render_template(
                 "students/delete.html", student=student, form=form, changed=True
             ), CONFLICT
-        flash(f"Deleted {name}.", "success")
+        # A message with a link (see base.html): the history page has the Restore button.
+        undo = url_for("audit.history", student_id=student_id)
+        flash({"text": f"Deleted {name}.", "url": undo, "link": "Undo"}, "success")
         return redirect(url_for(".index"))
     return render_template("students/delete.html", student=student, form=form, changed=False), 200

@@ -1,0 +1,229 @@
+"""The audit trail: events for every change, history, the log, revert and restore."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests.accounts import ACCOUNTS
+from tests.helpers import fetch_student, valid_form
+from webapp.extensions import db
+from webapp.models import AuditEvent
+
+
+def events(app: Flask, student_id: int | None = None) -> list[AuditEvent]:
+    with app.app_context():
+        statement = select(AuditEvent).order_by(AuditEvent.id)
+        if student_id is not None:
+            statement = statement.where(AuditEvent.student_id == student_id)
+        found = list(db.session.scalars(statement))
+        for event in found:
+            db.session.expunge(event)
+        return found
+
+
+def create(client: FlaskClient, **changes: str) -> int:
+    response = client.post("/students/new", data=valid_form(**changes))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.location.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def editor(app: Flask) -> FlaskClient:
+    return app.test_client(user="editor")
+
+
+def test_create_records_every_value_and_who(app: Flask, editor: FlaskClient) -> None:
+    student_id = create(editor, name="Grace Hopper", email="", grade="7")
+    [event] = events(app, student_id)
+    assert event.action == "create"
+    assert (event.user_id, event.actor) == (ACCOUNTS["editor"].id, ACCOUNTS["editor"].email)
+    assert event.changes == {
+        "name": [None, "Grace Hopper"],
+        "grade": [None, 7],
+        "birthday": [None, "2013-12-09"],
+        "enrolled_on": [None, "2019-09-02"],
+    }
+
+
+def test_update_records_only_changed_fields_old_and_new(app: Flask, editor) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Grace B. Hopper", grade="8"))
+    event = events(app, student_id)[-1]
+    assert event.action == "update"
+    assert event.changes == {"name": ["Grace Hopper", "Grace B. Hopper"], "grade": [7, 8]}
+
+
+def test_save_without_changes_records_nothing(app: Flask, editor: FlaskClient) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/edit", data=valid_form())
+    assert [event.action for event in events(app, student_id)] == ["create"]
+
+
+def test_delete_records_the_last_values(app: Flask, editor: FlaskClient) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/delete", data={"version": "1"})
+    event = events(app, student_id)[-1]
+    assert event.action == "delete"
+    assert event.changes["name"] == ["Grace Hopper", None]
+    assert event.changes["email"] == ["grace@example.org", None]
+
+
+def test_failed_save_writes_no_event(app: Flask, editor: FlaskClient, monkeypatch) -> None:
+    create(editor, email="taken@example.org")
+    monkeypatch.setattr("webapp.students.forms.email_taken", lambda *a, **k: False)
+    response = editor.post(
+        "/students/new", data=valid_form(name="Other", email="TAKEN@example.org")
+    )
+    assert response.status_code == 422
+    assert len(events(app)) == 1  # the database refused the row, and its event with it
+
+
+def test_history_page_lists_changes_newest_first(app: Flask, editor: FlaskClient) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Grace B. Hopper"))
+    html = (
+        app.test_client(user="viewer").get(f"/students/{student_id}/history").get_data(as_text=True)
+    )
+    assert html.index("Update") < html.index("Create")
+    assert "Grace B. Hopper" in html
+    assert ACCOUNTS["editor"].email in html
+    assert "Revert this change" not in html  # a viewer sees no undo buttons
+
+
+def test_history_of_unknown_student_is_404(client: FlaskClient) -> None:
+    assert client.get("/students/999/history").status_code == 404
+
+
+def test_revert_restores_old_values_as_a_new_audited_change(app: Flask, editor) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Wrong Name", grade="9"))
+    update = events(app, student_id)[-1]
+
+    response = editor.post(f"/audit/{update.id}/revert")
+
+    assert response.status_code == 302
+    student = fetch_student(app, student_id)
+    assert (student.name, student.grade) == ("Grace Hopper", 7)
+    revert = events(app, student_id)[-1]
+    assert revert.action == "revert"
+    assert revert.reverts_id == update.id
+    assert revert.changes == {"name": ["Wrong Name", "Grace Hopper"], "grade": [9, 7]}
+    history = editor.get(f"/students/{student_id}/history").get_data(as_text=True)
+    assert "Undone by" in history
+
+
+def test_revert_refuses_when_the_fields_changed_again(app: Flask, editor) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Second", version="1"))
+    first_update = events(app, student_id)[-1]
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Third", version="2"))
+
+    response = editor.post(f"/audit/{first_update.id}/revert")
+
+    assert response.status_code == 409
+    assert "name of Third changed again since" in response.get_data(as_text=True)
+    assert fetch_student(app, student_id).name == "Third"
+
+
+def test_revert_of_an_untouched_field_still_works(app: Flask, editor) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/edit", data=valid_form(grade="9", version="1"))
+    grade_change = events(app, student_id)[-1]
+    editor.post(f"/students/{student_id}/edit", data=valid_form(grade="9", name="New", version="2"))
+    assert editor.post(f"/audit/{grade_change.id}/revert").status_code == 302
+    student = fetch_student(app, student_id)
+    assert (student.name, student.grade) == ("New", 7)
+
+
+def test_restore_brings_back_a_deleted_student_with_its_id(app: Flask, editor) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/delete", data={"version": "1"})
+    deletion = events(app, student_id)[-1]
+    html = editor.get(f"/students/{student_id}/history").get_data(as_text=True)
+    assert "Restore Grace Hopper" in html
+
+    response = editor.post(f"/audit/{deletion.id}/restore")
+
+    assert response.status_code == 302
+    assert response.location == f"/students/{student_id}"
+    student = fetch_student(app, student_id)
+    assert (student.name, student.email, student.birthday) == (
+        "Grace Hopper",
+        "grace@example.org",
+        date(2013, 12, 9),
+    )
+    restore = events(app, student_id)[-1]
+    assert (restore.action, restore.reverts_id) == ("restore", deletion.id)
+
+
+def test_restore_refused_when_the_email_is_taken_now(app: Flask, editor) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/delete", data={"version": "1"})
+    deletion = events(app, student_id)[-1]
+    create(editor, name="Newcomer", email="GRACE@example.org")
+    response = editor.post(f"/audit/{deletion.id}/restore")
+    assert response.status_code == 409
+    assert "belongs to another student" in response.get_data(as_text=True)
+    assert fetch_student(app, student_id) is None
+
+
+def test_restore_twice_is_refused(app: Flask, editor: FlaskClient) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/delete", data={"version": "1"})
+    deletion = events(app, student_id)[-1]
+    editor.post(f"/audit/{deletion.id}/restore")
+    response = editor.post(f"/audit/{deletion.id}/restore")
+    assert response.status_code == 409
+    assert "exists already" in response.get_data(as_text=True)
+
+
+def test_viewer_cannot_revert(app: Flask, editor: FlaskClient) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Changed"))
+    update = events(app, student_id)[-1]
+    assert app.test_client(user="viewer").post(f"/audit/{update.id}/revert").status_code == 403
+
+
+def test_audit_log_filters_by_user_action_and_date(app: Flask, editor: FlaskClient) -> None:
+    admin = app.test_client(user="admin")
+    first = create(editor, name="By Editor", email="e@example.org")
+    create(admin, name="By Admin", email="a@example.org")
+    editor.post(
+        f"/students/{first}/edit", data=valid_form(name="By Editor 2", email="e@example.org")
+    )
+
+    def shown(query: str) -> str:
+        response = admin.get(f"/audit/?{query}")
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    assert "<strong>3</strong> changes" in shown("")
+    html = shown(f"user={ACCOUNTS['editor'].id}")
+    assert "<strong>2</strong> changes" in html
+    assert "By Admin" not in html
+    assert "<strong>1</strong> change." in shown("action=update")
+    today = date.today()
+    assert "<strong>3</strong> changes" in shown(f"since={today}&until={today}")
+    assert "<strong>0</strong> changes" in shown(f"until={today - timedelta(days=1)}")
+    assert "<strong>3</strong> changes" in shown("since=garbage&action=nonsense")
+
+
+def test_audit_log_is_for_admins_only(app: Flask) -> None:
+    assert app.test_client(user="editor").get("/audit/").status_code == 403
+
+
+def test_revert_and_restore_need_csrf(csrf_app: Flask) -> None:
+    client = csrf_app.test_client(user="editor")
+    assert client.post("/audit/1/revert").status_code in {400, 404}
+
+
+def test_delete_flash_offers_undo(app: Flask, editor: FlaskClient) -> None:
+    student_id = create(editor)
+    response = editor.post(f"/students/{student_id}/delete", data={"version": "1"})
+    html = editor.get(response.location).get_data(as_text=True)
+    assert f'Deleted Grace Hopper. <a href="/students/{student_id}/history">Undo</a>' in html

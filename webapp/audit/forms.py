@@ -1,0 +1,34 @@
+"""Forms of the audit pages."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from webapp.models import Action
+
+
+class LogFilterForm(FlaskForm):
+    """The audit log's filters: a GET form, so no CSRF token and bookmarkable URLs."""
+
+    class Meta:
+        csrf = False
+
+    user = SelectField("Account", choices=[], validate_choice=False)
+    action = SelectField(
+        "Action",
+        choices=[SelectChoice("", "Any action")]
+        + [SelectChoice(action.value, action.value.capitalize()) for action in Action],
+        validators=[Optional()],
+    )
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+    submit = SubmitField("Filter")
+
+
+class UndoForm(FlaskForm):
+    """The revert and restore buttons: only the CSRF token."""
+
+    submit = SubmitField()

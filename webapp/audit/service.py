@@ -1,0 +1,113 @@
+"""Reading the audit trail, and undoing changes from it.
+
+What Django admin's history does, plus undo: an update can be reverted (if its fields
+were not changed again since) and a deleted student restored, each as a new change that
+is itself audited.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Select, select
+
+from webapp.audit.trail import from_json, snapshot
+from webapp.extensions import db
+from webapp.models import Action, AuditEvent, Student
+from webapp.students import service as students
+
+
+class UndoError(Exception):
+    """A revert or restore was refused; ``str(error)`` says why, for the user."""
+
+
+def history(student_id: int) -> list[AuditEvent]:
+    """Every event of one student, newest first."""
+    statement = (
+        select(AuditEvent).where(AuditEvent.student_id == student_id).order_by(AuditEvent.id.desc())
+    )
+    return list(db.session.scalars(statement))
+
+
+def undone_by(events: list[AuditEvent]) -> dict[int, AuditEvent]:
+    """Map the id of each event in ``events`` that was reverted/restored to its undoing event."""
+    ids = [event.id for event in events]
+    if not ids:
+        return {}
+    statement = select(AuditEvent).where(AuditEvent.reverts_id.in_(ids))
+    return {event.reverts_id: event for event in db.session.scalars(statement)}
+
+
+def revert(event: AuditEvent) -> Student:
+    """Put back the old values of an update, as a new update recorded as ``revert``; commits.
+
+    Raises:
+        UndoError: the event is not an update or revert; the student was deleted; or a
+            field of it was changed again since, so reverting would overwrite that
+            later change (the message names the fields).
+        DuplicateEmailError: the old email now belongs to another student.
+    """
+    if event.action not in {Action.UPDATE, Action.REVERT}:
+        raise UndoError("Only a change to a student can be reverted.")
+    student = db.session.get(Student, event.student_id)
+    if student is None:
+        raise UndoError(f"{event.student_name} has been deleted; restore the student first.")
+    current = snapshot(student)
+    moved = [field for field, (_, new) in event.changes.items() if current.get(field) != new]
+    if moved:
+        raise UndoError(
+            "Not reverted: "
+            + ", ".join(field.replace("_", " ") for field in moved)
+            + f" of {student.name} changed again since. Edit the student instead."
+        )
+    values = {field: from_json(field, old) for field, (old, _) in event.changes.items()}
+    return students.save_student(
+        student, values, expected_version=student.version, action=Action.REVERT, reverts=event
+    )
+
+
+def restore(event: AuditEvent) -> Student:
+    """Bring back a deleted student with its id and last values, recorded as ``restore``;
+    commits.
+
+    Raises:
+        UndoError: the event is not a deletion, or the student exists again.
+        DuplicateEmailError: its email now belongs to another student.
+    """
+    if event.action != Action.DELETE:
+        raise UndoError("Only a deleted student can be restored.")
+    if db.session.get(Student, event.student_id) is not None:
+        raise UndoError(f"{event.student_name} exists already; nothing to restore.")
+    values = {field: from_json(field, old) for field, (old, _) in event.changes.items()}
+    student = Student(id=event.student_id)
+    return students.save_student(student, values, action=Action.RESTORE, reverts=event)
+
+
+def log_statement(
+    user_id: int | None = None,
+    action: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Select[tuple[AuditEvent]]:
+    """The site-wide log, newest first, filtered by account, action and date range.
+
+    Args:
+        user_id: only this account's changes.
+        action: only this :class:`Action` value.
+        since: from this day on (UTC), inclusive.
+        until: up to this day (UTC), inclusive.
+    """
+    statement = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if user_id is not None:
+        statement = statement.where(AuditEvent.user_id == user_id)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    if since:
+        statement = statement.where(
+            AuditEvent.occurred_at >= datetime.combine(since, time(), tzinfo=UTC)
+        )
+    if until:
+        statement = statement.where(
+            AuditEvent.occurred_at < datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
+        )
+    return statement

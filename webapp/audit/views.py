@@ -1,0 +1,109 @@
+"""History of a student, the site-wide audit log, and the undo buttons."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from webapp.audit import service
+from webapp.audit.forms import LogFilterForm, UndoForm
+from webapp.audit.trail import AUDITED_FIELDS
+from webapp.auth.access import role_required
+from webapp.extensions import db
+from webapp.models import AuditEvent, Role, Student, User
+from webapp.students.service import DuplicateEmailError, StaleRecordError
+
+bp = Blueprint("audit", __name__)
+
+CONFLICT = 409
+LOG_PER_PAGE = 50
+
+
+def _history_page(student_id: int, status: int = 200, problem: str | None = None):
+    events = service.history(student_id)
+    student = db.session.get(Student, student_id)
+    if student is None and not events:
+        abort(404)
+    page = render_template(
+        "audit/history.html",
+        student=student,
+        student_id=student_id,
+        name=student.name if student else events[0].student_name,
+        events=events,
+        undone=service.undone_by(events),
+        fields=AUDITED_FIELDS,
+        form=UndoForm(),
+        problem=problem,
+    )
+    return page, status
+
+
+@bp.get("/students/<int:student_id>/history")
+def history(student_id: int) -> tuple[str, int]:
+    """Every recorded change of one student, newest first, with revert and restore."""
+    return _history_page(student_id)
+
+
+def _undo(event_id: int, undo, done: str) -> Response | tuple[str, int]:
+    event = db.get_or_404(AuditEvent, event_id)
+    if not UndoForm().validate_on_submit():
+        abort(400)
+    try:
+        student = undo(event)
+    except service.UndoError as error:
+        db.session.rollback()
+        return _history_page(event.student_id, CONFLICT, str(error))
+    except DuplicateEmailError:
+        return _history_page(
+            event.student_id,
+            CONFLICT,
+            "Not done: the email address now belongs to another student.",
+        )
+    except StaleRecordError:
+        return _history_page(
+            event.student_id, CONFLICT, "Not done: the student changed meanwhile. Try again."
+        )
+    flash(f"{done} {student.name}.", "success")
+    return redirect(url_for("students.detail", student_id=student.id))
+
+
+@bp.post("/audit/<int:event_id>/revert")
+@role_required(Role.EDITOR)
+def revert(event_id: int) -> Response | tuple[str, int]:
+    """Put back the values an update replaced (a new, audited change)."""
+    return _undo(event_id, service.revert, "Reverted the change to")
+
+
+@bp.post("/audit/<int:event_id>/restore")
+@role_required(Role.EDITOR)
+def restore(event_id: int) -> Response | tuple[str, int]:
+    """Bring back a deleted student (a new, audited change)."""
+    return _undo(event_id, service.restore, "Restored")
+
+
+@bp.get("/audit/")
+@role_required(Role.ADMIN)
+def log() -> str:
+    """The site-wide audit log, filtered by account, action and date range, paginated."""
+    form = LogFilterForm(request.args)
+    users = db.session.scalars(select(User).order_by(User.email)).all()
+    form.user.choices = [("", "Any account")] + [(str(user.id), user.email) for user in users]
+    valid = form.validate()
+    user_id = int(form.user.data) if valid and (form.user.data or "").isdigit() else None
+    statement = service.log_statement(
+        user_id=user_id,
+        action=form.action.data if valid else None,
+        since=form.since.data if valid else None,
+        until=form.until.data if valid else None,
+    )
+    page_number = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = db.paginate(statement, page=page_number, per_page=LOG_PER_PAGE, error_out=False)
+    args = {key: value for key, value in request.args.items() if key not in {"page", "submit"}}
+    return render_template(
+        "audit/log.html",
+        form=form,
+        page=page,
+        page_url=lambda number: url_for(".log", page=number, **args),
+        fields=AUDITED_FIELDS,
+    )
