@@ -13,9 +13,12 @@ from flask import Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
 from webapp import models  # noqa: F401  (registers the tables with the metadata)
+from webapp.auth.access import require_login
+from webapp.auth.service import load_user
 from webapp.config import load_config
 from webapp.database import register_engine_events
-from webapp.extensions import csrf, db, migrate
+from webapp.extensions import csrf, db, limiter, login_manager, migrate
+from webapp.models.user import AnonymousUser
 from webapp.security import register_security
 
 #: The project root, holding ``templates/``, ``static/`` and ``migrations/``.
@@ -55,14 +58,31 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     register_security(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    login_manager.anonymous_user = AnonymousUser
+    limiter.init_app(app)
+    app.before_request(require_login)
 
 
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per feature, and the root redirect to the roster."""
+    from webapp.audit.views import bp as audit_bp
+    from webapp.auth import bp as auth_bp
     from webapp.health import bp as health_bp
     from webapp.students import bp as students_bp
+    from webapp.transfer import bp as transfer_bp
+    from webapp.users import bp as users_bp
 
+    app.register_blueprint(auth_bp)
     app.register_blueprint(students_bp)
+    app.register_blueprint(transfer_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
 
     @app.get("/")
@@ -82,6 +102,8 @@ def register_commands(app: Flask) -> None:
     """Add the project's click command groups to ``flask``."""
     from webapp.deploy_check import check_deploy_command
     from webapp.students.cli import students_cli
+    from webapp.users.cli import users_cli
 
     app.cli.add_command(students_cli)
+    app.cli.add_command(users_cli)
     app.cli.add_command(check_deploy_command)

@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from webapp.students import seeding
+from webapp.transfer.cli import export_command, import_command
 
 students_cli = AppGroup("students", help="Manage student records.")
 
@@ -36,3 +37,7 @@ def seed_command(count: int, random_seed: int | None) -> None:
     with click.progressbar(length=count, label="Adding students") as bar:
         added = seeding.seed_students(count, random_seed=random_seed, progress=bar.update)
     click.echo(f"Added {added:,} students.")
+
+
+students_cli.add_command(import_command)
+students_cli.add_command(export_command)

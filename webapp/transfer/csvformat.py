@@ -1,0 +1,79 @@
+"""The CSV format shared by import and export: columns, header names, formula neutralising.
+
+Exported files must open safely in a spreadsheet and import back unchanged, so the two
+directions are defined together here.
+
+Formula neutralising follows OWASP's "CSV Injection" advice: a text cell that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading single
+quote, which spreadsheets show as text instead of running it. To keep that reversible,
+a cell that already starts with quotes followed by such a character gets one more quote;
+the importer removes exactly one quote from any cell of that shape. So ``=1+1`` is
+written ``'=1+1`` and read back as ``=1+1``, and a name that really is ``'=x`` is written
+``''=x`` and read back as ``'=x``. A spreadsheet user who types ``'=x`` means the text
+``=x``, which is also what the importer reads.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: The student fields, in the order of an exported file's columns.
+FIELDS: tuple[str, ...] = ("id", "name", "email", "grade", "birthday", "enrolled_on")
+
+#: What people call the fields in a header, once normalised by :func:`normalise_header`.
+HEADER_ALIASES: dict[str, str] = {
+    **{field: field for field in FIELDS},
+    "enrollment_date": "enrolled_on",
+    "enrolment_date": "enrolled_on",
+}
+
+#: Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV Injection").
+FORMULA_TRIGGERS = frozenset("=+-@\t\r")
+
+#: A cell a spreadsheet would run, possibly behind quotes this module added.
+_NEUTRALISE = re.compile(r"'*[=+\-@\t\r]")
+#: A cell this module neutralised: one added quote to take off.
+_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+
+
+def normalise_header(name: str) -> str:
+    """Return ``name`` as a header key: trimmed, case-folded, spaces and dashes as ``_``.
+
+    Args:
+        name: a header cell as found in the file.
+
+    Returns:
+        The key to look up in :data:`HEADER_ALIASES`, e.g. ``"enrollment_date"`` for
+        ``" Enrollment Date"``.
+    """
+    return "_".join(name.strip().casefold().replace("-", " ").split())
+
+
+def neutralise(text: str) -> str:
+    """Return ``text`` safe to open in a spreadsheet (see the module docstring).
+
+    Args:
+        text: a cell's text.
+
+    Returns:
+        ``text`` with a leading single quote added when a spreadsheet would run it as a
+        formula; otherwise ``text`` itself.
+    """
+    if text and text[0] in "'=+-@\t\r" and _NEUTRALISE.match(text):
+        return "'" + text
+    return text
+
+
+def restore(text: str) -> str:
+    """Undo :func:`neutralise`: remove the quote it added, if there is one.
+
+    Args:
+        text: a cell's text as read from a file.
+
+    Returns:
+        ``text`` without its first character when that is a quote followed by quotes and
+        a formula character; otherwise ``text`` itself.
+    """
+    if text[:1] == "'" and _NEUTRALISED.match(text):
+        return text[1:]
+    return text

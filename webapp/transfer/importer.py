@@ -1,0 +1,1162 @@
+"""CSV import of students, shared by the upload views and ``flask students import``.
+
+An import runs in four steps, each a plain function, so that the web flow can stop after
+the preview and the command line can report each step's time:
+
+1. :func:`parse_csv` decodes the bytes (UTF-8, with or without BOM), reads the header and
+   splits the records. Problems that make the whole file unusable (empty, not UTF-8, no
+   header, the wrong delimiter, too large) raise :class:`ImportFileError`.
+2. :func:`validate_rows` checks every row on its own with the form's rules
+   (:mod:`webapp.students.rules`). No database access.
+3. :func:`plan_import` matches the rows against the roster with a few set-based queries
+   and decides, row by row: create, update (with the changed fields), unchanged or error.
+   The session semantics follow the SQLAlchemy tutorial's verbs: a row with an ``id`` is
+   *merged* into that student (updated, or created with that id when the id is free); a
+   row without ``id`` whose email matches a student (ignoring case) updates that student;
+   any other row is *added* as a new student.
+4. :func:`apply_plan` writes the valid rows, and one audit event per changed student, in
+   one transaction: ``INSERT`` and ``UPDATE`` statements executed with many parameter
+   sets, in batches, never one flush per row.
+
+Only the columns present in the file are written on update; a blank cell clears an
+optional field (email, birthday) and is an error for a required one (name, grade). A
+blank enrollment date means "today" for a new student and "keep" for an existing one.
+
+Speed (``bench/import_export.py``): the steps hold a few objects per cell, so they pause
+the cyclic garbage collector (:func:`paused_gc`); rows are checked in worker processes
+when the command line asks for it; inserts bypass SQLAlchemy's per-row parameter handling
+(:func:`_bulk_insert`) but not its type conversions.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import gc
+import hashlib
+import io
+import multiprocessing
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from itertools import repeat
+from typing import Any, ParamSpec, TypeVar
+
+from flask import current_app
+from sqlalchemy import Table, bindparam, func, insert, inspect, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from webapp.audit import trail
+from webapp.extensions import db
+from webapp.models import Action as AuditAction
+from webapp.models import AuditEvent, Student
+from webapp.models.student import GRADE_MAX, GRADE_MIN, NAME_MAX_LENGTH
+from webapp.models.types import utcnow
+from webapp.students import rules
+from webapp.transfer.csvformat import FIELDS, HEADER_ALIASES, normalise_header, restore
+
+#: Default largest file accepted, in bytes (``IMPORT_MAX_BYTES`` in the app config).
+#: About 130,000 rows of typical student data.
+DEFAULT_MAX_BYTES = 10_000_000
+
+#: Parameter sets per INSERT/UPDATE executemany: amortises round trips, keeps memory flat.
+WRITE_BATCH_SIZE = 5_000
+
+#: Values per ``IN (...)`` lookup; well under SQLite's and PostgreSQL's parameter limits.
+LOOKUP_BATCH_SIZE = 1_000
+
+#: Fewest rows per chunk of validation (and between two progress reports).
+PROGRESS_EVERY = 1_000
+
+#: Fewest rows for which validating in several processes pays for starting them.
+PARALLEL_MIN_ROWS = 20_000
+
+#: Fields written to the table (``id`` only identifies the row).
+WRITABLE_FIELDS: tuple[str, ...] = tuple(name for name in FIELDS if name != "id")
+
+#: How the file's fields are called in messages.
+FIELD_LABELS: dict[str, str] = {
+    "id": "id",
+    "name": "name",
+    "email": "email",
+    "grade": "grade",
+    "birthday": "birthday",
+    "enrolled_on": "enrollment date",
+}
+
+#: The form's message for a blank grade (``webapp.students.forms``).
+GRADE_REQUIRED_MESSAGE = f"Enter a grade from {GRADE_MIN} to {GRADE_MAX}."
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+#: Longest piece of a bad value quoted back in a message.
+_QUOTE_MAX = 40
+
+
+def paused_gc(function: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a bulk step so that Python's cyclic garbage collector pauses during it.
+
+    An import holds a few objects per cell of the file; with the collector running, the
+    allocations trigger full collections over all of them again and again, which took a
+    third of a 100,000-row import. The import makes no reference cycles, so reference
+    counting frees everything anyway. Re-entrant: the collector is turned back on only by
+    the call that turned it off.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return wrapper
+
+
+class Action(StrEnum):
+    """What the import does with one row."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    ERROR = "error"
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported; the message says why, for office staff."""
+
+
+class ImportConflictError(Exception):
+    """The database refused the import (another change got in first); nothing was written."""
+
+
+@dataclass(frozen=True)
+class ParsedCsv:
+    """A decoded CSV file: which column holds which field, and the records.
+
+    Attributes:
+        fields: the student fields the file has, in column order.
+        columns: ``(column index, field)`` for each of ``fields``.
+        ignored_columns: header names that are not student fields, as written.
+        width: number of header cells.
+        records: ``(line number, cells)`` of each non-blank record after the header; the
+            line is where the record starts (a quoted cell may span lines).
+    """
+
+    fields: tuple[str, ...]
+    columns: tuple[tuple[int, str], ...]
+    ignored_columns: tuple[str, ...]
+    width: int
+    records: list[tuple[int, list[str]]]
+
+
+@dataclass(slots=True)
+class ValidRow:
+    """One record after field-by-field validation.
+
+    Attributes:
+        line: line number of the record in the file.
+        values: the valid fields, parsed and cleaned (``None`` for a blank optional cell).
+        errors: what is wrong with the row, one message per problem.
+        bad_fields: fields whose cell was refused (absent from ``values``).
+        label: the student's name as written, for messages and the preview.
+    """
+
+    line: int
+    values: dict[str, Any]
+    errors: list[str]
+    bad_fields: set[str]
+    label: str
+
+
+@dataclass(frozen=True)
+class ValidatedFile:
+    """A parsed file whose rows have been validated on their own.
+
+    Attributes:
+        fields: the student fields the file has, in column order.
+        ignored_columns: unknown header names, reported and ignored.
+        rows: the validated rows, in file order.
+        timings: seconds spent parsing and validating.
+    """
+
+    fields: tuple[str, ...]
+    ignored_columns: tuple[str, ...]
+    rows: list[ValidRow]
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field that an update changes."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(slots=True)
+class RowPlan:
+    """What the import does with one row, and why.
+
+    Attributes:
+        line: line number in the file.
+        action: create, update, unchanged or error.
+        student_id: the student updated or left unchanged, the id a merge creates, or
+            the student an erroneous row refers to; ``None`` for a plain create.
+        name: the student's name, for display.
+        changes: the fields an update changes, old and new values.
+        errors: what is wrong with an erroneous row.
+        values: what to write for a create or an update (``None`` otherwise).
+    """
+
+    line: int
+    action: Action
+    student_id: int | None
+    name: str
+    changes: tuple[Change, ...] = ()
+    errors: tuple[str, ...] = ()
+    values: dict[str, Any] | None = None
+
+
+@dataclass
+class ImportPlan:
+    """The decision for every row of a file, against the roster as it was read.
+
+    Attributes:
+        fields: the student fields the file has.
+        ignored_columns: unknown header names, ignored.
+        rows: one plan per row, in file order.
+        timings: seconds spent per step so far (parse, validate, match).
+    """
+
+    fields: tuple[str, ...]
+    ignored_columns: tuple[str, ...]
+    rows: list[RowPlan]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[Action, int]:
+        """Rows per action, every action present (zero when none)."""
+        counter = Counter(row.action for row in self.rows)
+        return {action: counter.get(action, 0) for action in Action}
+
+    def digest(self) -> str:
+        """A fingerprint of every decision, to notice when the roster changed meanwhile.
+
+        Returns:
+            A hex SHA-256 over each row's line, action, student and changes or errors.
+        """
+        hasher = hashlib.sha256()
+        for row in self.rows:
+            changes = [(change.field, _display(change.new)) for change in row.changes]
+            hasher.update(repr((row.line, row.action.value, row.student_id, changes)).encode())
+            hasher.update(repr(row.errors).encode())
+        return hasher.hexdigest()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an applied import did.
+
+    Attributes:
+        created: students added (when ``written`` is false: that the import would add).
+        updated: students changed (when ``written`` is false: that it would change).
+        unchanged: rows that matched a student and changed nothing.
+        errors: rows with errors, not imported.
+        written: whether anything was committed (``False`` on a dry run, and when
+            all-or-nothing was asked for and some row had an error).
+        timings: seconds per step: parse, validate, match, write, and ``audit``, the
+            part of write spent on the audit events.
+    """
+
+    created: int
+    updated: int
+    unchanged: int
+    errors: int
+    written: bool
+    timings: dict[str, float]
+
+
+# --- 1. parse --------------------------------------------------------------------------
+
+
+def configured_max_bytes() -> int:
+    """The largest file the current app imports (``IMPORT_MAX_BYTES``, 10 MB by default)."""
+    return int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def format_size(size: int) -> str:
+    """Return ``size`` bytes for people: ``"980 bytes"``, ``"12.5 kB"``, ``"10 MB"``.
+
+    Args:
+        size: a number of bytes.
+
+    Returns:
+        The size in decimal units, as file managers show it.
+    """
+    if size < 1000:
+        return f"{size} bytes"
+    for unit in ("kB", "MB", "GB"):
+        size_in_unit = size / 1000
+        if size_in_unit < 1000 or unit == "GB":
+            return f"{size_in_unit:.1f}".removesuffix(".0") + f" {unit}"
+        size = int(size_in_unit)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def too_large_message(size: int | None, max_bytes: int) -> str:
+    """The message for a file over the limit.
+
+    Args:
+        size: the file's size in bytes, when known.
+        max_bytes: the limit.
+
+    Returns:
+        A sentence saying how large the file is, the limit, and what to do.
+    """
+    what = f"The file is {format_size(size)}" if size is not None else "The file is too large"
+    return (
+        f"{what}; files up to {format_size(max_bytes)} can be imported. "
+        "Split it into smaller files and import them one after the other."
+    )
+
+
+def _quote(value: str) -> str:
+    """``value`` shortened for a message, in single quotes."""
+    if len(value) > _QUOTE_MAX:
+        value = value[: _QUOTE_MAX - 1] + "…"
+    return f"'{value}'"
+
+
+def _decode(data: bytes) -> str:
+    """Decode UTF-8 with or without BOM, explaining where the file is not UTF-8."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError(
+            "The file is UTF-16 text (Excel's “Unicode Text”). Save it as “CSV UTF-8 "
+            "(comma delimited)” and try again."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ImportFileError(
+            f"The file is not UTF-8 text: line {line} has a byte (0x{data[error.start]:02X}) "
+            "that UTF-8 does not allow. Save it as “CSV UTF-8 (comma delimited)” and try again."
+        ) from error
+
+
+def _wrong_separator(header: list[str]) -> str | None:
+    """Name the separator of a one-column header that another separator would split."""
+    if len(header) != 1:
+        return None
+    for separator, name in _SEPARATORS.items():
+        parts = header[0].split(separator)
+        if len(parts) > 1 and any(normalise_header(part) in HEADER_ALIASES for part in parts):
+            return name
+    return None
+
+
+def _read_header(header: list[str]) -> tuple[tuple[tuple[int, str], ...], tuple[str, ...]]:
+    """Map header cells to fields; return ``(columns, ignored names)``."""
+    columns: list[tuple[int, str]] = []
+    ignored: list[str] = []
+    seen: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        name = HEADER_ALIASES.get(normalise_header(cell))
+        if name is None:
+            ignored.append(cell.strip() or f"(column {index + 1} has no name)")
+        elif name in seen:
+            raise ImportFileError(
+                f"The header has two {FIELD_LABELS[name]} columns "
+                f"(columns {seen[name] + 1} and {index + 1}). Remove one of them."
+            )
+        else:
+            seen[name] = index
+            columns.append((index, name))
+    if not columns:
+        separator = _wrong_separator(header)
+        if separator:
+            raise ImportFileError(
+                f"The columns are separated by {separator}, not commas. Save the file as "
+                "“CSV UTF-8 (comma delimited)” and try again."
+            )
+        found = ", ".join(_quote(cell) for cell in header[:6])
+        raise ImportFileError(
+            "The first line must be a header naming the columns, for example "
+            f"“{','.join(FIELDS)}”. It has {found}."
+        )
+    fields = {name for _, name in columns}
+    if not fields & {"id", "email"} and not {"name", "grade"} <= fields:
+        missing = " and ".join(sorted({"name", "grade"} - fields))
+        raise ImportFileError(
+            "Without an id or email column every row adds a new student, who needs a name "
+            f"and a grade; the file has no {missing} column."
+        )
+    return tuple(columns), tuple(ignored)
+
+
+@paused_gc
+def parse_csv(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedCsv:
+    """Decode and split a CSV file; check it is usable as a whole.
+
+    Args:
+        data: the file's bytes.
+        max_bytes: the largest file accepted.
+
+    Returns:
+        The header mapping and the non-blank records, with their line numbers.
+
+    Raises:
+        ImportFileError: the file is over ``max_bytes``, empty, not UTF-8, not valid CSV,
+            has no header (or one separated by something other than commas), names a
+            column twice, or has no rows.
+    """
+    if len(data) > max_bytes:
+        raise ImportFileError(too_large_message(len(data), max_bytes))
+    text_data = _decode(data)
+    if not text_data.strip():
+        raise ImportFileError("The file is empty.")
+    reader = csv.reader(io.StringIO(text_data, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    try:
+        header = next(reader)
+        columns, ignored = _read_header(header)
+        previous_line = reader.line_num
+        for cells in reader:
+            # Blank lines and rows of empty cells (spreadsheets leave some) are skipped.
+            if "".join(cells).strip():
+                records.append((previous_line + 1, cells))
+            previous_line = reader.line_num
+    except csv.Error as error:
+        raise ImportFileError(
+            f"line {reader.line_num}: the file is not valid CSV ({error})."
+        ) from error
+    if not records:
+        raise ImportFileError("The file has a header but no rows.")
+    return ParsedCsv(
+        fields=tuple(name for _, name in columns),
+        columns=columns,
+        ignored_columns=ignored,
+        width=len(header),
+        records=records,
+    )
+
+
+# --- 2. validate -----------------------------------------------------------------------
+
+
+def parse_iso_date(raw: str, label: str) -> date:
+    """Parse a ``YYYY-MM-DD`` date.
+
+    Args:
+        raw: the cell's text, stripped.
+        label: the field's name in messages.
+
+    Returns:
+        The date.
+
+    Raises:
+        ValueError: with a message naming the field and the value.
+    """
+    if not _ISO_DATE.match(raw):
+        raise ValueError(f"{label} {_quote(raw)} is not a date in the form YYYY-MM-DD.")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as error:
+        raise ValueError(f"{label} {_quote(raw)} is not a real date ({error}).") from error
+
+
+def parse_whole_number(raw: str, label: str) -> int:
+    """Parse a whole number written with ASCII digits only.
+
+    Args:
+        raw: the cell's text, stripped.
+        label: the field's name in messages.
+
+    Returns:
+        The number.
+
+    Raises:
+        ValueError: with a message naming the field and the value.
+    """
+    if not (raw.isascii() and raw.isdigit()):
+        raise ValueError(f"{label} {_quote(raw)} is not a whole number.")
+    return int(raw)
+
+
+def _check_id(raw: str, today: date) -> int | None:
+    if not raw:
+        return None
+    student_id = parse_whole_number(raw, "id")
+    if student_id < 1:
+        raise ValueError(f"id {student_id} is not a student id (ids start at 1).")
+    return student_id
+
+
+def _check_name(raw: str, today: date) -> str:
+    return rules.clean_name(restore(raw))
+
+
+def _check_email(raw: str, today: date) -> str | None:
+    return rules.clean_email(restore(raw))
+
+
+def _check_grade(raw: str, today: date) -> int:
+    if not raw:
+        raise ValueError(GRADE_REQUIRED_MESSAGE)
+    grade = parse_whole_number(raw, "grade")
+    if not GRADE_MIN <= grade <= GRADE_MAX:
+        raise ValueError(f"grade {grade} is not from {GRADE_MIN} to {GRADE_MAX}.")
+    return grade
+
+
+def _check_birthday(raw: str, today: date) -> date | None:
+    return rules.check_birthday(parse_iso_date(raw, "birthday") if raw else None, today)
+
+
+def _check_enrolled_on(raw: str, today: date) -> date | None:
+    # Checked against the birthday by plan_import, which knows the stored birthday.
+    return parse_iso_date(raw, "enrollment date") if raw else None
+
+
+#: The check of each field's cell: ``check(stripped text, today) -> value``, raising
+#: ``ValueError`` with the message for the user.
+CELL_CHECKS: dict[str, Callable[[str, date], Any]] = {
+    "id": _check_id,
+    "name": _check_name,
+    "email": _check_email,
+    "grade": _check_grade,
+    "birthday": _check_birthday,
+    "enrolled_on": _check_enrolled_on,
+}
+
+
+def validate_cells(
+    cells: Sequence[str], columns: Iterable[tuple[int, str]], today: date
+) -> tuple[dict[str, Any], list[str], set[str]]:
+    """Validate one record's cells, field by field, with the form's rules.
+
+    Cross-field and database checks (the enrollment date against the birthday, which may
+    be the stored one; emails in use) are :func:`plan_import`'s.
+
+    Args:
+        cells: the record's cells.
+        columns: ``(index, field)`` pairs saying which cell holds which field.
+        today: the date birthdays may not be after.
+
+    Returns:
+        ``(values, errors, bad_fields)``: the valid values by field (``None`` for a blank
+        optional cell; a blank enrollment date is ``None`` too), one message per
+        problem, and the fields whose cell was refused.
+    """
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    bad: set[str] = set()
+    for index, name in columns:
+        try:
+            values[name] = CELL_CHECKS[name](cells[index].strip(), today)
+        except ValueError as error:
+            errors.append(str(error))
+            bad.add(name)
+    return values, errors, bad
+
+
+def _validate_records(
+    records: Sequence[tuple[int, list[str]]],
+    columns: tuple[tuple[int, str], ...],
+    width: int,
+    today: date,
+) -> list[ValidRow]:
+    """Validate ``records`` one by one (the loop of :func:`validate_rows`)."""
+    name_index = next((index for index, name in columns if name == "name"), None)
+    rows: list[ValidRow] = []
+    for line, cells in records:
+        if len(cells) < width or (len(cells) > width and any(c.strip() for c in cells[width:])):
+            message = (
+                f"The row has {len(cells)} cells but the header has {width} columns; "
+                "check for a missing or extra comma."
+            )
+            rows.append(ValidRow(line, {}, [message], set(FIELDS), ""))
+            continue
+        values, errors, bad = validate_cells(cells, columns, today)
+        label = values.get("name") or (cells[name_index].strip() if name_index is not None else "")
+        rows.append(ValidRow(line, values, errors, bad, label))
+    return rows
+
+
+#: The file a validation worker process checks (set by :func:`_start_worker`).
+_worker_file: ParsedCsv | None = None
+
+
+def _start_worker(parsed: ParsedCsv) -> None:
+    """Pool initializer: keep the file in the worker (inherited by fork, never pickled)."""
+    global _worker_file
+    _worker_file = parsed
+
+
+def _validate_span(span: tuple[int, int, date]) -> list[tuple[Any, ...]]:
+    """Validate records ``start:stop`` of the worker's file; rows as plain tuples.
+
+    Tuples, because pickling them back to the parent is several times cheaper than
+    pickling :class:`ValidRow` objects.
+    """
+    assert _worker_file is not None
+    start, stop, today = span
+    rows = _validate_records(
+        _worker_file.records[start:stop], _worker_file.columns, _worker_file.width, today
+    )
+    return [(row.line, row.values, row.errors, row.bad_fields, row.label) for row in rows]
+
+
+def _chunk_size(count: int, jobs: int) -> int:
+    """Rows per chunk: a few chunks per process, so that progress moves and work evens out."""
+    return max(PROGRESS_EVERY, -(-count // (jobs * 4)))
+
+
+@paused_gc
+def validate_rows(
+    parsed: ParsedCsv,
+    *,
+    today: date | None = None,
+    progress: Callable[[int], Any] | None = None,
+    jobs: int = 1,
+) -> ValidatedFile:
+    """Validate every record of ``parsed`` on its own (no database access).
+
+    Checking a row is pure computation (email-validator takes most of it), so with
+    ``jobs`` above 1 a file of at least :data:`PARALLEL_MIN_ROWS` rows is checked by that
+    many worker processes (forked, so only where ``fork`` exists; elsewhere, and for
+    smaller files, in this process). The command line does that; web requests do not.
+
+    Args:
+        parsed: the output of :func:`parse_csv`.
+        today: the date birthdays may not be after; the real today by default.
+        progress: called with a number of rows as chunks of rows are done (a progress
+            bar's ``update``).
+        jobs: how many processes may check rows.
+
+    Returns:
+        The validated rows, in file order, with the time it took.
+    """
+    started = time.perf_counter()
+    today = today or date.today()
+    records, columns, width = parsed.records, parsed.columns, parsed.width
+    size = _chunk_size(len(records), jobs)
+    spans = [
+        (start, min(start + size, len(records)), today) for start in range(0, len(records), size)
+    ]
+    rows: list[ValidRow] = []
+    parallel = (
+        jobs > 1
+        and len(records) >= PARALLEL_MIN_ROWS
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+    if parallel:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs, initializer=_start_worker, initargs=(parsed,)) as pool:
+            for part in pool.imap(_validate_span, spans):
+                rows.extend(ValidRow(*row) for row in part)
+                if progress:
+                    progress(len(part))
+    else:
+        for start, stop, _ in spans:
+            part = _validate_records(records[start:stop], columns, width, today)
+            rows.extend(part)
+            if progress:
+                progress(len(part))
+    return ValidatedFile(
+        fields=parsed.fields,
+        ignored_columns=parsed.ignored_columns,
+        rows=rows,
+        timings={"validate": time.perf_counter() - started},
+    )
+
+
+def read_and_validate(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[int], Any] | None = None,
+    jobs: int = 1,
+) -> ValidatedFile:
+    """:func:`parse_csv` then :func:`validate_rows`, timing both.
+
+    Args:
+        data: the file's bytes.
+        max_bytes: the largest file accepted.
+        progress: passed to :func:`validate_rows`.
+        jobs: passed to :func:`validate_rows`.
+
+    Returns:
+        The validated file, with ``parse`` and ``validate`` timings.
+
+    Raises:
+        ImportFileError: the file as a whole cannot be imported.
+    """
+    started = time.perf_counter()
+    parsed = parse_csv(data, max_bytes=max_bytes)
+    parse_seconds = time.perf_counter() - started
+    validated = validate_rows(parsed, progress=progress, jobs=jobs)
+    validated.timings["parse"] = parse_seconds
+    return validated
+
+
+# --- 3. match --------------------------------------------------------------------------
+
+_STUDENT_COLUMNS = (
+    Student.id,
+    Student.name,
+    Student.email,
+    Student.grade,
+    Student.birthday,
+    Student.enrolled_on,
+)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _fetch_students(
+    where: Callable[[Sequence[Any]], Any], keys: Sequence[Any], lock: bool
+) -> Iterator[dict[str, Any]]:
+    """Yield the students matching ``where(chunk)`` for each chunk of ``keys``, as dicts."""
+    names = [column.key for column in _STUDENT_COLUMNS]
+    for chunk in _chunks(keys, LOOKUP_BATCH_SIZE):
+        statement = select(*_STUDENT_COLUMNS).where(where(chunk))
+        if lock:
+            # Rows about to be updated cannot change before the commit (PostgreSQL;
+            # SQLite has no row locks: begin_write's BEGIN IMMEDIATE covers it).
+            statement = statement.with_for_update()
+        for row in db.session.execute(statement):
+            yield dict(zip(names, row, strict=True))
+
+
+def _display(value: Any) -> str:
+    """A value as the preview and the digest show it."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+@paused_gc
+def plan_import(
+    validated: ValidatedFile, *, lock: bool = False, today: date | None = None
+) -> ImportPlan:
+    """Match the validated rows against the roster and decide what to do with each.
+
+    Reads the students the file refers to (by id, and by email ignoring case) with a few
+    ``IN`` queries in batches of :data:`LOOKUP_BATCH_SIZE`. An email is a duplicate when an
+    earlier row of the file has it, or when another student has it in the database (as
+    it was before the import: a row that changes that student's email in the same file
+    does not free it). A student may be changed by one row only.
+
+    Args:
+        validated: the output of :func:`validate_rows`.
+        lock: lock the matched rows until the transaction ends (``SELECT ... FOR
+            UPDATE``), for a plan that is about to be applied.
+        today: the enrollment date of new students without one; the real today by default.
+
+    Returns:
+        The plan, with the rows in file order and the time matching took added to the
+        validated file's timings.
+    """
+    started = time.perf_counter()
+    today = today or date.today()
+    rows = validated.rows
+    ids = sorted({row.values["id"] for row in rows if row.values.get("id") is not None})
+    emails = sorted({row.values["email"].lower() for row in rows if row.values.get("email")})
+    by_id = {
+        student["id"]: student
+        for student in _fetch_students(Student.id.in_, ids, lock)  # type: ignore[arg-type]
+    }
+    by_email = {student["email"].lower(): student for student in by_id.values() if student["email"]}
+    # Only addresses not already seen on a student found by id need a query.
+    unknown = [email for email in emails if email not in by_email]
+    by_email.update(
+        (student["email"].lower(), student)
+        for student in _fetch_students(func.lower(Student.email).in_, unknown, lock)
+    )
+
+    fields = validated.fields
+    given = [name for name in WRITABLE_FIELDS if name in fields]
+    dates_unchecked = {"birthday", "enrolled_on"}
+    line_of_student: dict[int, int] = {}
+    line_of_email: dict[str, int] = {}
+    plans: list[RowPlan] = []
+    append = plans.append
+    for row in rows:
+        values = row.values
+        errors = list(row.errors)
+        student_id = values.get("id")
+        email = values.get("email")
+        email_key = email.lower() if email else None
+        if student_id is not None:
+            target = by_id.get(student_id)
+        else:
+            target = by_email.get(email_key) if email_key else None
+        target_id = target["id"] if target else student_id
+
+        # A student is changed by one row at most; an address is used by one student.
+        if target_id is not None:
+            first = line_of_student.setdefault(target_id, row.line)
+            if first != row.line:
+                who = f"student {target_id}" + (f" ({target['name']})" if target else "")
+                errors.append(f"This row changes {who}, as line {first} does.")
+        if email_key:
+            first = line_of_email.setdefault(email_key, row.line)
+            owner = by_email.get(email_key)
+            if first != row.line:
+                errors.append(f"The email {email} is also on line {first}.")
+            elif owner is not None and (target is None or owner["id"] != target["id"]):
+                errors.append(
+                    f"The email {email} belongs to another student, "
+                    f"{owner['name']} (id {owner['id']})."
+                )
+
+        if target is None:
+            new = {
+                "name": values.get("name"),
+                "email": email,
+                "grade": values.get("grade"),
+                "birthday": values.get("birthday"),
+                "enrolled_on": values.get("enrolled_on") or today,
+            }
+            for required in ("name", "grade"):
+                if new[required] is None and required not in row.bad_fields:
+                    errors.append(f"A new student needs a {required}; this row has none.")
+        else:
+            new = {name: values.get(name, target[name]) for name in WRITABLE_FIELDS}
+            if new["enrolled_on"] is None:  # blank: keep the stored date
+                new["enrolled_on"] = target["enrolled_on"]
+        if row.bad_fields.isdisjoint(dates_unchecked):
+            try:
+                rules.check_enrolled_on(new["enrolled_on"], new["birthday"])
+            except ValueError as error:
+                errors.append(str(error))
+
+        label = new["name"] or row.label or (target["name"] if target else "")
+        if errors:
+            append(RowPlan(row.line, Action.ERROR, target_id, label, errors=tuple(errors)))
+        elif target is None:
+            if student_id is not None:
+                new["id"] = student_id
+            append(RowPlan(row.line, Action.CREATE, student_id, label, values=new))
+        else:
+            changes = tuple(
+                Change(name, target[name], new[name]) for name in given if target[name] != new[name]
+            )
+            if changes:
+                written = {name: new[name] for name in given}
+                written["id"] = target_id
+                append(RowPlan(row.line, Action.UPDATE, target_id, label, changes, values=written))
+            else:
+                append(RowPlan(row.line, Action.UNCHANGED, target_id, label))
+    timings = dict(validated.timings)
+    timings["match"] = time.perf_counter() - started
+    return ImportPlan(fields, validated.ignored_columns, plans, timings)
+
+
+# --- 4. apply --------------------------------------------------------------------------
+
+
+def _version_bump() -> dict[Any, Any]:
+    """``{version: version + 1}`` when Student uses optimistic locking, else ``{}``.
+
+    A bulk UPDATE bypasses the ORM's versioning, so it bumps the counter itself; an edit
+    form opened before the import then fails with a stale-data error instead of silently
+    overwriting the imported values.
+    """
+    column = inspect(Student).version_id_col
+    return {} if column is None else {column: column + 1}
+
+
+def _bulk_insert(table: Table, columns: dict[str, list[Any]], constants: dict[str, Any]) -> None:
+    """INSERT rows given column by column into ``table``, with one DBAPI ``executemany``.
+
+    The statement is SQLAlchemy's own ``insert()``, compiled for the connection's dialect,
+    and every value goes through its column type's ``bind_processor`` as SQLAlchemy would
+    do it; what this skips is SQLAlchemy's per-row parameter handling, which costs about
+    6 microseconds a row, a third of the students insert itself. Values are converted a
+    column at a time (a list comprehension each) and zipped into rows; ``constants`` (the
+    timestamps) are converted once, and columns not given get their scalar column default
+    (``version`` = 1).
+
+    Args:
+        table: the table.
+        columns: ``{column name: values}``, every list as long as the others.
+        constants: values shared by every row.
+
+    Raises:
+        NotImplementedError: a column left out has a default that is not a plain value.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect
+    count = len(next(iter(columns.values())))
+    compiled = insert(table).compile(dialect=dialect, column_keys=[*columns, *constants])
+    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+    converted: list[Iterable[Any]] = []
+    for name in names:
+        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if name in columns:
+            values = columns[name]
+            if processor is not None:
+                values = [None if v is None else processor(v) for v in values]
+            converted.append(values)
+            continue
+        if name in constants:
+            value = constants[name]
+        else:
+            default = table.c[name].default
+            if default is None or not default.is_scalar:
+                raise NotImplementedError(f"no plain default for {table.name}.{name}")
+            value = default.arg  # type: ignore[attr-defined]
+        converted.append(repeat(processor(value) if processor else value, count))
+    batch: list[Any] = list(zip(*converted, strict=True))
+    if not compiled.positional:
+        batch = [dict(zip(names, values, strict=True)) for values in batch]
+    connection.exec_driver_sql(compiled.string, batch)
+
+
+def _reserve_ids(count: int, above: int) -> list[int]:
+    """Reserve ``count`` new student ids, all greater than ``above`` (and than any id used).
+
+    New students get their id before they are inserted, so that their audit events can
+    name them without reading the ids back, and so that ids given in the file and new
+    ones never collide. On PostgreSQL the ids come from the id sequence (moved past
+    ``above`` first, so later inserts do not collide either); elsewhere they follow the
+    largest id, which is safe under :func:`webapp.database.begin_write`'s lock (without
+    it, a concurrent insert makes the import fail as a whole, never write twice).
+
+    Args:
+        count: how many ids.
+        above: the largest id the file itself gives to a new student, or 0.
+
+    Returns:
+        ``count`` unused ids.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        sequence = "pg_get_serial_sequence('students', 'id')"
+        if above:
+            db.session.execute(
+                text(f"SELECT setval({sequence}, GREATEST(nextval({sequence}), :above))"),
+                {"above": above},
+            )
+        if not count:
+            return []
+        return list(
+            db.session.scalars(
+                text(f"SELECT nextval({sequence}) FROM generate_series(1, :count)"),
+                {"count": count},
+            )
+        )
+    start = max(db.session.scalar(select(func.max(Student.id))) or 0, above) + 1
+    return list(range(start, start + count))
+
+
+def _insert(rows: list[dict[str, Any]], now: datetime, progress: Callable[[int], Any] | None):
+    for chunk in _chunks(rows, WRITE_BATCH_SIZE):
+        columns = {name: [row[name] for row in chunk] for name in ("id", *WRITABLE_FIELDS)}
+        _bulk_insert(Student.__table__, columns, {"created_at": now, "updated_at": now})
+        if progress:
+            progress(len(chunk))
+
+
+def _update(rows: list[dict[str, Any]], now: datetime, progress: Callable[[int], Any] | None):
+    if not rows:
+        return
+    table = Student.__table__
+    names = [name for name in WRITABLE_FIELDS if name in rows[0]]
+    # Bound names must differ from the column names (SQLAlchemy reserves those).
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("match_id"))
+        .values(
+            {
+                **{table.c[name]: bindparam(f"new_{name}") for name in names},
+                table.c.updated_at: bindparam("new_updated_at"),
+                **_version_bump(),
+            }
+        )
+    )
+    connection = db.session.connection()
+    for chunk in _chunks(rows, WRITE_BATCH_SIZE):
+        params = [
+            {"match_id": row["id"], "new_updated_at": now, **{f"new_{n}": row[n] for n in names}}
+            for row in chunk
+        ]
+        connection.execute(statement, params)
+        if progress:
+            progress(len(chunk))
+
+
+def _json(value: Any) -> Any:
+    """A field value as the audit trail records it (dates as ISO strings)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _changes(row: RowPlan) -> dict[str, list[Any]]:
+    """A row's ``{field: [old, new]}`` as the audit trail records it (dates ISO)."""
+    if row.action is Action.UPDATE:
+        return {change.field: [_json(change.old), _json(change.new)] for change in row.changes}
+    # A create, as trail.diff({}, trail.snapshot(student)): each field with a value.
+    assert row.values is not None
+    changes = {}
+    for name in trail.AUDITED_FIELDS:
+        value = row.values[name]
+        if value is not None:
+            changes[name] = [None, value.isoformat() if name in trail.DATE_FIELDS else value]
+    return changes
+
+
+def _audit(rows: list[RowPlan], source: str, now: datetime) -> None:
+    """Record one audit event per created or updated student, in the import's transaction.
+
+    The events are those :func:`webapp.audit.trail.record` writes for a form save (same
+    action names, ``{field: [old, new]}`` changes, dates as ISO strings), with a note
+    naming the file and line, inserted in bulk.
+    """
+    user_id, actor = trail.actor()
+    actions = {Action.CREATE: AuditAction.CREATE.value, Action.UPDATE: AuditAction.UPDATE.value}
+    for chunk in _chunks(rows, WRITE_BATCH_SIZE):
+        size = len(chunk)
+        columns = {
+            "user_id": [user_id] * size,
+            "actor": [actor] * size,
+            "action": [actions[row.action] for row in chunk],
+            "student_id": [row.student_id for row in chunk],
+            "student_name": [row.name[:NAME_MAX_LENGTH] for row in chunk],
+            "changes": [_changes(row) for row in chunk],
+            "reverts_id": [None] * size,
+            "note": [f"import {source}, line {row.line}"[:200] for row in chunk],
+        }
+        _bulk_insert(AuditEvent.__table__, columns, {"occurred_at": now})
+
+
+@paused_gc
+def apply_plan(
+    plan: ImportPlan,
+    *,
+    all_or_nothing: bool = False,
+    dry_run: bool = False,
+    source: str = "CSV file",
+    progress: Callable[[int], Any] | None = None,
+) -> ImportResult:
+    """Write the plan's creates and updates, with their audit events, and commit.
+
+    Call it in the transaction :func:`plan_import` read in (after
+    :func:`webapp.database.begin_write`), so the plan still holds when it is written.
+    New students get reserved ids (:func:`_reserve_ids`) and are inserted in bulk;
+    updates are ``UPDATE ... WHERE id = ?`` executed with many parameter sets; both
+    :data:`WRITE_BATCH_SIZE` rows at a time. Both set ``created_at``/``updated_at``, an
+    update bumps the row's version (optimistic locking), and every change gets its audit
+    event. One transaction: all of it is written, or none.
+
+    Args:
+        plan: the output of :func:`plan_import`.
+        all_or_nothing: write nothing when any row has an error.
+        dry_run: write nothing; report what would have been done.
+        source: what the audit trail's notes call the file (``"import <source>, line
+            7"``): its name.
+        progress: called with the number of rows written after each batch.
+
+    Returns:
+        The totals, and whether anything was committed.
+
+    Raises:
+        ImportConflictError: the database refused a row (for example an email that a
+            concurrent request stored meanwhile); the session has been rolled back and
+            nothing was written.
+    """
+    counts = plan.counts
+    timings = dict(plan.timings)
+    written = not dry_run and not (all_or_nothing and counts[Action.ERROR])
+    started = time.perf_counter()
+    if not written:
+        db.session.rollback()
+    else:
+        created = [row for row in plan.rows if row.action is Action.CREATE]
+        updated = [row for row in plan.rows if row.action is Action.UPDATE]
+        now = utcnow()
+        try:
+            given = [row.student_id for row in created if row.student_id is not None]
+            fresh = iter(_reserve_ids(len(created) - len(given), max(given, default=0)))
+            for row in created:
+                assert row.values is not None
+                if row.student_id is None:
+                    row.student_id = next(fresh)
+                row.values["id"] = row.student_id
+            _insert([row.values for row in created if row.values], now, progress)
+            _update([row.values for row in updated if row.values], now, progress)
+            audit_started = time.perf_counter()
+            _audit([row for row in plan.rows if row.values is not None], source, now)
+            timings["audit"] = time.perf_counter() - audit_started
+            db.session.commit()
+        except IntegrityError as error:
+            db.session.rollback()
+            raise ImportConflictError(
+                "The database refused the import, so nothing was written: another change "
+                "was saved meanwhile (for example the same email address). Check the file "
+                "and import it again."
+            ) from error
+        except Exception:
+            db.session.rollback()
+            raise
+    timings["write"] = time.perf_counter() - started
+    return ImportResult(
+        created=counts[Action.CREATE],
+        updated=counts[Action.UPDATE],
+        unchanged=counts[Action.UNCHANGED],
+        errors=counts[Action.ERROR],
+        written=written,
+        timings=timings,
+    )
+
+
+def describe_row(row: RowPlan) -> list[str]:
+    """Describe a row's outcome for the command line, one line per fact.
+
+    Args:
+        row: one row of a plan.
+
+    Returns:
+        ``["line 7: grade 'abc' is not a whole number."]`` for an error (one line per
+        error), ``["line 8: update student 12: grade 7 → 8"]`` for an update, and so on.
+    """
+    if row.action is Action.ERROR:
+        return [f"line {row.line}: {message}" for message in row.errors]
+    who = f"student {row.student_id}" if row.student_id is not None else "a new student"
+    if row.action is Action.UPDATE:
+        changes = ", ".join(
+            f"{FIELD_LABELS[change.field]} {_display(change.old) or '(blank)'}"
+            f" → {_display(change.new) or '(blank)'}"
+            for change in row.changes
+        )
+        return [f"line {row.line}: update {who} ({row.name}): {changes}"]
+    return [f"line {row.line}: {row.action.value} {who} ({row.name})"]
+
+
+def display_value(value: Any) -> str:
+    """A field value as the preview shows it: ISO dates, ``""`` for blank.
+
+    Args:
+        value: a field value.
+
+    Returns:
+        The text to show.
+    """
+    return _display(value)

@@ -1,0 +1,287 @@
+"""Views of the transfer blueprint: CSV upload, preview, confirm, result; CSV export.
+
+The import is three requests: the upload (POST ``/students/import``) checks the file and
+stores it server-side with its preview, the preview page (GET ``/students/import/<token>``)
+says what each row would do, and the confirm (POST to the same URL) applies it in one
+transaction, then redirects to the result. Nothing is written before the confirm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_sqlalchemy.pagination import Pagination
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
+
+from webapp.auth.access import role_required
+from webapp.database import begin_write
+from webapp.extensions import db
+from webapp.models import Role
+from webapp.students.service import parse_roster_query
+from webapp.transfer import bp, exporter, importer, uploads
+from webapp.transfer.forms import ConfirmImportForm, UploadForm
+from webapp.transfer.importer import Action, ImportConflictError, ImportFileError
+
+#: HTTP status of a form that failed validation (RFC 9110 "Unprocessable Content").
+UNPROCESSABLE = 422
+#: Allowance for the multipart framing and the CSRF field around the file, in bytes.
+UPLOAD_OVERHEAD = 64 * 1024
+#: Rows per page of the preview.
+PREVIEW_PER_PAGE = 100
+#: The preview's filters: what ``?show=`` accepts, with their labels.
+SHOW_CHOICES = {
+    "all": "All rows",
+    Action.ERROR.value: "Errors",
+    Action.CREATE.value: "New",
+    Action.UPDATE.value: "Changed",
+    Action.UNCHANGED.value: "Unchanged",
+}
+#: Session key of the last finished import's totals, shown by the result page.
+RESULT_KEY = "import_result"
+
+GONE_MESSAGE = (
+    "That import is no longer available: it was finished or cancelled, or it expired "
+    "(uploads are kept for an hour). Upload the file again."
+)
+
+
+class ListPagination(Pagination):
+    """Flask-SQLAlchemy's pagination over a list, for the ``render_pagination`` macro."""
+
+    def _query_items(self) -> list[Any]:
+        items: list[Any] = self._query_args["items"]
+        start = (self.page - 1) * self.per_page
+        return items[start : start + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._query_args["items"])
+
+
+@bp.url_value_preprocessor
+def allow_large_upload(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Let the upload's body be as large as the file limit allows.
+
+    The site-wide ``MAX_CONTENT_LENGTH`` is sized for small forms. URL value preprocessors
+    run before every ``before_request`` hook, and so before CSRFProtect reads the form.
+    """
+    if endpoint == "transfer.upload":
+        request.max_content_length = importer.configured_max_bytes() + UPLOAD_OVERHEAD
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    """Show the upload form again with the size problem beside the file field (413)."""
+    form = UploadForm(formdata=None, max_bytes=importer.configured_max_bytes())
+    form.file.errors = [
+        importer.too_large_message(request.content_length, importer.configured_max_bytes())
+    ]
+    return render_template("transfer/upload.html", form=form), 413
+
+
+def _end_request_transaction() -> None:
+    """End the transaction the request opened, so checking a file holds no lock.
+
+    Every POST starts a write transaction (``webapp.database``); checking a large file
+    takes seconds and does not touch the database, and SQLite's write lock would stall
+    every other writer meanwhile. Anything needed from the session (the user) must be
+    read before this.
+    """
+    db.session.rollback()
+
+
+def _preview_meta(plan: importer.ImportPlan) -> dict[str, Any]:
+    """The preview stored with an upload: totals and one compact entry per row."""
+    return {
+        "digest": plan.digest(),
+        "fields": list(plan.fields),
+        "ignored": list(plan.ignored_columns),
+        "counts": {action.value: count for action, count in plan.counts.items()},
+        "rows": [
+            [
+                row.line,
+                row.action.value,
+                row.student_id,
+                row.name,
+                [
+                    [
+                        importer.FIELD_LABELS[change.field],
+                        importer.display_value(change.old),
+                        importer.display_value(change.new),
+                    ]
+                    for change in row.changes
+                ],
+                list(row.errors),
+            ]
+            for row in plan.rows
+        ],
+    }
+
+
+def _gone() -> BaseResponse:
+    """Send the user back to the upload form: the upload is gone or not theirs."""
+    flash(GONE_MESSAGE, "info")
+    return redirect(url_for(".upload"))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def upload() -> BaseResponse | tuple[str, int]:
+    """Upload a CSV file; a usable one is stored and its preview shown."""
+    form = UploadForm(max_bytes=importer.configured_max_bytes())
+    if form.validate_on_submit():
+        owner = uploads.current_owner()
+        file = form.file.data
+        data = file.read()
+        _end_request_transaction()
+        try:
+            plan = importer.plan_import(
+                importer.read_and_validate(data, max_bytes=importer.configured_max_bytes())
+            )
+        except ImportFileError as error:
+            form.file.errors = [*form.file.errors, str(error)]
+        else:
+            db.session.rollback()  # the plan only read
+            stored = uploads.save(
+                data,
+                filename=(file.filename or "upload.csv")[:200],
+                owner=owner,
+                meta=_preview_meta(plan),
+            )
+            return redirect(url_for(".preview", token=stored.token), code=303)
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render_template("transfer/upload.html", form=form), status
+
+
+@bp.get("/import/<token>")
+@role_required(Role.EDITOR)
+def preview(token: str) -> BaseResponse | str:
+    """Show what the import would do, row by row, with totals and the confirm form."""
+    upload = uploads.load(token, uploads.current_owner())
+    if upload is None:
+        return _gone()
+    show = request.args.get("show", "all")
+    if show not in SHOW_CHOICES:
+        show = "all"
+    rows = upload.meta["rows"]
+    if show != "all":
+        rows = [row for row in rows if row[1] == show]
+    per_page = PREVIEW_PER_PAGE
+    last_page = max((len(rows) + per_page - 1) // per_page, 1)
+    page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), last_page)
+    page = ListPagination(page=page_number, per_page=per_page, error_out=False, items=rows)
+    return render_template(
+        "transfer/preview.html",
+        upload=upload,
+        meta=upload.meta,
+        counts=upload.meta["counts"],
+        page=page,
+        show=show,
+        show_choices=SHOW_CHOICES,
+        page_url=lambda number: url_for(".preview", token=token, show=show, page=number),
+        form=ConfirmImportForm(),
+    )
+
+
+@bp.post("/import/<token>")
+@role_required(Role.EDITOR)
+def confirm(token: str) -> BaseResponse:
+    """Apply the previewed import in one transaction (or cancel it), then show the result.
+
+    The file is checked and matched again inside the write transaction; if the roster
+    changed since the preview so that some row would now do something else, nothing is
+    written and the new preview is shown.
+    """
+    owner = uploads.current_owner()
+    upload = uploads.load(token, owner)
+    if upload is None:
+        return _gone()
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        return redirect(url_for(".preview", token=token))
+    if form.cancel.data:
+        uploads.discard(token)
+        flash("Import cancelled. Nothing was changed.", "info")
+        return redirect(url_for(".upload"))
+
+    data = uploads.claim(upload)
+    if data is None:  # a second click: the first one is applying it
+        return _gone()
+    _end_request_transaction()
+    try:
+        validated = importer.read_and_validate(data, max_bytes=importer.configured_max_bytes())
+        begin_write()
+        plan = importer.plan_import(validated, lock=True)
+        if plan.digest() != upload.meta.get("digest"):
+            db.session.rollback()
+            uploads.update_meta(upload, _preview_meta(plan))
+            uploads.release(upload)
+            flash(
+                "The roster changed since this preview was made, so nothing was imported. "
+                "Check the updated preview below and confirm again.",
+                "error",
+            )
+            return redirect(url_for(".preview", token=token))
+        result = importer.apply_plan(
+            plan, all_or_nothing=form.all_or_nothing.data, source=upload.filename
+        )
+    except ImportFileError as error:
+        uploads.discard(token)
+        flash(str(error), "error")
+        return redirect(url_for(".upload"))
+    except ImportConflictError as error:
+        uploads.release(upload)
+        flash(str(error), "error")
+        return redirect(url_for(".preview", token=token))
+    except Exception:
+        uploads.release(upload)
+        raise
+    uploads.discard(token)
+    session[RESULT_KEY] = {
+        "token": token,
+        "filename": upload.filename,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "errors": result.errors,
+        "written": result.written,
+    }
+    return redirect(url_for(".result", token=token), code=303)
+
+
+@bp.get("/import/<token>/result")
+@role_required(Role.EDITOR)
+def result(token: str) -> BaseResponse | str:
+    """Show the totals of the import just applied."""
+    totals = session.get(RESULT_KEY)
+    if not isinstance(totals, dict) or totals.get("token") != token:
+        return redirect(url_for(".upload"))
+    return render_template("transfer/result.html", totals=totals)
+
+
+@bp.get("/export.csv")
+def export_csv() -> Response:
+    """Download the roster as CSV: the rows and order the list shows, all pages.
+
+    The query string is the roster's (``q``, ``grade``, ``sort``; ``page`` and
+    ``per_page`` are ignored). The body is streamed batch by batch.
+    """
+    query = parse_roster_query(request.args)
+    response = Response(
+        stream_with_context(exporter.iter_csv(query, bom=True)), mimetype="text/csv"
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{exporter.export_filename(query)}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
