@@ -1,7 +1,8 @@
 # Student records: developer and CI entry points. `make help` lists the targets.
 #
 # Works from a bare Debian with python3, as root: `make test` creates the virtualenv,
-# installs the locked dependencies and the system packages the browser tests need.
+# installs the locked dependencies and the system packages the tests need (Chromium for
+# the browser tests, PostgreSQL's server binaries for the PostgreSQL run).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -19,10 +20,15 @@ VENV_CFG := $(VENV)/pyvenv.cfg
 # Touched after installing the lock: the install runs again when the lock is newer.
 STAMP := $(VENV)/.requirements.lock.installed
 
-.PHONY: help venv install system-deps run test lint format clean distclean
+# The databases `make test` runs the whole suite on, one pytest run each (see
+# tests/conftest.py); e.g. `make test TEST_DATABASES=sqlite`. PYTEST_ARGS go to each run.
+TEST_DATABASES ?= sqlite postgresql
+PYTEST_ARGS ?=
+
+.PHONY: help venv install system-deps run test test-sqlite test-postgresql lint format clean distclean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 venv: $(VENV_CFG) ## Create the virtualenv in .venv if it is missing
 
@@ -37,7 +43,7 @@ $(STAMP): $(LOCK) $(VENV_CFG)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	@touch $@
 
-system-deps: ## Install the Debian packages the tests need (Chromium), if missing
+system-deps: ## Install the Debian packages the tests need (Chromium, PostgreSQL), if missing
 	@bash scripts/install-system-deps.sh
 
 run: install ## Migrate the database, then serve with gunicorn (PORT, BIND, WEB_CONCURRENCY)
@@ -47,12 +53,35 @@ run: install ## Migrate the database, then serve with gunicorn (PORT, BIND, WEB_
 		$(BIN)/python -c 'from webapp.config import write_secret_key; write_secret_key("$(CURDIR)/instance")'; \
 	fi
 	$(BIN)/flask --app webapp db upgrade
+	@# Prints a generated password once, when the database has no account yet.
+	$(BIN)/flask --app webapp users create-first-admin
 	exec $(BIN)/gunicorn -c gunicorn.conf.py 'webapp:create_app()'
 
-test: install system-deps ## Lint, check formatting, run the whole test suite
+# Run the suite once per database in $(1), every run even when one fails, then print the
+# test counts of each. The PostgreSQL run starts and removes its own throwaway server.
+define run_suite
+	@summary=$$(mktemp); trap 'rm -f "$$summary"' EXIT; status=0; \
+	for database in $(1); do \
+		code=0; \
+		$(BIN)/python -m pytest --db=$$database --db-summary="$$summary" $(PYTEST_ARGS) || code=$$?; \
+		[[ $$code -eq 0 ]] || status=1; \
+		grep -q "^$$database:" "$$summary" || \
+			echo "$$database: pytest stopped with exit status $$code" >>"$$summary"; \
+	done; \
+	echo; echo "Tests per database:"; sed 's/^/  /' "$$summary"; \
+	exit $$status
+endef
+
+test: install system-deps ## Lint, check formatting, run the whole suite on SQLite and on PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(call run_suite,$(TEST_DATABASES))
+
+test-sqlite: install system-deps ## Run the test suite on SQLite only (no lint)
+	$(call run_suite,sqlite)
+
+test-postgresql: install system-deps ## Run the test suite on a throwaway PostgreSQL only (no lint)
+	$(call run_suite,postgresql)
 
 lint: install ## Lint and check formatting
 	$(BIN)/ruff check .
@@ -68,3 +97,17 @@ clean: ## Remove caches (keeps .venv and instance/, which holds the database and
 
 distclean: clean ## Also remove the virtualenv
 	rm -rf $(VENV)
+
+# Benchmarks
+
+.PHONY: bench-csv bench-concurrency bench-load
+
+bench-csv: install ## CSV import (100,000 rows) and export (1,000,000 rows) vs baselines
+	$(BIN)/python -m bench.import_export
+
+bench-concurrency: install ## 20 rounds of 20 simultaneous saves of one student, and the negative control
+	$(BIN)/python -m bench.concurrency --rounds 20 --writers 20 --workers 4
+
+bench-load: install ## 60 s of mixed load, 32 clients, 2 workers; then again with two SIGHUPs
+	$(BIN)/python -m bench.load --duration 60 --clients 32 --workers 2
+	$(BIN)/python -m bench.load --duration 60 --clients 32 --workers 2 --hup 2
