@@ -1,4 +1,5 @@
-"""The role matrix: every route of ``app.url_map`` for anonymous, viewer, editor and admin.
+"""The role matrix: every route of ``app.url_map`` for anonymous, viewer, editor and admin,
+and the security headers on every one of those answers.
 
 ``REQUIRED`` names the least role each endpoint needs (``None``: public). A route that is
 added without an entry here fails the test, so nobody adds a page without deciding who
@@ -66,6 +67,25 @@ def requests_for(app: Flask, student_id: int, event_id: int) -> list[tuple[str, 
     return sorted(found, key=lambda request: request[0] == "auth.logout")
 
 
+def missing_security_headers(endpoint: str, headers) -> list[str]:
+    """The security headers and cookie flags a response lacks (every route, every answer)."""
+    expected = {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+    }
+    missing = [name for name, value in expected.items() if headers.get(name) != value]
+    csp = headers.get("Content-Security-Policy", "")
+    if "default-src 'self'" not in csp or "frame-ancestors 'none'" not in csp:
+        missing.append("Content-Security-Policy")
+    if endpoint != "static" and headers.get("Cache-Control") != "no-store":
+        missing.append("Cache-Control")
+    for cookie in headers.get_all("Set-Cookie"):
+        if "HttpOnly" not in cookie or "SameSite=Lax" not in cookie:
+            missing.append(f"cookie flags: {cookie}")
+    return missing
+
+
 def allowed(client: str | None, needed: Role | None) -> bool:
     if needed is None:
         return True
@@ -90,6 +110,9 @@ def test_role_matrix(app: Flask, client_role: str | None) -> None:
         data = {**valid_form(), "role": "viewer", "password": "x" * 10, "confirm": "x" * 10}
         response = client.open(url, method=method, data=data if method == "POST" else None)
         status = response.status_code
+        missing = missing_security_headers(endpoint, response.headers)
+        if missing:
+            unexpected.append(("MISSING HEADERS", endpoint, method, url, missing))
         to_login = status == 302 and response.location.startswith("/login")
         if endpoint == "auth.logout" and client_role is not None:
             ok = to_login  # logged out, back to the login page
