@@ -53,7 +53,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from bench import server
+from bench.server import PROJECT_ROOT
+
 OUT = PROJECT_ROOT / "bench" / "out"
 RESULTS = PROJECT_ROOT / "bench" / "results" / "import-export.md"
 
@@ -81,19 +83,7 @@ def environment(database: Path) -> dict[str, str]:
 
 def flask(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``flask --app webapp ARGS`` on ``database``; fail loudly on a non-zero exit."""
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "webapp", *args],
-        cwd=PROJECT_ROOT,
-        env=environment(database),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(
-            f"flask {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
-        )
-    return result
+    return server.flask(environment(database), *args)
 
 
 #: Runs argv[2:] and writes its peak memory (kB) to the file argv[1]. Measured commands

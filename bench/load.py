@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,6 +37,7 @@ from bench.server import (
     ACCOUNT_EMAIL,
     ACCOUNT_PASSWORD,
     PROJECT_ROOT,
+    flask,
     gunicorn_server,
     server_environment,
 )
@@ -82,25 +81,7 @@ class LoadResult:
 def seed(database_url: str, count: int) -> None:
     """Add ``count`` demo students with ``flask students seed``."""
     env = server_environment(database_url, port=0, workers=1)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "webapp",
-            "students",
-            "seed",
-            "-n",
-            str(count),
-            "--seed",
-            "1",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    flask(env, "students", "seed", "-n", str(count), "--seed", "1")
 
 
 def _create(client: Client, rng: random.Random, name: str, email: str) -> Reply:

@@ -103,8 +103,11 @@ def server_environment(
     return env
 
 
-def flask(env: Mapping[str, str], *args: str) -> None:
-    """Run ``flask --app webapp ARGS`` with ``env``.
+def flask(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``flask --app webapp ARGS`` with ``env`` from the project root.
+
+    Returns:
+        The finished process, with its output as text.
 
     Raises:
         ServerError: when the command fails.
@@ -119,6 +122,7 @@ def flask(env: Mapping[str, str], *args: str) -> None:
     )
     if result.returncode != 0:
         raise ServerError(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result
 
 
 def migrate(env: Mapping[str, str]) -> None:
