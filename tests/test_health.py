@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.health import _heads_in
+from webapp.health import _script_directory
 
 RESPONSE_KEYS = {"status", "database", "revision", "head"}
 
@@ -193,10 +193,10 @@ def test_healthz_503_on_unreachable_database(
 
 
 def test_healthz_reads_migration_scripts_once(app: Flask, client: FlaskClient) -> None:
-    _heads_in.cache_clear()
+    _script_directory.cache_clear()
 
     for _ in range(3):
         assert client.get("/healthz").status_code == 200
 
-    info = _heads_in.cache_info()
+    info = _script_directory.cache_info()
     assert (info.misses, info.hits) == (1, 2)

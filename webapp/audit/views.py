@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -45,7 +47,11 @@ def history(student_id: int) -> tuple[str, int]:
     return _history_page(student_id)
 
 
-def _undo(event_id: int, undo, done: str) -> Response | tuple[str, int]:
+def _undo(
+    event_id: int, undo: Callable[[AuditEvent], Student], done: str
+) -> Response | tuple[str, int]:
+    """Run ``undo`` (revert or restore) on the event; redirect to the student, or show the
+    history page with the reason it was refused (409)."""
     event = db.get_or_404(AuditEvent, event_id)
     if not UndoForm().validate_on_submit():
         abort(400)

@@ -29,28 +29,29 @@ bp = Blueprint("health", __name__)
 
 
 @lru_cache(maxsize=8)
-def _heads_in(directory: str) -> tuple[str, ...]:
-    """Return the head revisions of the migration scripts in ``directory``, sorted.
+def _script_directory(directory: str) -> ScriptDirectory:
+    """The migration scripts in ``directory``, read once per process.
 
-    Cached per directory: finding the heads parses every revision file, and the files
-    only change with a new release (which restarts the workers).
+    Cached per directory: reading them parses every revision file, and the files only
+    change with a new release (which restarts the workers).
     """
-    state = current_app.extensions["migrate"]
-    config = state.migrate.get_config(directory)
-    return tuple(sorted(ScriptDirectory.from_config(config).get_heads()))
+    config = current_app.extensions["migrate"].migrate.get_config(directory)
+    return ScriptDirectory.from_config(config)
+
+
+def _scripts() -> ScriptDirectory:
+    return _script_directory(str(current_app.extensions["migrate"].directory))
 
 
 def migration_heads() -> tuple[str, ...]:
-    """Return the head revisions of the application's migrations (cached)."""
-    return _heads_in(str(current_app.extensions["migrate"].directory))
+    """Return the head revisions of the application's migrations, sorted (cached)."""
+    return tuple(sorted(_scripts().get_heads()))
 
 
 def is_known_revision(revision: str) -> bool:
     """Whether ``revision`` names one of the application's migration scripts."""
-    state = current_app.extensions["migrate"]
-    script = ScriptDirectory.from_config(state.migrate.get_config(str(state.directory)))
     try:
-        return script.get_revision(revision) is not None
+        return _scripts().get_revision(revision) is not None
     except (CommandError, RevisionError):  # unknown, or an ambiguous partial id
         return False
 
