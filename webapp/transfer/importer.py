@@ -36,10 +36,12 @@ import gc
 import hashlib
 import io
 import multiprocessing
+import os
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -51,6 +53,7 @@ from sqlalchemy import Table, bindparam, func, insert, inspect, select, text, up
 from sqlalchemy.exc import IntegrityError
 
 from webapp.audit import trail
+from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.models import Action as AuditAction
 from webapp.models import AuditEvent, Student
@@ -69,7 +72,7 @@ WRITE_BATCH_SIZE = 5_000
 #: Values per ``IN (...)`` lookup; well under SQLite's and PostgreSQL's parameter limits.
 LOOKUP_BATCH_SIZE = 1_000
 
-#: Fewest rows per chunk of validation (and between two progress reports).
+#: Fewest rows in a full chunk of validation (and between two progress reports).
 PROGRESS_EVERY = 1_000
 
 #: Fewest rows for which validating in several processes pays for starting them.
@@ -218,6 +221,7 @@ class RowPlan:
         changes: the fields an update changes, old and new values.
         errors: what is wrong with an erroneous row.
         values: what to write for a create or an update (``None`` otherwise).
+        before: for an update, the student's stored fields as the plan read them.
     """
 
     line: int
@@ -227,6 +231,7 @@ class RowPlan:
     changes: tuple[Change, ...] = ()
     errors: tuple[str, ...] = ()
     values: dict[str, Any] | None = None
+    before: dict[str, Any] | None = None
 
 
 @dataclass
@@ -603,25 +608,102 @@ def _start_worker(parsed: ParsedCsv) -> None:
     """Pool initializer: keep the file in the worker (inherited by fork, never pickled)."""
     global _worker_file
     _worker_file = parsed
+    os.nice(10)
 
 
-def _validate_span(span: tuple[int, int, date]) -> list[tuple[Any, ...]]:
+def _validate_span(span: tuple[int, int, date]) -> tuple[list[tuple[Any, ...]], float]:
     """Validate records ``start:stop`` of the worker's file; rows as plain tuples.
 
     Tuples, because pickling them back to the parent is several times cheaper than
-    pickling :class:`ValidRow` objects.
+    pickling :class:`ValidRow` objects. Also returns the seconds the checking took.
     """
     assert _worker_file is not None
+    started = time.perf_counter()
     start, stop, today = span
+    gc.disable()  # as paused_gc does in the parent (a forked worker inherits no state)
     rows = _validate_records(
         _worker_file.records[start:stop], _worker_file.columns, _worker_file.width, today
     )
-    return [(row.line, row.values, row.errors, row.bad_fields, row.label) for row in rows]
+    plain = [(row.line, row.values, row.errors, row.bad_fields, row.label) for row in rows]
+    return plain, time.perf_counter() - started
 
 
-def _chunk_size(count: int, jobs: int) -> int:
-    """Rows per chunk: a few chunks per process, so that progress moves and work evens out."""
-    return max(PROGRESS_EVERY, -(-count // (jobs * 4)))
+def _spans(count: int, jobs: int) -> list[tuple[int, int]]:
+    """Split ``count`` rows into ``(start, stop)`` chunks for :func:`iter_validated`.
+
+    Full chunks hold :data:`WRITE_BATCH_SIZE` rows at most (one write batch) and
+    :data:`PROGRESS_EVERY` at least, with several chunks per process so that progress
+    moves and the work evens out. The first chunks are smaller, doubling up to the full
+    size, so that a streaming import (:func:`run_import`) gets its first rows to write
+    after a fraction of a second instead of waiting for a whole chunk.
+    """
+    size = max(PROGRESS_EVERY, min(WRITE_BATCH_SIZE, -(-count // (jobs * 4))))
+    step = max(size // 16, 1)
+    spans = []
+    start = 0
+    while start < count:
+        stop = min(start + step, count)
+        spans.append((start, stop))
+        start = stop
+        step = min(step * 2, size)
+    return spans
+
+
+def validation_processes(parsed: ParsedCsv, jobs: int) -> int:
+    """How many processes :func:`iter_validated` checks ``parsed`` in, given ``jobs``.
+
+    Args:
+        parsed: the output of :func:`parse_csv`.
+        jobs: how many processes may check rows.
+
+    Returns:
+        ``jobs`` for a file of at least :data:`PARALLEL_MIN_ROWS` rows where worker
+        processes can be forked, else 1.
+    """
+    if (
+        jobs > 1
+        and len(parsed.records) >= PARALLEL_MIN_ROWS
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
+        return jobs
+    return 1
+
+
+def iter_validated(
+    parsed: ParsedCsv, *, today: date | None = None, jobs: int = 1
+) -> Iterator[tuple[list[ValidRow], float]]:
+    """Validate the records of ``parsed`` chunk by chunk, yielding each chunk in file order.
+
+    Checking a row is pure computation (email-validator takes most of it), so with
+    ``jobs`` above 1 a file of at least :data:`PARALLEL_MIN_ROWS` rows is checked by that
+    many worker processes (forked, so only where ``fork`` exists; elsewhere, and for
+    smaller files, in this process), which run ahead of the consumer: while it matches
+    and writes one chunk, they check the next ones. Start the iteration before opening a
+    database connection, since the workers are forked at the first ``next()``. Closing
+    the generator stops the workers.
+
+    Args:
+        parsed: the output of :func:`parse_csv`.
+        today: the date birthdays may not be after; the real today by default.
+        jobs: how many processes may check rows.
+
+    Yields:
+        ``(rows, seconds)``: the validated rows of one chunk, and the time spent
+        checking them (in whichever process checked them).
+    """
+    today = today or date.today()
+    records, columns, width = parsed.records, parsed.columns, parsed.width
+    spans = [(start, stop, today) for start, stop in _spans(len(records), jobs)]
+    if validation_processes(parsed, jobs) > 1:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs, initializer=_start_worker, initargs=(parsed,)) as pool:
+            for part, seconds in pool.imap(_validate_span, spans):
+                yield [ValidRow(*row) for row in part], seconds
+        return
+    for start, stop, _ in spans:
+        started = time.perf_counter()
+        part = _validate_records(records[start:stop], columns, width, today)
+        yield part, time.perf_counter() - started
 
 
 @paused_gc
@@ -634,10 +716,8 @@ def validate_rows(
 ) -> ValidatedFile:
     """Validate every record of ``parsed`` on its own (no database access).
 
-    Checking a row is pure computation (email-validator takes most of it), so with
-    ``jobs`` above 1 a file of at least :data:`PARALLEL_MIN_ROWS` rows is checked by that
-    many worker processes (forked, so only where ``fork`` exists; elsewhere, and for
-    smaller files, in this process). The command line does that; web requests do not.
+    The rows are checked by :func:`iter_validated`, in ``jobs`` processes when the file
+    is large enough; the web preview uses one.
 
     Args:
         parsed: the output of :func:`parse_csv`.
@@ -650,31 +730,11 @@ def validate_rows(
         The validated rows, in file order, with the time it took.
     """
     started = time.perf_counter()
-    today = today or date.today()
-    records, columns, width = parsed.records, parsed.columns, parsed.width
-    size = _chunk_size(len(records), jobs)
-    spans = [
-        (start, min(start + size, len(records)), today) for start in range(0, len(records), size)
-    ]
     rows: list[ValidRow] = []
-    parallel = (
-        jobs > 1
-        and len(records) >= PARALLEL_MIN_ROWS
-        and "fork" in multiprocessing.get_all_start_methods()
-    )
-    if parallel:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(jobs, initializer=_start_worker, initargs=(parsed,)) as pool:
-            for part in pool.imap(_validate_span, spans):
-                rows.extend(ValidRow(*row) for row in part)
-                if progress:
-                    progress(len(part))
-    else:
-        for start, stop, _ in spans:
-            part = _validate_records(records[start:stop], columns, width, today)
-            rows.extend(part)
-            if progress:
-                progress(len(part))
+    for part, _ in iter_validated(parsed, today=today, jobs=jobs):
+        rows.extend(part)
+        if progress:
+            progress(len(part))
     return ValidatedFile(
         fields=parsed.fields,
         ignored_columns=parsed.ignored_columns,
@@ -753,17 +813,195 @@ def _display(value: Any) -> str:
     return str(value)
 
 
+class Planner:
+    """Decides what an import does with each row, in file order, chunk after chunk.
+
+    Every row is judged against the roster *as it was before the import*, even when
+    earlier chunks have already been written in the same transaction (the streaming
+    :func:`run_import`): after writing a chunk, call :meth:`written`, and later lookups
+    see the students it created as absent and the ones it updated with their stored
+    values. An email is a duplicate when an earlier row of the file has it, or when
+    another student has it in that roster (a row that changes that student's email in
+    the same file does not free it). A student may be changed by one row only.
+
+    Args:
+        fields: the student fields the file has.
+        lock: lock the matched rows until the transaction ends (``SELECT ... FOR
+            UPDATE``), for a plan that is about to be applied.
+        today: the enrollment date of new students without one; the real today by default.
+    """
+
+    def __init__(
+        self, fields: tuple[str, ...], *, lock: bool = False, today: date | None = None
+    ) -> None:
+        self.fields = fields
+        self.lock = lock
+        self.today = today or date.today()
+        self._given = [name for name in WRITABLE_FIELDS if name in fields]
+        self._line_of_student: dict[int, int] = {}
+        self._line_of_email: dict[str, int] = {}
+        # What this import wrote, as the roster was before it: None for a created id.
+        self._before_by_id: dict[int, dict[str, Any] | None] = {}
+        self._before_by_email: dict[str, dict[str, Any]] = {}
+
+    def _lookup(
+        self, rows: Sequence[ValidRow]
+    ) -> tuple[dict[int, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The students ``rows`` refer to, by id and by lower-cased email, as they were.
+
+        A few ``IN`` queries in batches of :data:`LOOKUP_BATCH_SIZE`; students written by
+        this import are answered from what :meth:`written` kept instead.
+        """
+        ids = sorted({row.values["id"] for row in rows if row.values.get("id") is not None})
+        emails = sorted({row.values["email"].lower() for row in rows if row.values.get("email")})
+        by_id: dict[int, dict[str, Any]] = {}
+        unread_ids = []
+        for student_id in ids:
+            if student_id not in self._before_by_id:
+                unread_ids.append(student_id)
+            elif (before := self._before_by_id[student_id]) is not None:
+                by_id[student_id] = before
+        by_id.update(
+            (student["id"], student)
+            for student in _fetch_students(Student.id.in_, unread_ids, self.lock)  # type: ignore[arg-type]
+        )
+        by_email = {
+            student["email"].lower(): student for student in by_id.values() if student["email"]
+        }
+        unread_emails = []
+        for email in emails:
+            if email in by_email:
+                continue
+            if email in self._before_by_email:
+                by_email[email] = self._before_by_email[email]
+            else:
+                unread_emails.append(email)
+        for student in _fetch_students(func.lower(Student.email).in_, unread_emails, self.lock):
+            # A student this import wrote got the address from it: before, nobody had it.
+            if student["id"] not in self._before_by_id:
+                by_email[student["email"].lower()] = student
+        return by_id, by_email
+
+    def plan(self, rows: Sequence[ValidRow]) -> list[RowPlan]:
+        """Decide what to do with each of ``rows``, the next rows of the file.
+
+        Args:
+            rows: validated rows (:func:`iter_validated`), following the rows planned
+                before.
+
+        Returns:
+            One plan per row, in order.
+        """
+        by_id, by_email = self._lookup(rows)
+        today, given = self.today, self._given
+        line_of_student, line_of_email = self._line_of_student, self._line_of_email
+        dates_unchecked = {"birthday", "enrolled_on"}
+        plans: list[RowPlan] = []
+        append = plans.append
+        for row in rows:
+            values = row.values
+            errors = list(row.errors)
+            student_id = values.get("id")
+            email = values.get("email")
+            email_key = email.lower() if email else None
+            if student_id is not None:
+                target = by_id.get(student_id)
+            else:
+                target = by_email.get(email_key) if email_key else None
+            target_id = target["id"] if target else student_id
+
+            # A student is changed by one row at most; an address is used by one student.
+            if target_id is not None:
+                first = line_of_student.setdefault(target_id, row.line)
+                if first != row.line:
+                    who = f"student {target_id}" + (f" ({target['name']})" if target else "")
+                    errors.append(f"This row changes {who}, as line {first} does.")
+            if email_key:
+                first = line_of_email.setdefault(email_key, row.line)
+                owner = by_email.get(email_key)
+                if first != row.line:
+                    errors.append(f"The email {email} is also on line {first}.")
+                elif owner is not None and (target is None or owner["id"] != target["id"]):
+                    errors.append(
+                        f"The email {email} belongs to another student, "
+                        f"{owner['name']} (id {owner['id']})."
+                    )
+
+            if target is None:
+                new = {
+                    "name": values.get("name"),
+                    "email": email,
+                    "grade": values.get("grade"),
+                    "birthday": values.get("birthday"),
+                    "enrolled_on": values.get("enrolled_on") or today,
+                }
+                for required in ("name", "grade"):
+                    if new[required] is None and required not in row.bad_fields:
+                        errors.append(f"A new student needs a {required}; this row has none.")
+            else:
+                new = {name: values.get(name, target[name]) for name in WRITABLE_FIELDS}
+                if new["enrolled_on"] is None:  # blank: keep the stored date
+                    new["enrolled_on"] = target["enrolled_on"]
+            if row.bad_fields.isdisjoint(dates_unchecked):
+                try:
+                    rules.check_enrolled_on(new["enrolled_on"], new["birthday"])
+                except ValueError as error:
+                    errors.append(str(error))
+
+            label = new["name"] or row.label or (target["name"] if target else "")
+            if errors:
+                append(RowPlan(row.line, Action.ERROR, target_id, label, errors=tuple(errors)))
+            elif target is None:
+                if student_id is not None:
+                    new["id"] = student_id
+                append(RowPlan(row.line, Action.CREATE, student_id, label, values=new))
+            else:
+                changes = tuple(
+                    Change(name, target[name], new[name])
+                    for name in given
+                    if target[name] != new[name]
+                )
+                if not changes:
+                    append(RowPlan(row.line, Action.UNCHANGED, target_id, label))
+                    continue
+                written = {name: new[name] for name in given}
+                written["id"] = target_id
+                append(
+                    RowPlan(
+                        row.line,
+                        Action.UPDATE,
+                        target_id,
+                        label,
+                        changes,
+                        values=written,
+                        before=target,
+                    )
+                )
+        return plans
+
+    def written(self, plans: Iterable[RowPlan]) -> None:
+        """Note that ``plans`` were written, so later lookups still see the roster as it was.
+
+        Args:
+            plans: planned rows, after :class:`PlanWriter` wrote them (created students
+                have their ids).
+        """
+        for row in plans:
+            if row.action is Action.CREATE and row.student_id is not None:
+                self._before_by_id[row.student_id] = None
+            elif row.action is Action.UPDATE and row.before is not None:
+                self._before_by_id[row.before["id"]] = row.before
+                if row.before["email"]:
+                    self._before_by_email[row.before["email"].lower()] = row.before
+
+
 @paused_gc
 def plan_import(
     validated: ValidatedFile, *, lock: bool = False, today: date | None = None
 ) -> ImportPlan:
     """Match the validated rows against the roster and decide what to do with each.
 
-    Reads the students the file refers to (by id, and by email ignoring case) with a few
-    ``IN`` queries in batches of :data:`LOOKUP_BATCH_SIZE`. An email is a duplicate when an
-    earlier row of the file has it, or when another student has it in the database (as
-    it was before the import: a row that changes that student's email in the same file
-    does not free it). A student may be changed by one row only.
+    One :class:`Planner` over all the rows; nothing is written.
 
     Args:
         validated: the output of :func:`validate_rows`.
@@ -776,99 +1014,11 @@ def plan_import(
         validated file's timings.
     """
     started = time.perf_counter()
-    today = today or date.today()
-    rows = validated.rows
-    ids = sorted({row.values["id"] for row in rows if row.values.get("id") is not None})
-    emails = sorted({row.values["email"].lower() for row in rows if row.values.get("email")})
-    by_id = {
-        student["id"]: student
-        for student in _fetch_students(Student.id.in_, ids, lock)  # type: ignore[arg-type]
-    }
-    by_email = {student["email"].lower(): student for student in by_id.values() if student["email"]}
-    # Only addresses not already seen on a student found by id need a query.
-    unknown = [email for email in emails if email not in by_email]
-    by_email.update(
-        (student["email"].lower(), student)
-        for student in _fetch_students(func.lower(Student.email).in_, unknown, lock)
-    )
-
-    fields = validated.fields
-    given = [name for name in WRITABLE_FIELDS if name in fields]
-    dates_unchecked = {"birthday", "enrolled_on"}
-    line_of_student: dict[int, int] = {}
-    line_of_email: dict[str, int] = {}
-    plans: list[RowPlan] = []
-    append = plans.append
-    for row in rows:
-        values = row.values
-        errors = list(row.errors)
-        student_id = values.get("id")
-        email = values.get("email")
-        email_key = email.lower() if email else None
-        if student_id is not None:
-            target = by_id.get(student_id)
-        else:
-            target = by_email.get(email_key) if email_key else None
-        target_id = target["id"] if target else student_id
-
-        # A student is changed by one row at most; an address is used by one student.
-        if target_id is not None:
-            first = line_of_student.setdefault(target_id, row.line)
-            if first != row.line:
-                who = f"student {target_id}" + (f" ({target['name']})" if target else "")
-                errors.append(f"This row changes {who}, as line {first} does.")
-        if email_key:
-            first = line_of_email.setdefault(email_key, row.line)
-            owner = by_email.get(email_key)
-            if first != row.line:
-                errors.append(f"The email {email} is also on line {first}.")
-            elif owner is not None and (target is None or owner["id"] != target["id"]):
-                errors.append(
-                    f"The email {email} belongs to another student, "
-                    f"{owner['name']} (id {owner['id']})."
-                )
-
-        if target is None:
-            new = {
-                "name": values.get("name"),
-                "email": email,
-                "grade": values.get("grade"),
-                "birthday": values.get("birthday"),
-                "enrolled_on": values.get("enrolled_on") or today,
-            }
-            for required in ("name", "grade"):
-                if new[required] is None and required not in row.bad_fields:
-                    errors.append(f"A new student needs a {required}; this row has none.")
-        else:
-            new = {name: values.get(name, target[name]) for name in WRITABLE_FIELDS}
-            if new["enrolled_on"] is None:  # blank: keep the stored date
-                new["enrolled_on"] = target["enrolled_on"]
-        if row.bad_fields.isdisjoint(dates_unchecked):
-            try:
-                rules.check_enrolled_on(new["enrolled_on"], new["birthday"])
-            except ValueError as error:
-                errors.append(str(error))
-
-        label = new["name"] or row.label or (target["name"] if target else "")
-        if errors:
-            append(RowPlan(row.line, Action.ERROR, target_id, label, errors=tuple(errors)))
-        elif target is None:
-            if student_id is not None:
-                new["id"] = student_id
-            append(RowPlan(row.line, Action.CREATE, student_id, label, values=new))
-        else:
-            changes = tuple(
-                Change(name, target[name], new[name]) for name in given if target[name] != new[name]
-            )
-            if changes:
-                written = {name: new[name] for name in given}
-                written["id"] = target_id
-                append(RowPlan(row.line, Action.UPDATE, target_id, label, changes, values=written))
-            else:
-                append(RowPlan(row.line, Action.UNCHANGED, target_id, label))
+    planner = Planner(validated.fields, lock=lock, today=today)
+    plans = planner.plan(validated.rows)
     timings = dict(validated.timings)
     timings["match"] = time.perf_counter() - started
-    return ImportPlan(fields, validated.ignored_columns, plans, timings)
+    return ImportPlan(validated.fields, validated.ignored_columns, plans, timings)
 
 
 # --- 4. apply --------------------------------------------------------------------------
@@ -932,24 +1082,50 @@ def _bulk_insert(table: Table, columns: dict[str, list[Any]], constants: dict[st
     connection.exec_driver_sql(compiled.string, batch)
 
 
+def largest_id(parsed: ParsedCsv) -> int:
+    """The largest valid student id the file's id column names, or 0.
+
+    New students without an id in the file get ids above it (:class:`PlanWriter`), so
+    that an id a later row of the file gives can never be taken by an earlier new
+    student, whether that row is imported now or after the user fixes it.
+
+    Args:
+        parsed: the output of :func:`parse_csv`.
+
+    Returns:
+        The id, or 0 when the file has no id column or no valid id.
+    """
+    index = next((index for index, name in parsed.columns if name == "id"), None)
+    if index is None:
+        return 0
+    largest = 0
+    for _, cells in parsed.records:
+        raw = cells[index].strip() if index < len(cells) else ""
+        if raw.isascii() and raw.isdigit():
+            largest = max(largest, int(raw))
+    return largest
+
+
 def _reserve_ids(count: int, above: int) -> list[int]:
-    """Reserve ``count`` new student ids, all greater than ``above`` (and than any id used).
+    """Reserve ``count`` new student ids, all greater than ``above`` and than any id used.
 
     New students get their id before they are inserted, so that their audit events can
     name them without reading the ids back, and so that ids given in the file and new
     ones never collide. On PostgreSQL the ids come from the id sequence (moved past
-    ``above`` first, so later inserts do not collide either); elsewhere they follow the
-    largest id, which is safe under :func:`webapp.database.begin_write`'s lock (without
-    it, a concurrent insert makes the import fail as a whole, never write twice).
+    ``above`` first, so later inserts do not collide either); on SQLite they follow the
+    largest id ever used (``sqlite_sequence``: ``AUTOINCREMENT`` never reuses the id of
+    a deleted student), which is safe under :func:`webapp.database.begin_write`'s lock
+    (without it, a concurrent insert makes the import fail as a whole, never write twice).
 
     Args:
         count: how many ids.
-        above: the largest id the file itself gives to a new student, or 0.
+        above: the largest id the file itself names (:func:`largest_id`), or 0.
 
     Returns:
         ``count`` unused ids.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
         sequence = "pg_get_serial_sequence('students', 'id')"
         if above:
             db.session.execute(
@@ -964,7 +1140,15 @@ def _reserve_ids(count: int, above: int) -> list[int]:
                 {"count": count},
             )
         )
-    start = max(db.session.scalar(select(func.max(Student.id))) or 0, above) + 1
+    if not count:
+        return []
+    used = db.session.scalar(select(func.max(Student.id))) or 0
+    if dialect == "sqlite" and Student.__table__.dialect_options["sqlite"]["autoincrement"]:
+        used = max(
+            used,
+            db.session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'students'")) or 0,
+        )
+    start = max(used, above) + 1
     return list(range(start, start + count))
 
 
@@ -1023,28 +1207,98 @@ def _changes(row: RowPlan) -> dict[str, list[Any]]:
     return changes
 
 
-def _audit(rows: list[RowPlan], source: str, now: datetime) -> None:
-    """Record one audit event per created or updated student, in the import's transaction.
+class PlanWriter:
+    """Writes planned rows, batch after batch, in the current transaction (no commit).
 
-    The events are those :func:`webapp.audit.trail.record` writes for a form save (same
-    action names, ``{field: [old, new]}`` changes, dates as ISO strings), with a note
-    naming the file and line, inserted in bulk.
+    New students get reserved ids (:func:`_reserve_ids`) and are inserted in bulk;
+    updates are ``UPDATE ... WHERE id = ?`` executed with many parameter sets; both
+    :data:`WRITE_BATCH_SIZE` rows at a time, never one flush per row. Both set
+    ``created_at``/``updated_at`` (one timestamp for the whole import), an update bumps
+    the row's version (optimistic locking), and every change gets its audit event: those
+    :func:`webapp.audit.trail.record` writes for a form save (same action names,
+    ``{field: [old, new]}`` changes, dates as ISO strings), with a note naming the file
+    and line.
+
+    Args:
+        source: what the audit trail's notes call the file (``"import <source>, line
+            7"``): its name.
+        above: the largest id the file names (:func:`largest_id`); new ids go above it.
+        progress: called with the number of rows written after each batch.
+
+    Attributes:
+        audit_seconds: time spent writing audit events so far.
     """
-    user_id, actor = trail.actor()
-    actions = {Action.CREATE: AuditAction.CREATE.value, Action.UPDATE: AuditAction.UPDATE.value}
-    for chunk in _chunks(rows, WRITE_BATCH_SIZE):
-        size = len(chunk)
-        columns = {
-            "user_id": [user_id] * size,
-            "actor": [actor] * size,
-            "action": [actions[row.action] for row in chunk],
-            "student_id": [row.student_id for row in chunk],
-            "student_name": [row.name[:NAME_MAX_LENGTH] for row in chunk],
-            "changes": [_changes(row) for row in chunk],
-            "reverts_id": [None] * size,
-            "note": [f"import {source}, line {row.line}"[:200] for row in chunk],
-        }
-        _bulk_insert(AuditEvent.__table__, columns, {"occurred_at": now})
+
+    def __init__(
+        self, *, source: str, above: int, progress: Callable[[int], Any] | None = None
+    ) -> None:
+        self.source = source
+        self.progress = progress
+        self.now = utcnow()
+        self.audit_seconds = 0.0
+        self._above = above
+        self._user_id, self._actor = trail.actor()
+
+    def write(self, plans: Sequence[RowPlan]) -> None:
+        """Write the creates and updates among ``plans`` and their audit events.
+
+        Created rows get their ``student_id`` (and ``values["id"]``) set.
+
+        Args:
+            plans: planned rows; unchanged and erroneous ones are skipped.
+
+        Raises:
+            sqlalchemy.exc.IntegrityError: the database refused a row; roll back.
+        """
+        created = [row for row in plans if row.action is Action.CREATE]
+        updated = [row for row in plans if row.action is Action.UPDATE]
+        fresh = iter(_reserve_ids(sum(row.student_id is None for row in created), self._above))
+        self._above = 0  # (PostgreSQL: the sequence is past it now)
+        for row in created:
+            assert row.values is not None
+            if row.student_id is None:
+                row.student_id = next(fresh)
+            row.values["id"] = row.student_id
+        _insert([row.values for row in created if row.values], self.now, self.progress)
+        _update([row.values for row in updated if row.values], self.now, self.progress)
+        started = time.perf_counter()
+        self._audit([row for row in plans if row.values is not None])
+        self.audit_seconds += time.perf_counter() - started
+
+    def _audit(self, rows: list[RowPlan]) -> None:
+        """Insert one audit event per created or updated student, in bulk."""
+        actions = {Action.CREATE: AuditAction.CREATE.value, Action.UPDATE: AuditAction.UPDATE.value}
+        source = self.source
+        for chunk in _chunks(rows, WRITE_BATCH_SIZE):
+            size = len(chunk)
+            columns = {
+                "user_id": [self._user_id] * size,
+                "actor": [self._actor] * size,
+                "action": [actions[row.action] for row in chunk],
+                "student_id": [row.student_id for row in chunk],
+                "student_name": [row.name[:NAME_MAX_LENGTH] for row in chunk],
+                "changes": [_changes(row) for row in chunk],
+                "reverts_id": [None] * size,
+                "note": [f"import {source}, line {row.line}"[:200] for row in chunk],
+            }
+            _bulk_insert(AuditEvent.__table__, columns, {"occurred_at": self.now})
+
+
+@contextmanager
+def _one_transaction() -> Iterator[None]:
+    """Roll the session back when the block fails; a refused row becomes ImportConflictError."""
+    try:
+        yield
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ImportConflictError(
+            "The database refused the import, so nothing was written: another change "
+            "was saved meanwhile (for example the same email address). Check the file "
+            "and import it again."
+        ) from error
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 @paused_gc
@@ -1060,18 +1314,13 @@ def apply_plan(
 
     Call it in the transaction :func:`plan_import` read in (after
     :func:`webapp.database.begin_write`), so the plan still holds when it is written.
-    New students get reserved ids (:func:`_reserve_ids`) and are inserted in bulk;
-    updates are ``UPDATE ... WHERE id = ?`` executed with many parameter sets; both
-    :data:`WRITE_BATCH_SIZE` rows at a time. Both set ``created_at``/``updated_at``, an
-    update bumps the row's version (optimistic locking), and every change gets its audit
-    event. One transaction: all of it is written, or none.
+    One transaction, written by a :class:`PlanWriter`: all of it is written, or none.
 
     Args:
         plan: the output of :func:`plan_import`.
         all_or_nothing: write nothing when any row has an error.
         dry_run: write nothing; report what would have been done.
-        source: what the audit trail's notes call the file (``"import <source>, line
-            7"``): its name.
+        source: what the audit trail's notes call the file: its name.
         progress: called with the number of rows written after each batch.
 
     Returns:
@@ -1089,34 +1338,108 @@ def apply_plan(
     if not written:
         db.session.rollback()
     else:
-        created = [row for row in plan.rows if row.action is Action.CREATE]
-        updated = [row for row in plan.rows if row.action is Action.UPDATE]
-        now = utcnow()
-        try:
-            given = [row.student_id for row in created if row.student_id is not None]
-            fresh = iter(_reserve_ids(len(created) - len(given), max(given, default=0)))
-            for row in created:
-                assert row.values is not None
-                if row.student_id is None:
-                    row.student_id = next(fresh)
-                row.values["id"] = row.student_id
-            _insert([row.values for row in created if row.values], now, progress)
-            _update([row.values for row in updated if row.values], now, progress)
-            audit_started = time.perf_counter()
-            _audit([row for row in plan.rows if row.values is not None], source, now)
-            timings["audit"] = time.perf_counter() - audit_started
+        # Ids the file names: every row's that has one (errors too, see largest_id).
+        above = max((row.student_id or 0 for row in plan.rows), default=0)
+        with _one_transaction():
+            writer = PlanWriter(source=source, above=above, progress=progress)
+            writer.write(plan.rows)
             db.session.commit()
-        except IntegrityError as error:
-            db.session.rollback()
-            raise ImportConflictError(
-                "The database refused the import, so nothing was written: another change "
-                "was saved meanwhile (for example the same email address). Check the file "
-                "and import it again."
-            ) from error
-        except Exception:
-            db.session.rollback()
-            raise
+        timings["audit"] = writer.audit_seconds
     timings["write"] = time.perf_counter() - started
+    return ImportResult(
+        created=counts[Action.CREATE],
+        updated=counts[Action.UPDATE],
+        unchanged=counts[Action.UNCHANGED],
+        errors=counts[Action.ERROR],
+        written=written,
+        timings=timings,
+    )
+
+
+@paused_gc
+def run_import(
+    parsed: ParsedCsv,
+    *,
+    jobs: int = 1,
+    dry_run: bool = False,
+    all_or_nothing: bool = False,
+    source: str = "CSV file",
+    today: date | None = None,
+    on_rows: Callable[[list[RowPlan]], Any] | None = None,
+) -> ImportResult:
+    """Validate, match and write a parsed file chunk by chunk: the command line's import.
+
+    The same steps and rules as :func:`validate_rows`, :func:`plan_import` and
+    :func:`apply_plan`, streamed: while this process matches and writes one chunk of
+    rows, ``jobs`` worker processes check the next ones (:func:`iter_validated`). The
+    write lock is taken before the first lookup and everything is committed at the end,
+    in one transaction, so the outcome is what plan-then-apply gives: rows are judged
+    against the roster as it was (:class:`Planner`), and all of it is written or none.
+    With ``all_or_nothing``, writing stops at the first chunk with an error and the
+    transaction is rolled back at the end.
+
+    Args:
+        parsed: the output of :func:`parse_csv`.
+        jobs: how many processes may check rows.
+        dry_run: write nothing; report what would have been done.
+        all_or_nothing: write nothing when any row has an error.
+        source: what the audit trail's notes call the file: its name.
+        today: the date birthdays may not be after and new students are enrolled on by
+            default; the real today by default.
+        on_rows: called with each chunk's planned rows, in file order, after it was
+            written (to report errors and progress).
+
+    Returns:
+        The totals, whether anything was committed, and seconds per step: ``validate``
+        (waiting for checked rows), ``check`` (the checking itself, in whichever
+        process), ``match``, ``write`` and its ``audit`` part.
+
+    Raises:
+        ImportConflictError: the database refused a row; nothing was written.
+    """
+    clock = time.perf_counter
+    timings = dict.fromkeys(("validate", "check", "match", "write", "audit"), 0.0)
+    counts: Counter[Action] = Counter()
+    chunks = iter_validated(parsed, today=today, jobs=jobs)
+    try:
+        started = clock()
+        chunk = next(chunks, None)  # the workers fork here, before any connection opens
+        timings["validate"] += clock() - started
+        if not dry_run:
+            begin_write()  # hold the write lock from the first lookup to the commit
+        planner = Planner(parsed.fields, lock=not dry_run, today=today)
+        writer = None
+        with _one_transaction():
+            if not dry_run:
+                writer = PlanWriter(source=source, above=largest_id(parsed))
+            while chunk is not None:
+                rows, check_seconds = chunk
+                timings["check"] += check_seconds
+                started = clock()
+                plans = planner.plan(rows)
+                counts.update(row.action for row in plans)
+                timings["match"] += clock() - started
+                if writer is not None and not (all_or_nothing and counts[Action.ERROR]):
+                    started = clock()
+                    writer.write(plans)
+                    planner.written(plans)
+                    timings["write"] += clock() - started
+                if on_rows:
+                    on_rows(plans)
+                started = clock()
+                chunk = next(chunks, None)
+                timings["validate"] += clock() - started
+            written = writer is not None and not (all_or_nothing and counts[Action.ERROR])
+            started = clock()
+            if written:
+                db.session.commit()
+            else:
+                db.session.rollback()
+            timings["write"] += clock() - started
+    finally:
+        chunks.close()
+    if writer is not None:
+        timings["audit"] = writer.audit_seconds
     return ImportResult(
         created=counts[Action.CREATE],
         updated=counts[Action.UPDATE],
