@@ -1,31 +1,36 @@
 """CSV import of students, shared by the upload views and ``flask students import``.
 
-An import runs in four steps, each a plain function, so that the web flow can stop after
-the preview and the command line can report each step's time:
+An import runs in four steps:
 
 1. :func:`parse_csv` decodes the bytes (UTF-8, with or without BOM), reads the header and
    splits the records. Problems that make the whole file unusable (empty, not UTF-8, no
    header, the wrong delimiter, too large) raise :class:`ImportFileError`.
-2. :func:`validate_rows` checks every row on its own with the form's rules
-   (:mod:`webapp.students.rules`). No database access.
-3. :func:`plan_import` matches the rows against the roster with a few set-based queries
+2. :func:`iter_validated` checks every row on its own with the form's rules
+   (:mod:`webapp.students.rules`), chunk by chunk, in worker processes when asked. No
+   database access.
+3. A :class:`Planner` matches the rows against the roster with a few set-based queries
    and decides, row by row: create, update (with the changed fields), unchanged or error.
    The session semantics follow the SQLAlchemy tutorial's verbs: a row with an ``id`` is
    *merged* into that student (updated, or created with that id when the id is free); a
    row without ``id`` whose email matches a student (ignoring case) updates that student;
    any other row is *added* as a new student.
-4. :func:`apply_plan` writes the valid rows, and one audit event per changed student, in
-   one transaction: ``INSERT`` and ``UPDATE`` statements executed with many parameter
+4. A :class:`PlanWriter` writes the valid rows, and one audit event per changed student,
+   in the transaction: ``INSERT`` and ``UPDATE`` statements executed with many parameter
    sets, in batches, never one flush per row.
+
+The web flow runs the steps one after the other, over the whole file, and stops after
+step 3 for the preview (:func:`read_and_validate`, :func:`plan_import`, then
+:func:`apply_plan` on confirm). The command line streams them (:func:`run_import`): it
+matches and writes each chunk while worker processes check the next ones, in one
+transaction, with the same outcome.
 
 Only the columns present in the file are written on update; a blank cell clears an
 optional field (email, birthday) and is an error for a required one (name, grade). A
 blank enrollment date means "today" for a new student and "keep" for an existing one.
 
 Speed (``bench/import_export.py``): the steps hold a few objects per cell, so they pause
-the cyclic garbage collector (:func:`paused_gc`); rows are checked in worker processes
-when the command line asks for it; inserts bypass SQLAlchemy's per-row parameter handling
-(:func:`_bulk_insert`) but not its type conversions.
+the cyclic garbage collector (:func:`paused_gc`); inserts bypass SQLAlchemy's per-row
+parameter handling (:func:`_bulk_insert`) but not its type conversions.
 """
 
 from __future__ import annotations
