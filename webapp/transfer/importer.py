@@ -625,7 +625,7 @@ def _validate_span(span: tuple[int, int, date]) -> tuple[list[tuple[Any, ...]], 
     assert _worker_file is not None
     started = time.perf_counter()
     start, stop, today = span
-    gc.disable()  # as paused_gc does in the parent (a forked worker inherits no state)
+    gc.disable()  # as paused_gc does (forked from a paused_gc caller, it is off already)
     rows = _validate_records(
         _worker_file.records[start:stop], _worker_file.columns, _worker_file.width, today
     )
