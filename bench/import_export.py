@@ -67,7 +67,8 @@ TIME_LINE = re.compile(
     r"match (?P<match>[\d.]+), write (?P<write>[\d.]+) of which audit trail (?P<audit>[\d.]+)\)"
 )
 #: Its second line when worker processes checked the rows: "Rows were checked in 2
-#: processes alongside matching and writing: 3.10 s of checking, 0.30 s of it waited for."
+#: processes alongside matching and writing: 3.10 s of checking; the import waited 0.30 s
+#: for checked rows."
 CHECK_LINE = re.compile(r"checked in \d+ processes .*: (?P<check>[\d.]+) s of checking")
 IMPORT_LIMIT_BYTES = 50_000_000  # room for any --import-rows the benchmark is run with
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from tests.helpers import add_student
 from webapp.extensions import db
 from webapp.models import AuditEvent, Student
+from webapp.transfer import importer
 
 VALID = "name,email,grade,birthday\nAda,ada@example.org,7,2013-12-10\nBob,,8,\n"
 MIXED = "name,email,grade\nAda,ada@example.org,7\nBob,bob@example.org,x\nCarl,,9\n"
@@ -127,6 +128,19 @@ def test_unknown_columns_are_reported(runner: FlaskCliRunner, tmp_path: Path) ->
     )
     assert result.exit_code == 0, result.output
     assert "Ignored unknown columns: notes." in result.output
+
+
+def test_import_with_worker_processes_says_how_the_checking_went(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "PARALLEL_MIN_ROWS", 10)
+    rows = "".join(f"Student {n},s{n}@example.org,{n % 12 + 1}\n" for n in range(30))
+    path = write(tmp_path, "name,email,grade\n" + rows)
+    result = runner.invoke(args=["students", "import", "--jobs", "2", path])
+    assert result.exit_code == 0, result.output
+    assert "Created 30, updated 0; 0 unchanged; 0 rows with errors." in result.output
+    assert "Rows were checked in 2 processes alongside matching and writing: " in result.output
+    assert count(app) == 30
 
 
 def test_import_reads_standard_input(app: Flask, runner: FlaskCliRunner) -> None:

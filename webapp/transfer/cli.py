@@ -6,6 +6,7 @@ Both are attached to the ``students`` command group by ``webapp.students.cli``.
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import io
 import os
@@ -28,6 +29,7 @@ DEFAULT_JOBS = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinit
 SORT_CHOICES = [key for column in SORTABLE_COLUMNS for key in (column, f"-{column}")]
 
 
+@functools.cache
 def _skip_final_collection() -> None:
     """Let the interpreter exit without its final garbage collections (once per process).
 
@@ -35,13 +37,7 @@ def _skip_final_collection() -> None:
     of a second in the collections the interpreter runs as it shuts down, on objects
     that reference counting frees anyway; :func:`gc.freeze` at exit skips them.
     """
-    global _exit_registered
-    if not _exit_registered:
-        atexit.register(gc.freeze)
-        _exit_registered = True
-
-
-_exit_registered = False
+    atexit.register(gc.freeze)
 
 
 def _read_input(path: str, max_bytes: int) -> bytes:
@@ -169,7 +165,8 @@ def import_command(
     if processes > 1:
         click.echo(
             f"Rows were checked in {processes} processes alongside matching and writing: "
-            f"{timings['check']:.2f} s of checking, {timings['validate']:.2f} s of it waited for."
+            f"{timings['check']:.2f} s of checking; the import waited {timings['validate']:.2f} s "
+            "for checked rows."
         )
     if result.errors:
         sys.exit(1)
