@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import NullPool, create_engine, func, select, text
 
 from tests.helpers import add_student
 from webapp.database import begin_write
@@ -44,7 +44,7 @@ def apply(app: Flask, text: str, **options: Any) -> importer.ImportResult:
     """Import ``text`` the way the command line does: plan in a write transaction, apply."""
     with app.app_context():
         validated = importer.read_and_validate(text.encode())
-        begin_write()
+        importer.begin_import()
         return importer.apply_plan(importer.plan_import(validated, lock=True), **options)
 
 
@@ -530,19 +530,85 @@ def test_streamed_import_with_worker_processes(app: Flask, monkeypatch: pytest.M
     assert len(events(app)) == 51
 
 
+def ids_by_name(app: Flask) -> dict[str, int]:
+    return {s["name"]: s["id"] for s in students(app)}
+
+
+@pytest.mark.parametrize("chunks", ["one row a chunk", "default chunks"])
+def test_streamed_new_students_never_take_an_id_a_later_row_gives(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, chunks: str
+) -> None:
+    """Also when the first chunks create nobody (an exported roster with rows added)."""
+    if chunks == "one row a chunk":
+        monkeypatch.setattr(importer, "PROGRESS_EVERY", 1)
+        monkeypatch.setattr(importer, "WRITE_BATCH_SIZE", 1)
+    for n in range(70):
+        add_student(app, name=f"S{n}", grade=5)
+    text = "id,name,grade\n" + "".join(f"{n + 1},S{n},6\n" for n in range(70))
+    text += ",New,5\n71,Other,5\n"
+    result, _ = streamed(app, text)
+    assert (result.created, result.updated, result.written) == (2, 70, True)
+    assert ids_by_name(app)["Other"] == 71
+    assert ids_by_name(app)["New"] == 72
+
+
+@pytest.mark.parametrize("how", ["streamed", "planned then applied"])
+def test_fresh_ids_follow_the_ids_of_the_file_and_of_the_roster_alike(app: Flask, how: str) -> None:
+    """The same ids both ways: a row with the wrong number of cells names no id, and a
+    student matched by email does not move the id sequence."""
+    add_student(app, name="Ada", email="ada@example.org", grade=7)
+    text = "id,name,email,grade\n,Ada,ada@example.org,8\n,Bob,,5\n50,Cat\n"
+    result = streamed(app, text)[0] if how == "streamed" else apply(app, text)
+    assert (result.created, result.updated, result.errors) == (1, 1, 1)
+    assert ids_by_name(app) == {"Ada": 1, "Bob": 2}
+
+
+@pytest.mark.usefixtures("one_row_chunks")
+def test_streamed_plans_are_not_changed_by_writes_rolled_back(app: Flask) -> None:
+    result, rows = streamed(app, "name,grade\nAda,7\nBob,x\n", all_or_nothing=True)
+    assert not result.written
+    assert [(row.action, row.student_id) for row in rows] == [
+        (Action.CREATE, None),
+        (Action.ERROR, None),
+    ]
+    assert count(app) == 0
+
+
+@pytest.mark.postgres_only
+def test_one_import_writes_at_a_time_on_postgresql(app: Flask, database_url: str) -> None:
+    other = create_engine(database_url, poolclass=NullPool)
+    try:
+        with app.app_context():
+            importer.begin_import()
+            with other.connect() as connection:
+                free = connection.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"),
+                    {"key": importer.IMPORT_LOCK_KEY},
+                )
+                assert free is False
+            db.session.rollback()
+        with other.connect() as connection:
+            free = connection.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": importer.IMPORT_LOCK_KEY}
+            )
+            assert free is True
+    finally:
+        other.dispose()
+
+
 def test_a_row_the_database_refuses_rolls_back_the_whole_import(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A concurrent save of the same address (simulated: the race cannot be timed here)."""
     real_insert = importer._insert
 
-    def insert_after_a_concurrent_save(rows: Any, now: Any, progress: Any) -> None:
+    def insert_after_a_concurrent_save(rows: Any, ids: Any, now: Any, progress: Any) -> None:
         db.session.execute(
             Student.__table__.insert().values(
                 name="Zed", email="carl@example.org", grade=3, enrolled_on=date(2020, 9, 1)
             )
         )
-        real_insert(rows, now, progress)
+        real_insert(rows, ids, now, progress)
 
     monkeypatch.setattr(importer, "_insert", insert_after_a_concurrent_save)
     with pytest.raises(importer.ImportConflictError, match="nothing was written"):

@@ -22,7 +22,7 @@ The web flow runs the steps one after the other, over the whole file, and stops 
 step 3 for the preview (:func:`read_and_validate`, :func:`plan_import`, then
 :func:`apply_plan` on confirm). The command line streams them (:func:`run_import`): it
 matches and writes each chunk while worker processes check the next ones, in one
-transaction, with the same outcome.
+transaction, with the same plans and the same writes.
 
 Only the columns present in the file are written on update; a blank cell clears an
 optional field (email, birthday) and is an error for a required one (name, grade). A
@@ -196,12 +196,14 @@ class ValidatedFile:
         ignored_columns: unknown header names, reported and ignored.
         rows: the validated rows, in file order.
         timings: seconds spent parsing and validating.
+        largest_id: the largest id the file names (:func:`largest_id`).
     """
 
     fields: tuple[str, ...]
     ignored_columns: tuple[str, ...]
     rows: list[ValidRow]
     timings: dict[str, float]
+    largest_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,12 +250,14 @@ class ImportPlan:
         ignored_columns: unknown header names, ignored.
         rows: one plan per row, in file order.
         timings: seconds spent per step so far (parse, validate, match).
+        largest_id: the largest id the file names (:func:`largest_id`).
     """
 
     fields: tuple[str, ...]
     ignored_columns: tuple[str, ...]
     rows: list[RowPlan]
     timings: dict[str, float] = field(default_factory=dict)
+    largest_id: int = 0
 
     @property
     def counts(self) -> dict[Action, int]:
@@ -582,6 +586,11 @@ def validate_cells(
     return values, errors, bad
 
 
+def _fits(cells: Sequence[str], width: int) -> bool:
+    """Whether a record has the header's number of cells (trailing empty cells allowed)."""
+    return len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:]))
+
+
 def _validate_records(
     records: Sequence[tuple[int, list[str]]],
     columns: tuple[tuple[int, str], ...],
@@ -592,7 +601,7 @@ def _validate_records(
     name_index = next((index for index, name in columns if name == "name"), None)
     rows: list[ValidRow] = []
     for line, cells in records:
-        if len(cells) < width or (len(cells) > width and any(c.strip() for c in cells[width:])):
+        if not _fits(cells, width):
             message = (
                 f"The row has {len(cells)} cells but the header has {width} columns; "
                 "check for a missing or extra comma."
@@ -745,6 +754,7 @@ def validate_rows(
         ignored_columns=parsed.ignored_columns,
         rows=rows,
         timings={"validate": time.perf_counter() - started},
+        largest_id=largest_id(parsed),
     )
 
 
@@ -984,17 +994,17 @@ class Planner:
                 )
         return plans
 
-    def written(self, plans: Iterable[RowPlan]) -> None:
+    def written(self, plans: Iterable[RowPlan], created_ids: Iterable[int]) -> None:
         """Note that ``plans`` were written, so later lookups still see the roster as it was.
 
         Args:
-            plans: planned rows, after :class:`PlanWriter` wrote them (created students
-                have their ids).
+            plans: planned rows that :meth:`PlanWriter.write` wrote.
+            created_ids: the ids of the students it created (what it returned).
         """
+        for student_id in created_ids:
+            self._before_by_id[student_id] = None
         for row in plans:
-            if row.action is Action.CREATE and row.student_id is not None:
-                self._before_by_id[row.student_id] = None
-            elif row.action is Action.UPDATE and row.before is not None:
+            if row.action is Action.UPDATE and row.before is not None:
                 self._before_by_id[row.before["id"]] = row.before
                 if row.before["email"]:
                     self._before_by_email[row.before["email"].lower()] = row.before
@@ -1023,7 +1033,9 @@ def plan_import(
     plans = planner.plan(validated.rows)
     timings = dict(validated.timings)
     timings["match"] = time.perf_counter() - started
-    return ImportPlan(validated.fields, validated.ignored_columns, plans, timings)
+    return ImportPlan(
+        validated.fields, validated.ignored_columns, plans, timings, validated.largest_id
+    )
 
 
 # --- 4. apply --------------------------------------------------------------------------
@@ -1088,11 +1100,12 @@ def _bulk_insert(table: Table, columns: dict[str, list[Any]], constants: dict[st
 
 
 def largest_id(parsed: ParsedCsv) -> int:
-    """The largest valid student id the file's id column names, or 0.
+    """The largest student id the file's id column names, or 0.
 
     New students without an id in the file get ids above it (:class:`PlanWriter`), so
     that an id a later row of the file gives can never be taken by an earlier new
-    student, whether that row is imported now or after the user fixes it.
+    student, whether that row is imported now or after the user fixes it. Rows with the
+    wrong number of cells do not count (their cells are not read at all).
 
     Args:
         parsed: the output of :func:`parse_csv`.
@@ -1105,9 +1118,10 @@ def largest_id(parsed: ParsedCsv) -> int:
         return 0
     largest = 0
     for _, cells in parsed.records:
-        raw = cells[index].strip() if index < len(cells) else ""
-        if raw.isascii() and raw.isdigit():
-            largest = max(largest, int(raw))
+        if _fits(cells, parsed.width):
+            raw = cells[index].strip()
+            if raw.isascii() and raw.isdigit():
+                largest = max(largest, int(raw))
     return largest
 
 
@@ -1157,9 +1171,16 @@ def _reserve_ids(count: int, above: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def _insert(rows: list[dict[str, Any]], now: datetime, progress: Callable[[int], Any] | None):
-    for chunk in _chunks(rows, WRITE_BATCH_SIZE):
-        columns = {name: [row[name] for row in chunk] for name in ("id", *WRITABLE_FIELDS)}
+def _insert(
+    rows: list[dict[str, Any]],
+    ids: list[int],
+    now: datetime,
+    progress: Callable[[int], Any] | None,
+) -> None:
+    for start in range(0, len(rows), WRITE_BATCH_SIZE):
+        chunk = rows[start : start + WRITE_BATCH_SIZE]
+        columns = {name: [row[name] for row in chunk] for name in WRITABLE_FIELDS}
+        columns["id"] = ids[start : start + WRITE_BATCH_SIZE]
         _bulk_insert(Student.__table__, columns, {"created_at": now, "updated_at": now})
         if progress:
             progress(len(chunk))
@@ -1244,49 +1265,80 @@ class PlanWriter:
         self._above = above
         self._user_id, self._actor = trail.actor()
 
-    def write(self, plans: Sequence[RowPlan]) -> None:
+    def write(self, plans: Sequence[RowPlan]) -> list[int]:
         """Write the creates and updates among ``plans`` and their audit events.
 
-        Created rows get their ``student_id`` (and ``values["id"]``) set.
+        The plans are not changed: a plain create keeps ``student_id`` ``None`` (the
+        id it got is returned instead), so a plan describes the same whether or not its
+        writes were rolled back afterwards.
 
         Args:
             plans: planned rows; unchanged and erroneous ones are skipped.
 
+        Returns:
+            The ids of the students created, in the order of the create rows.
+
         Raises:
             sqlalchemy.exc.IntegrityError: the database refused a row; roll back.
         """
-        created = [row for row in plans if row.action is Action.CREATE]
-        updated = [row for row in plans if row.action is Action.UPDATE]
+        created = [row for row in plans if row.action is Action.CREATE and row.values]
+        updated = [row for row in plans if row.action is Action.UPDATE and row.values]
         fresh = iter(_reserve_ids(sum(row.student_id is None for row in created), self._above))
-        self._above = 0  # (PostgreSQL: the sequence is past it now)
-        for row in created:
-            assert row.values is not None
-            if row.student_id is None:
-                row.student_id = next(fresh)
-            row.values["id"] = row.student_id
-        _insert([row.values for row in created if row.values], self.now, self.progress)
+        if db.session.get_bind().dialect.name == "postgresql":
+            self._above = 0  # the sequence is past it now; SQLite compares every time
+        ids = [next(fresh) if row.student_id is None else row.student_id for row in created]
+        _insert([row.values for row in created if row.values], ids, self.now, self.progress)
         _update([row.values for row in updated if row.values], self.now, self.progress)
         started = time.perf_counter()
-        self._audit([row for row in plans if row.values is not None])
+        new_ids = iter(ids)  # the create rows come in the same order here
+        self._audit(
+            [
+                (row, next(new_ids) if row.action is Action.CREATE else row.student_id)
+                for row in plans
+                if row.values is not None
+            ]
+        )
         self.audit_seconds += time.perf_counter() - started
+        return ids
 
-    def _audit(self, rows: list[RowPlan]) -> None:
-        """Insert one audit event per created or updated student, in bulk."""
+    def _audit(self, rows: list[tuple[RowPlan, Any]]) -> None:
+        """Insert one audit event per ``(created or updated row, student id)``, in bulk."""
         actions = {Action.CREATE: AuditAction.CREATE.value, Action.UPDATE: AuditAction.UPDATE.value}
         source = self.source
-        for chunk in _chunks(rows, WRITE_BATCH_SIZE):
+        for pairs in _chunks(rows, WRITE_BATCH_SIZE):
+            chunk = [row for row, _ in pairs]
             size = len(chunk)
             columns = {
                 "user_id": [self._user_id] * size,
                 "actor": [self._actor] * size,
                 "action": [actions[row.action] for row in chunk],
-                "student_id": [row.student_id for row in chunk],
+                "student_id": [student_id for _, student_id in pairs],
                 "student_name": [row.name[:NAME_MAX_LENGTH] for row in chunk],
                 "changes": [_changes(row) for row in chunk],
                 "reverts_id": [None] * size,
                 "note": [f"import {source}, line {row.line}"[:200] for row in chunk],
             }
             _bulk_insert(AuditEvent.__table__, columns, {"occurred_at": self.now})
+
+
+#: Key of the PostgreSQL advisory lock held by an import that writes ("import" in ASCII).
+IMPORT_LOCK_KEY = int.from_bytes(b"import", "big")
+
+
+def begin_import() -> None:
+    """Open the write transaction of an import; one import writes at a time.
+
+    Call it before the import's first lookup. On SQLite this is
+    :func:`webapp.database.begin_write` (``BEGIN IMMEDIATE``: the database's write lock,
+    held until the commit). On PostgreSQL it also takes a transaction-level advisory lock
+    (``pg_advisory_xact_lock``, released by the commit or rollback), so that two imports,
+    say a command line one and a confirm in the browser, wait for each other instead of
+    locking the students they match (``SELECT ... FOR UPDATE``) in orders that could
+    deadlock. Form saves do not take it; they wait only for the students they change.
+    """
+    begin_write()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
 
 
 @contextmanager
@@ -1317,8 +1369,8 @@ def apply_plan(
 ) -> ImportResult:
     """Write the plan's creates and updates, with their audit events, and commit.
 
-    Call it in the transaction :func:`plan_import` read in (after
-    :func:`webapp.database.begin_write`), so the plan still holds when it is written.
+    Call it in the transaction :func:`plan_import` read in (after :func:`begin_import`),
+    so the plan still holds when it is written.
     One transaction, written by a :class:`PlanWriter`: all of it is written, or none.
 
     Args:
@@ -1343,10 +1395,8 @@ def apply_plan(
     if not written:
         db.session.rollback()
     else:
-        # Ids the file names: every row's that has one (errors too, see largest_id).
-        above = max((row.student_id or 0 for row in plan.rows), default=0)
         with _one_transaction():
-            writer = PlanWriter(source=source, above=above, progress=progress)
+            writer = PlanWriter(source=source, above=plan.largest_id, progress=progress)
             writer.write(plan.rows)
             db.session.commit()
         timings["audit"] = writer.audit_seconds
@@ -1377,11 +1427,12 @@ def run_import(
     The same steps and rules as :func:`validate_rows`, :func:`plan_import` and
     :func:`apply_plan`, streamed: while this process matches and writes one chunk of
     rows, ``jobs`` worker processes check the next ones (:func:`iter_validated`). The
-    write lock is taken before the first lookup and everything is committed at the end,
-    in one transaction, so the outcome is what plan-then-apply gives: rows are judged
-    against the roster as it was (:class:`Planner`), and all of it is written or none.
-    With ``all_or_nothing``, writing stops at the first chunk with an error and the
-    transaction is rolled back at the end.
+    import's locks are taken before the first lookup (:func:`begin_import`) and
+    everything is committed at the end, in one transaction, so the outcome is what
+    plan-then-apply gives: rows are judged against the roster as it was before the import
+    (:class:`Planner`), the plans are the same (:meth:`PlanWriter.write` leaves them as
+    planned), and all of it is written or none. With ``all_or_nothing``, writing stops
+    at the first chunk with an error and the transaction is rolled back at the end.
 
     Args:
         parsed: the output of :func:`parse_csv`.
@@ -1391,8 +1442,8 @@ def run_import(
         source: what the audit trail's notes call the file: its name.
         today: the date birthdays may not be after and new students are enrolled on by
             default; the real today by default.
-        on_rows: called with each chunk's planned rows, in file order, after it was
-            written (to report errors and progress).
+        on_rows: called with each chunk's planned rows, in file order, when the chunk is
+            done (to report errors and progress).
 
     Returns:
         The totals, whether anything was committed, and seconds per step: ``validate``
@@ -1411,7 +1462,7 @@ def run_import(
         chunk = next(chunks, None)  # the workers fork here, before any connection opens
         timings["validate"] += clock() - started
         if not dry_run:
-            begin_write()  # hold the write lock from the first lookup to the commit
+            begin_import()
         planner = Planner(parsed.fields, lock=not dry_run, today=today)
         writer = None
         with _one_transaction():
@@ -1426,8 +1477,7 @@ def run_import(
                 timings["match"] += clock() - started
                 if writer is not None and not (all_or_nothing and counts[Action.ERROR]):
                     started = clock()
-                    writer.write(plans)
-                    planner.written(plans)
+                    planner.written(plans, writer.write(plans))
                     timings["write"] += clock() - started
                 if on_rows:
                     on_rows(plans)

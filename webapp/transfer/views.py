@@ -25,7 +25,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.auth.access import role_required
-from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.models import Role
 from webapp.students.service import parse_roster_query
@@ -220,7 +219,7 @@ def confirm(token: str) -> BaseResponse:
     _end_request_transaction()
     try:
         validated = importer.read_and_validate(data, max_bytes=importer.configured_max_bytes())
-        begin_write()
+        importer.begin_import()
         plan = importer.plan_import(validated, lock=True)
         if plan.digest() != upload.meta.get("digest"):
             db.session.rollback()
