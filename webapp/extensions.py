@@ -4,6 +4,9 @@ Keeping them here (the cookiecutter-flask layout) lets any module import ``db`` 
 importing the application factory, and keeps import free of side effects.
 """
 
+from typing import Any
+
+import orjson
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -31,7 +34,30 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+def json_dumps(value: Any) -> str:
+    """Serialise a JSON column's value (the audit trail's changes) with orjson.
+
+    SQLAlchemy's ``json_serializer`` for every engine: orjson encodes the small dicts of
+    the audit trail several times faster than the standard library, which matters when
+    an import records 100,000 events at once. Compact output (no spaces).
+
+    Args:
+        value: dicts, lists, strings, integers, floats, booleans and ``None``.
+
+    Returns:
+        The JSON text.
+
+    Raises:
+        TypeError: for a value JSON cannot hold (a dict key that is not a string, an
+            integer over 64 bits, an unknown type).
+    """
+    return orjson.dumps(value).decode()
+
+
+db = SQLAlchemy(
+    model_class=Base,
+    engine_options={"json_serializer": json_dumps, "json_deserializer": orjson.loads},
+)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
