@@ -97,7 +97,7 @@ def _summary(result: importer.ImportResult, dry_run: bool) -> str:
     type=click.IntRange(min=1),
     default=DEFAULT_JOBS,
     show_default=True,
-    help="Processes checking rows, for files of 20,000 rows or more.",
+    help="Processes checking rows while the import writes, for files of 20,000 rows or more.",
 )
 @with_appcontext
 def import_command(
