@@ -100,3 +100,32 @@ def test_500_rolls_the_session_back(app: Flask, monkeypatch: pytest.MonkeyPatch)
     assert response.status_code == 500
     with app.app_context():
         assert db.session.execute(text("SELECT count(*) FROM students")).scalar() == 0
+
+
+#: An id no INTEGER column holds (over 64 bits), and the first one over PostgreSQL's 32.
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/students/{HUGE}"),
+        ("GET", f"/students/{HUGE}/edit"),
+        ("POST", f"/students/{HUGE}/delete"),
+        ("GET", f"/students/{HUGE}/history"),
+        ("GET", "/students/2147483648"),
+        ("GET", f"/users/{HUGE}"),
+        ("POST", f"/users/{HUGE}/deactivate"),
+        ("POST", f"/audit/{HUGE}/revert"),
+    ],
+)
+def test_ids_too_large_for_the_database_are_not_found(app: Flask, method: str, path: str) -> None:
+    assert app.test_client().open(path, method=method).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [f"page={HUGE}", f"user={HUGE}", "user=-1", "until=9999-12-31", "since=0001-01-01"],
+)
+def test_audit_log_filters_never_overflow(app: Flask, query: str) -> None:
+    assert app.test_client().get(f"/audit/?{query}").status_code == 200

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect, url_for
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from webapp import models  # noqa: F401  (registers the tables with the metadata)
@@ -18,11 +19,31 @@ from webapp.auth.service import load_user
 from webapp.config import load_config
 from webapp.database import register_engine_events
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
+from webapp.models.types import MAX_ID
 from webapp.models.user import AnonymousUser
 from webapp.security import register_security
 
 #: The project root, holding ``templates/``, ``static/`` and ``migrations/``.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RecordIdConverter(IntegerConverter):
+    """The ``<int:...>`` URL converter, limited to ids a record can have (1 to ``MAX_ID``).
+
+    Werkzeug's own accepts any number of digits, so ``/students/99999999999999999999``
+    reached the database and overflowed its integer type (a 500); with this converter
+    such a URL matches no route: a 404.
+    """
+
+    def __init__(
+        self,
+        map: Map,  # (Werkzeug's parameter names)
+        fixed_digits: int = 0,
+        min: int | None = 1,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -43,6 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    converters: dict[str, type[BaseConverter]] = {"int": RecordIdConverter}
+    app.url_map.converters.update(converters)
     load_config(app, config)
     register_extensions(app)
     register_blueprints(app)

@@ -106,7 +106,7 @@ def log_statement(
         statement = statement.where(
             AuditEvent.occurred_at >= datetime.combine(since, time(), tzinfo=UTC)
         )
-    if until:
+    if until and until < date.max:  # (the day after date.max does not exist)
         statement = statement.where(
             AuditEvent.occurred_at < datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
         )

@@ -14,7 +14,7 @@ from webapp.audit.trail import AUDITED_FIELDS
 from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.models import AuditEvent, Role, Student, User
-from webapp.students.service import DuplicateEmailError, StaleRecordError
+from webapp.students.service import MAX_PAGE, DuplicateEmailError, StaleRecordError
 
 bp = Blueprint("audit", __name__)
 
@@ -95,15 +95,17 @@ def log() -> str:
     form = LogFilterForm(request.args)
     users = db.session.scalars(select(User).order_by(User.email)).all()
     form.user.choices = [("", "Any account")] + [(str(user.id), user.email) for user in users]
+    known_ids = {str(user.id) for user in users}
     valid = form.validate()
-    user_id = int(form.user.data) if valid and (form.user.data or "").isdigit() else None
+    # Only an account of the list filters (an unknown or absurd id is ignored).
+    user_id = int(form.user.data) if valid and form.user.data in known_ids else None
     statement = service.log_statement(
         user_id=user_id,
         action=form.action.data if valid else None,
         since=form.since.data if valid else None,
         until=form.until.data if valid else None,
     )
-    page_number = max(request.args.get("page", 1, type=int) or 1, 1)
+    page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     page = db.paginate(statement, page=page_number, per_page=LOG_PER_PAGE, error_out=False)
     args = {key: value for key, value in request.args.items() if key not in {"page", "submit"}}
     return render_template(

@@ -6,6 +6,10 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+#: The largest id a table's ``INTEGER`` primary key holds on both databases (PostgreSQL's
+#: ``integer`` is 32-bit; SQLite's is 64-bit). Larger numbers name no record.
+MAX_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored as naive UTC and returned as an aware UTC ``datetime``.
