@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import NullPool, create_engine, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from tests.helpers import add_student
 from webapp.database import begin_write
@@ -105,6 +106,7 @@ def only_row(result: importer.ImportPlan) -> importer.RowPlan:
         pytest.param(b"name,email,Email,grade\n", "two email columns", id="duplicate-column"),
         pytest.param(b'name,grade\n"Ada,7\n', "not valid CSV", id="unclosed-quote"),
         pytest.param(b"name,notes\nAda,x\n", "no grade column", id="create-without-grade"),
+        pytest.param(b",,\n , \n", "only empty lines and empty cells", id="only-empty-cells"),
     ],
 )
 def test_unusable_file_is_refused_with_a_reason(data: bytes, message: str) -> None:
@@ -139,6 +141,38 @@ def test_unknown_columns_are_reported_and_ignored(app: Flask) -> None:
 def test_blank_lines_and_rows_of_empty_cells_are_skipped(app: Flask) -> None:
     result = plan(app, "name,grade\n\nAda,7\n,\n  ,  \nBob,8\n")
     assert [(row.line, row.name) for row in result.rows] == [(3, "Ada"), (6, "Bob")]
+
+
+def test_blank_lines_before_the_header_are_skipped(app: Flask) -> None:
+    result = plan(app, "\n,,\nname,grade\nAda,7\n")
+    assert [(row.line, row.action) for row in result.rows] == [(4, Action.CREATE)]
+
+
+def test_a_huge_cell_in_an_ignored_column_is_no_problem(app: Flask) -> None:
+    result = plan(app, "name,grade,notes\nAda,7," + "x" * 300_000 + "\n")
+    assert [row.action for row in result.rows] == [Action.CREATE]
+
+
+def test_digits_of_other_scripts_count_as_in_the_form(app: Flask) -> None:
+    """The form's IntegerField reads "٣" (Arabic-Indic three) as 3; so does the import."""
+    assert only_row(plan(app, "name,grade\nAda,٣\n")).values["grade"] == 3
+
+
+def test_emails_are_told_apart_as_the_database_tells_them_apart(app: Flask) -> None:
+    """SQLite's lower() folds only A to Z (so does PostgreSQL's under the C locale), so its
+    unique index holds both addresses below; the import must agree with the index."""
+    upper = add_student(app, name="Upper", email="ÄDA@example.org", grade=7)
+    try:
+        lower = add_student(app, name="Lower", email="äda@example.org", grade=7)
+    except IntegrityError:  # this database folds Ä: one address
+        lower = None
+    result = apply(app, "name,email,grade\nUpper,ÄDA@example.org,8\nLower,äda@example.org,9\n")
+    if lower is None:
+        assert (result.updated, result.errors) == (1, 1)
+        assert {s["id"]: s["grade"] for s in students(app)} == {upper: 8}
+    else:
+        assert (result.updated, result.errors) == (2, 0)
+        assert {s["id"]: s["grade"] for s in students(app)} == {upper: 8, lower: 9}
 
 
 def test_line_numbers_count_lines_inside_quoted_cells(app: Flask) -> None:
@@ -179,7 +213,13 @@ def test_line_numbers_count_lines_inside_quoted_cells(app: Flask) -> None:
             id="enrolled-before-birthday",
         ),
         pytest.param("x,Ada,,7,,", "id 'x' is not a whole number.", id="id-text"),
-        pytest.param("0,Ada,,7,,", "id 0 is not a student id", id="id-zero"),
+        pytest.param("0,Ada,,7,,", "id '0' is not a student id", id="id-zero"),
+        pytest.param(
+            "2147483648,Ada,,7,,",
+            "id '2147483648' is not a student id (ids go from 1 to 2147483647).",
+            id="id-too-large",
+        ),
+        pytest.param("1²,Ada,,7,,", "id '1²' is not a whole number.", id="id-superscript"),
         pytest.param(",Ada,,7,", "The row has 5 cells but the header has 6 columns", id="short"),
         pytest.param(",Ada,,7,,,extra", "The row has 7 cells", id="long"),
     ],

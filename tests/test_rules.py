@@ -28,6 +28,13 @@ def test_clean_name_rejects_blank_or_long(raw: str | None) -> None:
         rules.clean_name(raw)
 
 
+@pytest.mark.parametrize("raw", ["\u200b", " \u200b\u200d ", "\ufeff"])
+def test_clean_name_refuses_an_invisible_name(raw: str) -> None:
+    """A zero-width space alone would make a blank, unclickable name in the roster."""
+    with pytest.raises(ValueError, match="Enter the student's name"):
+        rules.clean_name(raw)
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [

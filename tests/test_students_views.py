@@ -277,6 +277,7 @@ def test_save_and_add_another_returns_to_empty_form(app: Flask, client: FlaskCli
         ({"name": ""}, "name", "Enter the student's name."),
         ({"name": "   "}, "name", "Enter the student's name."),
         ({"name": "x" * 101}, "name", "101"),
+        ({"name": "\u200b"}, "name", "Enter the student's name."),
         ({"email": "not-an-email"}, "email", "Enter a valid email address"),
         ({"email": "a@b"}, "email", "Enter a valid email address"),
         ({"grade": ""}, "grade", "Enter a grade from 1 to 12."),
@@ -477,3 +478,16 @@ def test_method_not_allowed_uses_layout(client: FlaskClient) -> None:
     response = client.delete("/students/")
     assert response.status_code == 405
     assert 'class="site-header"' in response.get_data(as_text=True)
+
+
+def test_name_is_trimmed_before_its_length_is_checked(app: Flask, client: FlaskClient) -> None:
+    response = client.post("/students/new", data=valid_form(name=" " + "x" * 100 + " "))
+    assert response.status_code == 302
+    assert fetch_student(app, 1).name == "x" * 100
+
+
+def test_a_long_name_gets_one_message(client: FlaskClient) -> None:
+    response = client.post("/students/new", data=valid_form(name="x" * 101))
+    assert response.status_code == 422
+    errors = field_errors(response.get_data(as_text=True))["name"]
+    assert errors.count("101") == 1, errors

@@ -128,6 +128,12 @@ def test_cli_create_refuses_a_short_password(runner: FlaskCliRunner) -> None:
     assert "at least 8 characters" in result.output
 
 
+def test_cli_create_refuses_a_password_of_spaces(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["users", "create", "x@school.example", "--password", " " * 8])
+    assert result.exit_code == 1
+    assert "cannot be only spaces" in result.output
+
+
 def test_cli_list(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["users", "list"])
     assert result.exit_code == 0

@@ -55,8 +55,10 @@ def check_password_rules(password: str) -> str:
 
     Raises:
         ValueError: when it is shorter than ``PASSWORD_MIN_LENGTH`` or longer than
-            ``PASSWORD_MAX_LENGTH`` characters.
+            ``PASSWORD_MAX_LENGTH`` characters, or only whitespace.
     """
+    if password and not password.strip():
+        raise ValueError("The password cannot be only spaces.")
     if len(password) < PASSWORD_MIN_LENGTH:
         raise ValueError(f"The password must have at least {PASSWORD_MIN_LENGTH} characters.")
     if len(password) > PASSWORD_MAX_LENGTH:

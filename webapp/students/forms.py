@@ -34,7 +34,8 @@ class StudentForm(FlaskForm):
 
     name = StringField(
         "Name",
-        validators=[InputRequired("Enter the student's name."), Length(max=NAME_MAX_LENGTH)],
+        # Length and the rest are checked after trimming, by rules.clean_name.
+        validators=[InputRequired("Enter the student's name.")],
         render_kw={"maxlength": NAME_MAX_LENGTH, "autocomplete": "off"},
     )
     email = EmailField(

@@ -27,13 +27,14 @@ def clean_name(value: str | None) -> str:
     """Return ``value`` with surrounding and repeated inner whitespace removed.
 
     Raises:
-        ValueError: when the name is empty, longer than ``NAME_MAX_LENGTH`` characters, or
-            holds control characters.
+        ValueError: when the name is empty or invisible, longer than ``NAME_MAX_LENGTH``
+            characters, or holds control characters.
     """
     name = " ".join((value or "").split())
     if has_control_characters(name):
         raise ValueError("The name cannot contain control characters.")
-    if not name:
+    if all(unicodedata.category(ch) == "Cf" for ch in name):
+        # Empty, or invisible format characters only (a zero-width space, say).
         raise ValueError("Enter the student's name.")
     if len(name) > NAME_MAX_LENGTH:
         raise ValueError(

@@ -46,7 +46,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -54,7 +54,7 @@ from itertools import repeat
 from typing import Any, ParamSpec, TypeVar
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, func, insert, inspect, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, inspect, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.audit import trail
@@ -63,7 +63,7 @@ from webapp.extensions import db
 from webapp.models import Action as AuditAction
 from webapp.models import AuditEvent, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN, NAME_MAX_LENGTH
-from webapp.models.types import utcnow
+from webapp.models.types import MAX_ID, utcnow
 from webapp.students import rules
 from webapp.transfer.csvformat import FIELDS, HEADER_ALIASES, normalise_header, restore
 
@@ -441,10 +441,16 @@ def parse_csv(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedCsv:
     text_data = _decode(data)
     if not text_data.strip():
         raise ImportFileError("The file is empty.")
+    # A cell may be as large as the file (an ignored column of notes, say).
+    csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
     reader = csv.reader(io.StringIO(text_data, newline=""), strict=True)
     records: list[tuple[int, list[str]]] = []
     try:
-        header = next(reader)
+        header = next(reader, None)
+        while header is not None and not "".join(header).strip():
+            header = next(reader, None)  # blank lines before the header are skipped
+        if header is None:
+            raise ImportFileError("The file has only empty lines and empty cells.")
         columns, ignored = _read_header(header)
         previous_line = reader.line_num
         for cells in reader:
@@ -492,7 +498,8 @@ def parse_iso_date(raw: str, label: str) -> date:
 
 
 def parse_whole_number(raw: str, label: str) -> int:
-    """Parse a whole number written with ASCII digits only.
+    """Parse a whole number written with decimal digits (of any script, as the form's
+    ``IntegerField`` accepts them).
 
     Args:
         raw: the cell's text, stripped.
@@ -504,7 +511,7 @@ def parse_whole_number(raw: str, label: str) -> int:
     Raises:
         ValueError: with a message naming the field and the value.
     """
-    if not (raw.isascii() and raw.isdigit()):
+    if not raw.isdecimal():
         raise ValueError(f"{label} {_quote(raw)} is not a whole number.")
     return int(raw)
 
@@ -513,8 +520,8 @@ def _check_id(raw: str, today: date) -> int | None:
     if not raw:
         return None
     student_id = parse_whole_number(raw, "id")
-    if student_id < 1:
-        raise ValueError(f"id {student_id} is not a student id (ids start at 1).")
+    if not 1 <= student_id <= MAX_ID:
+        raise ValueError(f"id {_quote(raw)} is not a student id (ids go from 1 to {MAX_ID}).")
     return student_id
 
 
@@ -602,8 +609,9 @@ def _validate_records(
     rows: list[ValidRow] = []
     for line, cells in records:
         if not _fits(cells, width):
+            cells_text = "1 cell" if len(cells) == 1 else f"{len(cells)} cells"
             message = (
-                f"The row has {len(cells)} cells but the header has {width} columns; "
+                f"The row has {cells_text} but the header has {width} columns; "
                 "check for a missing or extra comma."
             )
             rows.append(ValidRow(line, {}, [message], set(FIELDS), ""))
@@ -853,22 +861,39 @@ class Planner:
         self.lock = lock
         self.today = today or date.today()
         self._given = [name for name in WRITABLE_FIELDS if name in fields]
+        self._lowered: dict[str, str] = {}
         self._line_of_student: dict[int, int] = {}
         self._line_of_email: dict[str, int] = {}
         # What this import wrote, as the roster was before it: None for a created id.
         self._before_by_id: dict[int, dict[str, Any] | None] = {}
         self._before_by_email: dict[str, dict[str, Any]] = {}
 
+    def _email_key(self, email: str) -> str:
+        """``email`` as the database's ``lower(email)`` has it: the unique index's key.
+
+        Python's ``str.lower`` for an ASCII address; the database's own ``lower()`` for
+        any other, since it may fold fewer letters than Python does (SQLite's folds only
+        A to Z, so ``ÄDA@example.org`` and ``äda@example.org`` are two addresses there,
+        as in PostgreSQL under the ``C`` locale). One query per such address, cached.
+        """
+        if email.isascii():
+            return email.lower()
+        key = self._lowered.get(email)
+        if key is None:
+            key = self._lowered[email] = db.session.scalar(select(func.lower(literal(email))))
+        return key
+
     def _lookup(
         self, rows: Sequence[ValidRow]
     ) -> tuple[dict[int, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """The students ``rows`` refer to, by id and by lower-cased email, as they were.
+        """The students ``rows`` refer to, by id and by email key, as they were.
 
         A few ``IN`` queries in batches of :data:`LOOKUP_BATCH_SIZE`; students written by
         this import are answered from what :meth:`written` kept instead.
         """
+        key = self._email_key
         ids = sorted({row.values["id"] for row in rows if row.values.get("id") is not None})
-        emails = sorted({row.values["email"].lower() for row in rows if row.values.get("email")})
+        emails = sorted({key(row.values["email"]) for row in rows if row.values.get("email")})
         by_id: dict[int, dict[str, Any]] = {}
         unread_ids = []
         for student_id in ids:
@@ -881,7 +906,7 @@ class Planner:
             for student in _fetch_students(Student.id.in_, unread_ids, self.lock)  # type: ignore[arg-type]
         )
         by_email = {
-            student["email"].lower(): student for student in by_id.values() if student["email"]
+            key(student["email"]): student for student in by_id.values() if student["email"]
         }
         unread_emails = []
         for email in emails:
@@ -894,7 +919,7 @@ class Planner:
         for student in _fetch_students(func.lower(Student.email).in_, unread_emails, self.lock):
             # A student this import wrote got the address from it: before, nobody had it.
             if student["id"] not in self._before_by_id:
-                by_email[student["email"].lower()] = student
+                by_email[key(student["email"])] = student
         return by_id, by_email
 
     def plan(self, rows: Sequence[ValidRow]) -> list[RowPlan]:
@@ -908,6 +933,7 @@ class Planner:
             One plan per row, in order.
         """
         by_id, by_email = self._lookup(rows)
+        key = self._email_key
         today, given = self.today, self._given
         line_of_student, line_of_email = self._line_of_student, self._line_of_email
         dates_unchecked = {"birthday", "enrolled_on"}
@@ -918,7 +944,7 @@ class Planner:
             errors = list(row.errors)
             student_id = values.get("id")
             email = values.get("email")
-            email_key = email.lower() if email else None
+            email_key = key(email) if email else None
             if student_id is not None:
                 target = by_id.get(student_id)
             else:
@@ -1007,7 +1033,7 @@ class Planner:
             if row.action is Action.UPDATE and row.before is not None:
                 self._before_by_id[row.before["id"]] = row.before
                 if row.before["email"]:
-                    self._before_by_email[row.before["email"].lower()] = row.before
+                    self._before_by_email[self._email_key(row.before["email"])] = row.before
 
 
 @paused_gc
@@ -1119,9 +1145,8 @@ def largest_id(parsed: ParsedCsv) -> int:
     largest = 0
     for _, cells in parsed.records:
         if _fits(cells, parsed.width):
-            raw = cells[index].strip()
-            if raw.isascii() and raw.isdigit():
-                largest = max(largest, int(raw))
+            with suppress(ValueError):  # an error row names no id
+                largest = max(largest, _check_id(cells[index].strip(), date.min) or 0)
     return largest
 
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
-from webapp.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from webapp.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_password_rules
 from webapp.models import Role
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 PASSWORD_HELP = f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters."
+
+
+def _password_rules(form: FlaskForm, field: PasswordField) -> None:
+    """The password rules of :func:`webapp.auth.passwords.check_password_rules`, inline."""
+    try:
+        check_password_rules(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from error
 
 
 def _password_fields() -> tuple[PasswordField, PasswordField]:
@@ -19,9 +27,7 @@ def _password_fields() -> tuple[PasswordField, PasswordField]:
         "Password",
         validators=[
             InputRequired("Enter a password."),
-            Length(
-                PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH, f"The password must have {PASSWORD_HELP}"
-            ),
+            _password_rules,
         ],
         description=PASSWORD_HELP,
         render_kw={"autocomplete": "new-password"},
