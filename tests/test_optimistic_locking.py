@@ -138,7 +138,7 @@ def test_writing_a_student_deleted_meanwhile_says_so_with_404(
     client.post(f"/students/{student_id}/delete", data={"version": "1"})
     response = client.post(path.format(id=student_id), data=valid_form(version="1"))
     assert response.status_code == 404
-    assert "may have been deleted" in response.get_data(as_text=True)
+    assert "Ada was deleted on " in response.get_data(as_text=True)
 
 
 def test_row_changed_between_check_and_commit_is_a_conflict(

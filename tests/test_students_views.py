@@ -421,6 +421,20 @@ def test_delete_post_removes_and_redirects_to_roster(app: Flask, client: FlaskCl
     assert "Deleted Ada Lovelace." in client.get("/students/").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("path", ["/students/{id}", "/students/{id}/edit", "/students/{id}/delete"])
+def test_pages_of_a_deleted_student_say_who_deleted_it_and_link_the_history(
+    app: Flask, client: FlaskClient, path: str
+) -> None:
+    student_id = add_student(app, name="Ada Lovelace")
+    client.post(f"/students/{student_id}/delete", data={"version": "1"})
+    response = client.get(path.format(id=student_id))
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Ada Lovelace was deleted on " in html
+    assert " by admin@" in html
+    assert f'href="/students/{student_id}/history"' in html
+
+
 # --- CSRF and errors --------------------------------------------------------------------
 
 

@@ -29,6 +29,25 @@ def history(student_id: int) -> list[AuditEvent]:
     return list(db.session.scalars(statement))
 
 
+def last_deletion(student_id: int) -> AuditEvent | None:
+    """The event that deleted the student, if the student is deleted and the trail knows.
+
+    Args:
+        student_id: a student's id.
+
+    Returns:
+        The newest event of the student when it is a deletion, else ``None``.
+    """
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.student_id == student_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    event = db.session.scalar(statement)
+    return event if event is not None and event.action == Action.DELETE.value else None
+
+
 def undone_by(events: list[AuditEvent]) -> dict[int, AuditEvent]:
     """Map the id of each event in ``events`` that was reverted/restored to its undoing event."""
     ids = [event.id for event in events]

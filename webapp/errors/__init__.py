@@ -58,8 +58,9 @@ def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     """Render ``error`` with the site layout and its status code.
 
     The page shows the status's standard explanation from ``MESSAGES``, or the error's
-    own description when the code raised it with one written for the user. A
-    ``Retry-After`` the error carries (429, 503) is kept.
+    own description when the code raised it with one written for the user, and the
+    ``link`` (a ``(url, text)`` pair) it carries, if any. A ``Retry-After`` the error
+    carries (429, 503) is kept.
     """
     headers = {}
     retry_after = getattr(error, "retry_after", None)
@@ -79,7 +80,8 @@ def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
         )
     elif error.description and error.description != type(error).description:
         message = error.description
-    page = render_template("errors/error.html", code=code, title=title, message=message)
+    link = getattr(error, "link", None)  # (url, text) a view attached for the next step
+    page = render_template("errors/error.html", code=code, title=title, message=message, link=link)
     return page, code, headers
 
 

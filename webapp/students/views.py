@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
+from webapp.audit import service as audit_service
 from webapp.auth.access import role_required
 from webapp.extensions import db
-from webapp.models import Role, Student
+from webapp.models import AuditEvent, Role, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.students import bp, service
 from webapp.students.forms import ConfirmForm, StudentForm
@@ -41,10 +42,44 @@ def index() -> str:
     )
 
 
+class StudentDeleted(NotFound):
+    """The 404 for a student the audit trail saw deleted: when, by whom, and where to go.
+
+    Args:
+        event: the deletion's audit event.
+
+    Attributes:
+        link: ``(url, text)`` of the student's history, where an editor can restore it
+            (shown by :func:`webapp.errors.render_error`).
+    """
+
+    def __init__(self, event: AuditEvent) -> None:
+        when = event.occurred_at.strftime("%-d %B %Y at %H:%M UTC")
+        super().__init__(f"{event.student_name} was deleted on {when} by {event.actor}.")
+        self.link = (
+            url_for("audit.history", student_id=event.student_id),
+            "See the student's history (an editor can restore the record there)",
+        )
+
+
+def _student_or_404(student_id: int) -> Student:
+    """The student, or a 404: one that says so when the student was deleted.
+
+    Raises:
+        StudentDeleted: the audit trail's last event of the student is its deletion.
+        NotFound: there never was such a student (or the trail does not know it).
+    """
+    student = db.session.get(Student, student_id)
+    if student is None:
+        deletion = audit_service.last_deletion(student_id)
+        raise StudentDeleted(deletion) if deletion else NotFound()
+    return student
+
+
 @bp.get("/<int:student_id>")
 def detail(student_id: int) -> str:
     """Show one student, with the student's age today."""
-    student = db.get_or_404(Student, student_id)
+    student = _student_or_404(student_id)
     return render_template("students/detail.html", student=student, today=date.today())
 
 
@@ -153,7 +188,7 @@ def create() -> Response | tuple[str, int]:
 @role_required(Role.EDITOR)
 def edit(student_id: int) -> Response | tuple[str, int]:
     """Correct a student's record; a save based on an outdated version gets a 409."""
-    student = db.get_or_404(Student, student_id)
+    student = _student_or_404(student_id)
     form = StudentForm(obj=student, student_id=student.id)
     if form.validate_on_submit():
         failed = _save_or_render(form, student, _expected_version(form))
@@ -172,7 +207,7 @@ def delete(student_id: int) -> Response | tuple[str, int]:
     A confirmation based on an outdated version gets a 409 and the page again, showing
     the record as it is now.
     """
-    student = db.get_or_404(Student, student_id)
+    student = _student_or_404(student_id)
     form = ConfirmForm(obj=student)
     if form.validate_on_submit():
         name = student.name
