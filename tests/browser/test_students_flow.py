@@ -81,6 +81,8 @@ def test_create_fix_edit_search_delete(
         Enrollment_date="2024-09-02",
     )
     assert submit(page, "Save") == 422
+    # Keyboard and screen reader users land on the list of problems.
+    expect(page.locator("#error-summary")).to_be_focused()
 
     email = page.get_by_label("Email", exact=True)
     error = page.locator(".field-error").filter(has_text=re.compile("email", re.IGNORECASE))
