@@ -45,7 +45,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -300,6 +300,29 @@ class ImportResult:
     errors: int
     written: bool
     timings: dict[str, float]
+
+    @classmethod
+    def from_counts(
+        cls, counts: Mapping[Action, int], *, written: bool, timings: dict[str, float]
+    ) -> ImportResult:
+        """The result of a plan with ``counts`` rows per action.
+
+        Args:
+            counts: rows per action (absent actions count 0).
+            written: whether anything was committed.
+            timings: seconds per step.
+
+        Returns:
+            The result.
+        """
+        return cls(
+            created=counts.get(Action.CREATE, 0),
+            updated=counts.get(Action.UPDATE, 0),
+            unchanged=counts.get(Action.UNCHANGED, 0),
+            errors=counts.get(Action.ERROR, 0),
+            written=written,
+            timings=timings,
+        )
 
 
 # --- 1. parse --------------------------------------------------------------------------
@@ -1426,14 +1449,7 @@ def apply_plan(
             db.session.commit()
         timings["audit"] = writer.audit_seconds
     timings["write"] = time.perf_counter() - started
-    return ImportResult(
-        created=counts[Action.CREATE],
-        updated=counts[Action.UPDATE],
-        unchanged=counts[Action.UNCHANGED],
-        errors=counts[Action.ERROR],
-        written=written,
-        timings=timings,
-    )
+    return ImportResult.from_counts(counts, written=written, timings=timings)
 
 
 @paused_gc
@@ -1520,14 +1536,7 @@ def run_import(
         chunks.close()
     if writer is not None:
         timings["audit"] = writer.audit_seconds
-    return ImportResult(
-        created=counts[Action.CREATE],
-        updated=counts[Action.UPDATE],
-        unchanged=counts[Action.UNCHANGED],
-        errors=counts[Action.ERROR],
-        written=written,
-        timings=timings,
-    )
+    return ImportResult.from_counts(counts, written=written, timings=timings)
 
 
 def describe_row(row: RowPlan) -> list[str]:
