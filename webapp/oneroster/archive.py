@@ -11,6 +11,8 @@ the central directory declares are checked against :class:`Limits`: the number o
 entries, their total uncompressed size and each large entry's compression ratio. Reading
 cannot then exceed them: Python's ``zipfile`` stops a member at its declared size and
 checks its CRC at the end (a lie raises ``BadZipFile``, reported as ``zip.corrupt``).
+Damaged archives raise a zoo of exceptions from ``zipfile`` and ``zlib``
+(:data:`BROKEN_ZIP_ERRORS`); they are reported, never raised.
 """
 
 from __future__ import annotations
@@ -19,17 +21,39 @@ import csv
 import io
 import os
 import re
+import struct
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO, cast
 
 from webapp.oneroster.problems import ProblemSink, Rule
 from webapp.oneroster.spec import KNOWN_FILENAMES
 
 #: What :func:`webapp.oneroster.validate.validate_bundle` accepts: a path or the zip's bytes.
 Source = str | os.PathLike[str] | bytes
+
+#: What Python's zipfile (and zlib under it) raise for a damaged or unsupported archive:
+#: a bad header or CRC, a broken deflate stream, a truncated member, an unsupported
+#: version, method or encryption, an impossible offset (ValueError from BytesIO, OSError
+#: from a real file).
+BROKEN_ZIP_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    OSError,
+    struct.error,
+)
+
+
+class CorruptMember(Exception):
+    """A member of the zip cannot be unpacked (its cause is one of BROKEN_ZIP_ERRORS)."""
+
 
 MIB = 1024 * 1024
 #: The UTF-8 byte order mark (section 3: "the 3-byte sequence 'EF BB BF'").
@@ -54,26 +78,21 @@ class Limits:
     ratio_min_size: int = MIB
 
 
-def open_archive(source: Source, limits: Limits, sink: ProblemSink) -> zipfile.ZipFile | None:
+def open_archive(stream: BinaryIO, limits: Limits, sink: ProblemSink) -> zipfile.ZipFile | None:
     """Open the zip and vet its central directory before reading any member.
 
     Args:
-        source: a path to the zip, or its bytes.
+        stream: the zip, readable and seekable (the caller closes it).
         limits: the zip-bomb limits.
         sink: receives the problems found (``file`` None for the zip as a whole).
 
     Returns:
         The open zip (the caller closes it), or None when it is not a zip or breaks a
         limit, in which case nothing may be extracted from it.
-
-    Raises:
-        OSError: when ``source`` is a path that cannot be read.
     """
-    if not isinstance(source, bytes) and not Path(source).name.lower().endswith(".zip"):
-        sink.add(None, None, None, Rule.ZIP_EXTENSION, "the bundle's name must end in .zip")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, EOFError, ValueError) as error:
+        archive = zipfile.ZipFile(stream)
+    except BROKEN_ZIP_ERRORS as error:
         sink.add(None, None, None, Rule.NOT_A_ZIP, f"not a zip file ({error})")
         return None
     try:
@@ -85,6 +104,12 @@ def open_archive(source: Source, limits: Limits, sink: ProblemSink) -> zipfile.Z
         archive.close()
         raise
     return archive
+
+
+def check_extension(name: str, sink: ProblemSink) -> None:
+    """Report a bundle whose file name does not end in ``.zip`` (section 2.2)."""
+    if not name.lower().endswith(".zip"):
+        sink.add(None, None, None, Rule.ZIP_EXTENSION, "the bundle's name must end in .zip")
 
 
 def _within_limits(archive: zipfile.ZipFile, limits: Limits, sink: ProblemSink) -> bool:
@@ -180,8 +205,8 @@ class Records:
 
     Iterating raises ``csv.Error`` for text that is not RFC 4180 CSV (the reader runs with
     ``strict=True``; a field over ``csv.field_size_limit()`` characters is an error too,
-    which bounds memory per record) and ``zipfile.BadZipFile`` for a corrupt member;
-    :attr:`line` then says where.
+    which bounds memory per record) and :class:`CorruptMember` for a member that cannot
+    be unpacked; :attr:`line` then says where.
     """
 
     def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
@@ -194,16 +219,20 @@ class Records:
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         """Yield ``(line, fields)`` for every record, header included."""
-        with self.archive.open(self.name) as raw:
-            self.bom = raw.peek(len(UTF8_BOM))[: len(UTF8_BOM)] == UTF8_BOM
-            if self.bom:
-                raw.read(len(UTF8_BOM))
-            text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-            reader = csv.reader(text, strict=True)
-            self.line = 1
-            for fields in reader:
-                yield self.line, fields
-                self.line = reader.line_num + 1
+        try:
+            # ZipFile.open returns a ZipExtFile for reading; typeshed says only IO[bytes].
+            with cast(zipfile.ZipExtFile, self.archive.open(self.name)) as raw:
+                self.bom = raw.peek(len(UTF8_BOM))[: len(UTF8_BOM)] == UTF8_BOM
+                if self.bom:
+                    raw.read(len(UTF8_BOM))
+                text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+                reader = csv.reader(text, strict=True)
+                self.line = 1
+                for fields in reader:
+                    yield self.line, fields
+                    self.line = reader.line_num + 1
+        except BROKEN_ZIP_ERRORS as error:
+            raise CorruptMember(str(error) or type(error).__name__) from error
 
 
 #: The lone surrogates that "surrogateescape" decodes invalid bytes to.

@@ -14,7 +14,7 @@ import csv
 import zipfile
 
 from webapp.oneroster import vocab
-from webapp.oneroster.archive import Records, has_invalid_utf8
+from webapp.oneroster.archive import CorruptMember, Records, has_invalid_utf8
 from webapp.oneroster.headers import check_header, report_bom
 from webapp.oneroster.problems import ProblemSink, Rule
 from webapp.oneroster.spec import (
@@ -30,13 +30,19 @@ _STEM_BY_KEY = {spec.manifest_key: spec.stem for spec in FILES}
 
 
 def read_manifest(
-    archive: zipfile.ZipFile, root_names: set[str], allow_bom: bool, sink: ProblemSink
+    archive: zipfile.ZipFile,
+    root_names: set[str],
+    readable: set[str],
+    allow_bom: bool,
+    sink: ProblemSink,
 ) -> dict[str, str]:
     """Check manifest.csv and its agreement with the zip's files.
 
     Args:
         archive: the open zip.
         root_names: the binding's file names found at the zip's root.
+        readable: those of them that can be unpacked (neither encrypted nor compressed
+            with a method other than deflate).
         allow_bom: True to accept a byte order mark (see ``headers.report_bom``).
         sink: receives ``manifest.*`` and syntax problems.
 
@@ -54,6 +60,8 @@ def read_manifest(
             "the zip has no manifest.csv at its root (OneRoster 1.2 requires one)",
         )
         return {}
+    if MANIFEST_FILENAME not in readable:
+        return {}  # encrypted or of another compression method: reported with the zip
     values = _read_properties(archive, allow_bom, sink)
     if values is None:
         return {}
@@ -133,7 +141,7 @@ def _read_properties(
             _read_property(line, fields, header.index, len(header.names), values, sink)
     except csv.Error as error:
         sink.add(MANIFEST_FILENAME, records.line, None, Rule.MALFORMED_CSV, f"not CSV: {error}")
-    except zipfile.BadZipFile as error:
+    except CorruptMember as error:
         sink.add(MANIFEST_FILENAME, None, None, Rule.CORRUPT_ENTRY, f"cannot be unpacked: {error}")
         return None
     if header is None:

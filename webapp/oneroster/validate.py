@@ -23,14 +23,20 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
+import os
 import sys
 import zipfile
 from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import BinaryIO
 
 from webapp.oneroster.archive import (
+    CorruptMember,
     Limits,
     Records,
     Source,
+    check_extension,
     has_invalid_utf8,
     open_archive,
     readable_members,
@@ -72,13 +78,20 @@ def validate_bundle(
         OSError: when ``source`` is a path that cannot be read.
     """
     sink = ProblemSink(max_problems)
-    try:
-        archive = open_archive(source, limits or Limits(), sink)
-        if archive is not None:
-            with archive:
-                _validate_archive(archive, grades, allow_bom, sink)
-    except TooManyProblems:
-        pass
+    with ExitStack() as stack:
+        if isinstance(source, bytes):
+            stream: BinaryIO = io.BytesIO(source)
+        else:
+            stream = stack.enter_context(open(source, "rb"))
+        try:
+            if not isinstance(source, bytes):
+                check_extension(os.fspath(source), sink)
+            archive = open_archive(stream, limits or Limits(), sink)
+            if archive is not None:
+                with archive:
+                    _validate_archive(archive, grades, allow_bom, sink)
+        except TooManyProblems:
+            pass
     return sink.problems
 
 
@@ -88,7 +101,7 @@ def _validate_archive(
     """Steps 2 to 4 of the module docstring, on an archive that passed the limits."""
     root_names = {name for name in archive.namelist() if name in KNOWN_FILENAMES}
     readable = readable_members(archive)
-    modes = read_manifest(archive, root_names, allow_bom, sink)
+    modes = read_manifest(archive, root_names, readable, allow_bom, sink)
     states = {
         spec.stem: FileState(spec, mode="delta" if modes.get(spec.stem) == "delta" else "bulk")
         for spec in FILES
@@ -156,7 +169,7 @@ def _index_file(
         complete = True
     except csv.Error as error:
         sink.add(filename, records.line, None, Rule.MALFORMED_CSV, f"not RFC 4180 CSV: {error}")
-    except zipfile.BadZipFile as error:
+    except CorruptMember as error:
         sink.add(filename, None, None, Rule.CORRUPT_ENTRY, f"cannot be unpacked: {error}")
     if state.header is None and complete:
         sink.add(filename, 1, None, Rule.NO_HEADER, "the file is empty; a header row is required")
@@ -235,7 +248,7 @@ def _check_rows(
             joined = "\x00".join(fields)
             if len(fields) == width and not has_invalid_utf8(joined) and "\r" not in joined:
                 checker.check(line, fields)
-    except (csv.Error, zipfile.BadZipFile):
+    except (csv.Error, CorruptMember):
         pass  # reported by the first pass, which stopped at the same place
 
 
