@@ -68,6 +68,27 @@ class FileState:
     ids_complete: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Column:
+    """A column of the file being checked, with what its cells need worked out once.
+
+    Attributes:
+        field: the column's definition.
+        position: its index in the row.
+        bulk_blank: True for status and dateLastModified in a bulk file.
+        required: True when a blank cell is an error.
+        is_list: True when the cell is a comma-separated list.
+        check: the format check of a value or list item, if the format has one.
+    """
+
+    field: Field
+    position: int
+    bulk_blank: bool
+    required: bool
+    is_list: bool
+    check: Callable[[str], str | None] | None
+
+
 class RowChecker:
     """Checks the data rows of one file, in the second pass (all sourcedIds are known).
 
@@ -92,14 +113,26 @@ class RowChecker:
         self.sink = sink
         self.filename = state.spec.filename
         self.index = state.header.index
-        self.columns = [(f, self.index[f.name]) for f in state.spec.fields if f.name in self.index]
+        bulk = state.mode == "bulk"
+        self.columns = [
+            _Column(
+                field=f,
+                position=self.index[f.name],
+                bulk_blank=bulk and f.required is Required.DELTA,
+                required=f.required is not Required.NO,
+                is_list=f.format in LIST_FORMATS or f.grades,
+                check=ITEM_CHECKS.get(f.format, formats.check_pair if f.item_shape else None),
+            )
+            for f in state.spec.fields
+            if f.name in self.index
+        ]
         self._absent_reported: set[str] = set()
         self._primary_roles: set[tuple[str, str]] = set()
 
     def check(self, line: int, row: list[str]) -> None:
         """Check one row (whose field count matches the header) starting on ``line``."""
-        for column, position in self.columns:
-            self._check_value(line, column, row[position])
+        for column in self.columns:
+            self._check_value(line, column, row[column.position])
         self._check_row(line, row)
 
     def _value(self, row: list[str], name: str) -> str:
@@ -110,40 +143,43 @@ class RowChecker:
     def _add(self, line: int, column: str, rule: Rule, message: str) -> None:
         self.sink.add(self.filename, line, column, rule, message)
 
-    def _check_value(self, line: int, column: Field, value: str) -> None:
+    def _check_value(self, line: int, column: _Column, value: str) -> None:
         """Check one cell against its column's definition."""
-        if column.required is Required.DELTA and self.state.mode == "bulk":
+        if column.bulk_blank:
             if value:
-                self._add(line, column.name, Rule.BULK_BLANK, "must be blank in a bulk file")
+                self._add(line, column.field.name, Rule.BULK_BLANK, "must be blank in a bulk file")
             return
-        if not value.strip():
-            if column.required is not Required.NO:
-                self._add(line, column.name, Rule.REQUIRED, "a value is required")
+        if not value or value.isspace():
+            if column.required:
+                self._add(line, column.field.name, Rule.REQUIRED, "a value is required")
             return
-        is_list = column.format in LIST_FORMATS or column.grades
-        for item in formats.split_list(value) if is_list else [value]:
-            if is_list and not item:
-                self._add(line, column.name, Rule.FORMAT, f"{value!r} has an empty list item")
-            elif self._check_item(line, column, item) and column.ref is not None:
-                self._check_reference(line, column, item)
+        if not column.is_list:
+            self._check_item(line, column, value)
+            return
+        for item in formats.split_list(value):
+            if not item:
+                self._add(line, column.field.name, Rule.FORMAT, f"{value!r} has an empty list item")
+            else:
+                self._check_item(line, column, item)
 
-    def _check_item(self, line: int, column: Field, item: str) -> bool:
-        """Check one value or list item; return whether it conforms."""
+    def _check_item(self, line: int, column: _Column, item: str) -> None:
+        """Check one value or list item, and the reference it makes."""
+        field = column.field
         message = None
         rule = Rule.FORMAT
-        if column.vocabulary is not None and not column.vocabulary.allows(item):
-            rule = Rule.ENUMERATION
-            message = f"{item!r} is not one of {column.vocabulary.describe()}"
-        elif column.format in ITEM_CHECKS:
-            message = ITEM_CHECKS[column.format](item)
-        elif column.item_shape:
-            message = formats.check_pair(item)
-        if message is None and column.grades and self.grades and not self.grades.allows(item):
+        if field.vocabulary is not None:
+            if not field.vocabulary.allows(item):
+                rule = Rule.ENUMERATION
+                message = f"{item!r} is not one of {field.vocabulary.describe()}"
+        elif column.check is not None:
+            message = column.check(item)
+        if message is None and field.grades and self.grades and not self.grades.allows(item):
             rule = Rule.GRADE
             message = f"{item!r} is not one of {self.grades.describe()}"
         if message is not None:
-            self._add(line, column.name, rule, message)
-        return message is None
+            self._add(line, field.name, rule, message)
+        elif field.ref is not None:
+            self._check_reference(line, field, item)
 
     def _check_reference(self, line: int, column: Field, item: str) -> None:
         """Check that ``item`` is a sourcedId of the file ``column`` refers to."""

@@ -20,7 +20,7 @@ Grade Level"), which issue 15 asks this app to use; see its docstring for its so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: The prefix of a proprietary token in an extensible vocabulary (section 4.1.2).
 EXTENSION_PREFIX = "ext:"
@@ -39,10 +39,14 @@ class Vocabulary:
     name: str
     tokens: tuple[str, ...]
     extensible: bool = False
+    _token_set: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_token_set", frozenset(self.tokens))
 
     def allows(self, value: str) -> bool:
         """Return whether ``value`` is one of the tokens (or a proprietary ``ext:`` token)."""
-        if value in self.tokens:
+        if value in self._token_set:
             return True
         return self.extensible and value.startswith(EXTENSION_PREFIX) and len(value) > 4
 
