@@ -119,6 +119,13 @@ def test_only_the_vocabularies_of_section_4_1_2_are_extensible() -> None:
     }
 
 
+def test_docs_list_the_spec_headers_of_every_file() -> None:
+    docs = (PROJECT_ROOT / "docs" / "oneroster.md").read_text(encoding="utf-8")
+    for file_spec in spec.FILES:
+        assert f"### {file_spec.filename} (section {file_spec.section})" in docs
+        assert "\n" + ",".join(file_spec.headers) + "\n" in docs, file_spec.filename
+
+
 def test_ceds_grades_are_the_twenty_one_codes() -> None:
     assert vocab.CEDS_GRADES.tokens[:6] == ("IT", "PR", "PK", "TK", "KG", "01")
     assert vocab.CEDS_GRADES.tokens[-4:] == ("13", "PS", "UG", "Other")
