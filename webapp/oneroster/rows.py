@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from webapp.oneroster import formats
+from webapp.oneroster import formats, vocab
 from webapp.oneroster.headers import Header
 from webapp.oneroster.problems import ProblemSink, Rule
 from webapp.oneroster.spec import DEMOGRAPHICS_USER_REF, Field, FileSpec, Format, Required
@@ -39,8 +39,11 @@ ITEM_CHECKS: dict[Format, Callable[[str], str | None]] = {
     **formats.SCALAR_CHECKS,
     Format.GUID_REF_LIST: formats.check_guid,
 }
-#: The files whose ``type`` column other files' references constrain.
-TYPED_FILES = frozenset({"orgs", "academicSessions"})
+#: The files whose ``type`` column other files' references constrain, with its vocabulary.
+TYPE_VOCABULARIES: dict[str, Vocabulary] = {
+    "orgs": vocab.ORG_TYPE,
+    "academicSessions": vocab.SESSION_TYPE,
+}
 
 _DEMOGRAPHICS_USER = Field("sourcedId", Required.YES, Format.GUID, ref=DEMOGRAPHICS_USER_REF)
 

@@ -44,7 +44,7 @@ from webapp.oneroster.archive import (
 from webapp.oneroster.headers import check_header, report_bom
 from webapp.oneroster.manifest import read_manifest
 from webapp.oneroster.problems import Problem, ProblemSink, Rule, TooManyProblems
-from webapp.oneroster.rows import TYPED_FILES, FileState, RowChecker
+from webapp.oneroster.rows import TYPE_VOCABULARIES, FileState, RowChecker
 from webapp.oneroster.spec import FILES, FILES_BY_STEM, IMPLICIT_DEPENDENCIES, KNOWN_FILENAMES
 from webapp.oneroster.vocab import CEDS_GRADES, Vocabulary
 
@@ -144,7 +144,7 @@ def _index_file(
                 _check_text(filename, line, fields, sink)
                 state.header = check_header(filename, fields, state.spec.headers, sink)
                 id_position = state.header.index.get("sourcedId")
-                if state.spec.stem in TYPED_FILES:
+                if state.spec.stem in TYPE_VOCABULARIES:
                     type_position = state.header.index.get("type")
                 continue
             rows += 1
@@ -163,9 +163,13 @@ def _index_file(
             # report the same fault again as dangling references.
             if id_position is not None and id_position < len(fields):
                 sourced_id = fields[id_position]
+                kind = None
+                if type_position is not None and len(fields) == width:
+                    kind = fields[type_position]
+                    if not TYPE_VOCABULARIES[state.spec.stem].allows(kind):
+                        kind = None  # reported in the second pass; not a type to check against
                 if not has_invalid_utf8(sourced_id):
-                    kind = type_position if len(fields) == width else None
-                    _add_id(state, line, sourced_id, fields, kind, sink)
+                    _add_id(state, line, sourced_id, kind, sink)
         complete = True
     except csv.Error as error:
         sink.add(filename, records.line, None, Rule.MALFORMED_CSV, f"not RFC 4180 CSV: {error}")
@@ -203,14 +207,9 @@ def _check_text(filename: str, line: int, fields: list[str], sink: ProblemSink) 
 
 
 def _add_id(
-    state: FileState,
-    line: int,
-    sourced_id: str,
-    fields: list[str],
-    type_position: int | None,
-    sink: ProblemSink,
+    state: FileState, line: int, sourced_id: str, kind: str | None, sink: ProblemSink
 ) -> None:
-    """Record a row's sourcedId (and type), reporting a duplicate."""
+    """Record a row's sourcedId (and its valid ``type``, if any), reporting a duplicate."""
     if not sourced_id:
         return
     if sourced_id in state.ids:
@@ -223,11 +222,8 @@ def _add_id(
         )
         return
     state.ids.add(sourced_id)
-    if type_position is not None:
-        kind = fields[type_position]
-        vocabulary = state.spec.fields[state.spec.headers.index("type")].vocabulary
-        if vocabulary is not None and vocabulary.allows(kind):  # a bad one is reported apart
-            state.types[sourced_id] = kind
+    if kind is not None:
+        state.types[sourced_id] = kind
 
 
 def _check_rows(
