@@ -12,6 +12,8 @@ zip is written at the end, so ``out`` only starts receiving bytes then).
   the string type set explicitly. Excel never evaluates a stored string, so no quote is
   added: the file reads back exactly (unlike CSV, see ``webapp.transfer.csvformat``).
 - Characters XML cannot hold (control characters but tab and newlines) become U+FFFD.
+- A string longer than an Excel cell holds (32,767 characters) raises ``ValueError``;
+  openpyxl would cut it silently.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 
 DATE_FORMAT = "yyyy-mm-dd"
+#: The most characters an Excel cell holds.
+MAX_CELL_CHARS = 32_767
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 #: Strings a spreadsheet could take for a formula or an error value.
 _TRIGGERS = ("=", "+", "-", "@")
@@ -53,22 +57,45 @@ def write_xlsx(
         The number of rows written after the header.
 
     Raises:
-        ValueError: a value openpyxl cannot write (another type).
+        ValueError: a value openpyxl cannot write (another type), or a string too long
+            for a cell.
     """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title)
-    sheet.append([_cell(sheet, name) for name in header])
     count = 0
-    for row in rows:
-        sheet.append([_cell(sheet, value) for value in row])
-        count += 1
+    try:
+        sheet.append([_cell(sheet, name) for name in header])
+        for row in rows:
+            sheet.append([_cell(sheet, value) for value in row])
+            count += 1
+    except BaseException:
+        _discard(sheet)
+        raise
     workbook.save(out)
     return count
+
+
+def _discard(sheet: Any) -> None:
+    """Close a sheet left half-written and remove its temporary file now.
+
+    openpyxl would otherwise remove the file only when the process exits, and fail to
+    finish the sheet's XML when it is garbage-collected.
+    """
+    try:
+        sheet.close()
+        sheet._writer.cleanup()
+    except Exception:
+        return
 
 
 def _cell(sheet: Any, value: Value) -> Any:
     """The value, or a cell with its type or format set when the value needs one."""
     if isinstance(value, str):
+        if len(value) > MAX_CELL_CHARS:
+            raise ValueError(
+                f"A cell of {len(value):,} characters does not fit in Excel "
+                f"({MAX_CELL_CHARS:,} at most)."
+            )
         if ILLEGAL_CHARACTERS_RE.search(value):
             value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
         if value.startswith(_TRIGGERS) or value in _ERRORS:

@@ -16,8 +16,10 @@ Then openpyxl reads the first sheet (or the one named) in read-only mode with
 back into dates from their number format, in the workbook's 1900 or 1904 date system.
 
 Memory: the file's bytes when given as bytes, openpyxl's shared-strings table (every
-distinct text of the workbook, about 60 bytes plus the text each) and styles, and one
-row; never the whole sheet. ``bench/results/spreadsheets.md`` has the figures.
+distinct text of the workbook, about 60 bytes plus the text each) and styles, one row,
+and about 100 bytes per row read so far: openpyxl clears each row's XML element but
+leaves it in the tree (so about 15 MB for the 130,000 rows of a 10 MB upload); never
+the cells of the whole sheet. ``bench/results/spreadsheets.md`` has the figures.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ _CELL, _FORMULA, _VALUE = f"{_MAIN}c", f"{_MAIN}f", f"{_MAIN}v"
 _ROW, _SHEET_DATA = f"{_MAIN}row", f"{_MAIN}sheetData"
 #: A formula element, with or without a namespace prefix (``<f>``, ``<x:f ...>``).
 _FORMULA_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16
 
 
 def check_parts(archive: zipfile.ZipFile) -> None:
