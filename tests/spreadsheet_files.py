@@ -19,6 +19,8 @@ from odf.table import Table, TableCell, TableRow
 from odf.text import P
 from openpyxl import Workbook
 
+from webapp.spreadsheets import read_table
+
 Cell = str | int | float | date | None
 
 #: A roster as another school system exports it, with values of their real types.
@@ -142,3 +144,28 @@ def sub_part(name: str, pattern: str, replacement: str) -> Callable[[str, bytes]
         return re.sub(pattern.encode(), replacement.encode(), content)
 
     return edit
+
+
+def ods_document(*rows: TableRow, name: str = "Sheet1") -> bytes:
+    """An .ods file of one sheet holding ``rows``, made by odfpy."""
+    document = OpenDocumentSpreadsheet()
+    table = Table(name=name)
+    for row in rows:
+        table.addElement(row)
+    document.spreadsheet.addElement(table)
+    out = io.BytesIO()
+    document.write(out)
+    return out.getvalue()
+
+
+def ods_row(*cells: TableCell, repeated: int = 1) -> TableRow:
+    row = TableRow(numberrowsrepeated=repeated) if repeated > 1 else TableRow()
+    for cell in cells:
+        row.addElement(cell)
+    return row
+
+
+def read_all(data: bytes, filename: str, **kwargs: object) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows' cells of a file."""
+    with read_table(data, filename, **kwargs) as table:  # type: ignore[arg-type]
+        return table.header, [row.cells for row in table]

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from openpyxl import load_workbook
 
-from tests.test_spreadsheets import read_all
+from tests.spreadsheet_files import read_all
 from webapp.spreadsheets import read_table, write_xlsx
 
 pytestmark = pytest.mark.sqlite_only  # no database: once is enough

@@ -7,8 +7,7 @@ from datetime import date
 
 import pytest
 
-from tests.spreadsheet_files import csv_bytes, text_rows
-from tests.test_spreadsheets import read_all
+from tests.spreadsheet_files import csv_bytes, read_all, text_rows
 from webapp.spreadsheets import (
     FIELDS,
     IGNORE,

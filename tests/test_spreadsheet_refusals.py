@@ -13,8 +13,15 @@ import zipfile
 import pytest
 from odf.table import TableCell
 
-from tests.spreadsheet_files import ods_bytes, rezip, sub_part, xlsx_bytes
-from tests.test_spreadsheets import ods_document, ods_row, read_all
+from tests.spreadsheet_files import (
+    ods_bytes,
+    ods_document,
+    ods_row,
+    read_all,
+    rezip,
+    sub_part,
+    xlsx_bytes,
+)
 from webapp.spreadsheets import Limits, SpreadsheetError, read_table
 
 pytestmark = pytest.mark.sqlite_only  # no database: once is enough

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.table import Table as OdsTable
-from odf.table import TableCell, TableRow
+from odf.table import TableCell
 from odf.text import P, S, Span
 from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
@@ -27,6 +27,9 @@ from tests.spreadsheet_files import (
     csv_bytes,
     ods_bytes,
     ods_cell,
+    ods_document,
+    ods_row,
+    read_all,
     rezip,
     sub_part,
     text_rows,
@@ -38,12 +41,6 @@ pytestmark = pytest.mark.sqlite_only  # no database: once is enough
 
 FIXTURES = Path(__file__).parent / "spreadsheets"
 CLEAN = text_rows()
-
-
-def read_all(data: bytes, filename: str, **kwargs: object) -> tuple[list[str], list[list[str]]]:
-    """The header and the rows' cells of a file."""
-    with read_table(data, filename, **kwargs) as table:  # type: ignore[arg-type]
-        return table.header, [row.cells for row in table]
 
 
 def clean_rows() -> tuple[list[str], list[list[str]]]:
@@ -246,25 +243,6 @@ def test_xlsx_with_a_wrong_dimension_is_not_padded_to_it() -> None:
 
 
 # --- .ods specifics ----------------------------------------------------------------------
-
-
-def ods_document(*rows: TableRow, name: str = "Sheet1") -> bytes:
-    """An .ods file of one sheet holding ``rows``, made by odfpy."""
-    document = OpenDocumentSpreadsheet()
-    table = OdsTable(name=name)
-    for row in rows:
-        table.addElement(row)
-    document.spreadsheet.addElement(table)
-    out = io.BytesIO()
-    document.write(out)
-    return out.getvalue()
-
-
-def ods_row(*cells: TableCell, repeated: int = 1) -> TableRow:
-    row = TableRow(numberrowsrepeated=repeated) if repeated > 1 else TableRow()
-    for cell in cells:
-        row.addElement(cell)
-    return row
 
 
 def test_ods_repeated_rows_and_cells_are_repeated() -> None:
