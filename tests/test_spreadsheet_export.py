@@ -9,31 +9,17 @@ from __future__ import annotations
 
 import io
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from openpyxl import load_workbook
 
+from bench.spreadsheets import HEADER, students
 from tests.spreadsheet_files import read_all
 from webapp.spreadsheets import read_table, write_xlsx
 
 pytestmark = pytest.mark.sqlite_only  # no database: once is enough
-
-HEADER = ["id", "name", "email", "grade", "birthday", "enrolled_on"]
-
-
-def students(count: int) -> Iterator[list[object]]:
-    """``count`` rows of student-like values, made as they are written."""
-    for number in range(1, count + 1):
-        yield [
-            number,
-            f"Student Number{number}",
-            f"student{number}@example.org",
-            number % 12 + 1,
-            date(2010, 1, 1) + timedelta(days=number % 3000),
-            date(2020, 9, 1),
-        ]
 
 
 def test_export_reads_back_value_for_value() -> None:
