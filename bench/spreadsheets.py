@@ -41,10 +41,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from webapp.spreadsheets.export import Value
+
 HEADER = ["id", "name", "email", "grade", "birthday", "enrolled_on"]
 
 
-def students(count: int) -> Iterator[list[object]]:
+def students(count: int) -> Iterator[list[Value]]:
     """``count`` rows of student values, with dates."""
     for number in range(1, count + 1):
         yield [

@@ -73,7 +73,8 @@ def xlsx_bytes(
     sheet = workbook.active
     assert sheet is not None
     sheet.title = title
-    for row in rows if rows is not None else [HEADER, *ROWS]:
+    table: list[Sequence[Cell]] = [HEADER, *ROWS] if rows is None else list(rows)
+    for row in table:
         sheet.append(list(row))
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str):
@@ -89,7 +90,8 @@ def ods_bytes(rows: Iterable[Sequence[Cell]] | None = None, *, title: str = "Ros
     """An ``.ods`` made by odfpy, typed as LibreOffice types cells."""
     document = OpenDocumentSpreadsheet()
     table = Table(name=title)
-    for values in rows if rows is not None else [HEADER, *ROWS]:
+    values_by_row: list[Sequence[Cell]] = [HEADER, *ROWS] if rows is None else list(rows)
+    for values in values_by_row:
         row = TableRow()
         for value in values:
             row.addElement(ods_cell(value))

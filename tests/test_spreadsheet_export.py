@@ -18,12 +18,13 @@ from openpyxl import load_workbook
 from bench.spreadsheets import HEADER, students
 from tests.spreadsheet_files import read_all
 from webapp.spreadsheets import read_table, write_xlsx
+from webapp.spreadsheets.export import Value
 
 pytestmark = pytest.mark.sqlite_only  # no database: once is enough
 
 
 def test_export_reads_back_value_for_value() -> None:
-    rows = [
+    rows: list[list[Value]] = [
         [1, "=1+1", "+44 20 7946 0000", 3, date(2015, 3, 14), datetime(2024, 9, 2, 8, 30)],
         [2, "-minus", "@home", 12, None, None],
         [3, "#N/A", "#DIV/0!", 1, date(1900, 3, 1), None],

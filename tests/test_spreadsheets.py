@@ -24,6 +24,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from tests.spreadsheet_files import (
     HEADER,
     ROWS,
+    Cell,
     csv_bytes,
     ods_bytes,
     ods_cell,
@@ -187,7 +188,7 @@ def test_formulas_give_the_values_saved_with_them(name: str) -> None:
 
 
 def test_workbook_rows_keep_their_sheet_row_numbers_and_skip_blank_rows() -> None:
-    rows = [["name", "grade"], [None, None], ["Ann", 3], [" ", None], ["Bo", 4]]
+    rows: list[list[Cell]] = [["name", "grade"], [None, None], ["Ann", 3], [" ", None], ["Bo", 4]]
 
     for data, name in ((xlsx_bytes(rows), "x.xlsx"), (ods_bytes(rows), "x.ods")):
         with read_table(data, name) as table:
@@ -195,7 +196,7 @@ def test_workbook_rows_keep_their_sheet_row_numbers_and_skip_blank_rows() -> Non
 
 
 def test_workbook_rows_are_padded_to_the_header_and_trimmed_after_it() -> None:
-    rows = [["name", "grade", "email"], ["Ann"], ["Bo", 4, None, None, None]]
+    rows: list[list[Cell]] = [["name", "grade", "email"], ["Ann"], ["Bo", 4, None, None, None]]
 
     for data, name in ((xlsx_bytes(rows), "x.xlsx"), (ods_bytes(rows), "x.ods")):
         assert read_all(data, name)[1] == [["Ann", "", ""], ["Bo", "4", ""]]
@@ -212,12 +213,12 @@ def test_workbook_rows_are_padded_to_the_header_and_trimmed_after_it() -> None:
         pytest.param(date(2015, 3, 14), "2015-03-14", id="date"),
     ],
 )
-def test_workbook_values_read_as_a_person_would_type_them(value: object, text: str) -> None:
-    rows = [["value"], [value]]
+def test_workbook_values_read_as_a_person_would_type_them(value: Cell, text: str) -> None:
+    rows: list[list[Cell]] = [["value"], [value]]
 
-    assert read_all(xlsx_bytes(rows), "x.xlsx")[1] == [[text]]  # type: ignore[list-item]
+    assert read_all(xlsx_bytes(rows), "x.xlsx")[1] == [[text]]
     if not isinstance(value, bool):
-        assert read_all(ods_bytes(rows), "x.ods")[1] == [[text]]  # type: ignore[list-item]
+        assert read_all(ods_bytes(rows), "x.ods")[1] == [[text]]
 
 
 def test_xlsx_dates_in_the_1904_date_system_read_as_the_same_dates() -> None:
