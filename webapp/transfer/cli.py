@@ -128,7 +128,7 @@ def import_command(
 
     def report(plans: list[importer.RowPlan]) -> None:
         for row in plans:
-            if verbose or row.action is Action.ERROR:
+            if verbose or row.action is Action.ERROR or row.warnings:
                 for line in importer.describe_row(row):
                     click.echo(line)
         bar.update(len(plans))
