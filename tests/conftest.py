@@ -36,6 +36,9 @@ from tests.postgres import PostgresServer, postgres_server
 from webapp import create_app
 from webapp.extensions import db
 
+#: Fixtures of the migration tests: ``empty``, ``new_database``, ``migrated``.
+pytest_plugins = ("tests.migration_helpers",)
+
 DATABASES = ("sqlite", "postgresql")
 
 #: Marker of the tests that run on one database only, by database.
