@@ -37,8 +37,10 @@ it; revision 0003 adds the app's named equivalents: ``uq_students_email_lower`` 
 unique *ignoring case*) for ``unique_email``, ``ck_students_grade_range`` for
 ``grade_between_1_and_12``, ``ix_students_name`` for ``index_name`` and ``pk_students``
 for ``id_pk``. On SQLite, dropping a constraint rebuilds the table (every row copied
-unchanged, values as stored). All of this runs in the upgrade's one transaction, so a
-refused takeover leaves the database exactly as it was (no ``alembic_version`` either).
+unchanged, values as stored). On PostgreSQL the ``id`` sequence is moved past the largest
+id, which a learner's ``merge`` with an id of their own may have left behind it. All of
+this runs in the upgrade's one transaction, so a refused takeover leaves the database
+exactly as it was (no ``alembic_version`` either).
 
 :func:`preflight` lives here because it describes what a tutorial-era table must satisfy
 before the later revisions may touch it; revisions 0002 and 0003 run it again for a
@@ -82,6 +84,7 @@ def upgrade() -> None:
             lesson_extras = _check_tutorial_shape(inspector)
             preflight(bind, enrolled_column="enrolled_date")
             _drop_lesson_extras(bind, lesson_extras)
+            _sequence_past_the_rows(bind)
             return
 
     # Built on a MetaData without naming convention, as the tutorial's was: the primary
@@ -231,6 +234,23 @@ def _drop_lesson_extras(bind: sa.Connection, found: dict[str, list[str]]) -> Non
         op.drop_constraint(op.f(name), TABLE, type_="check")
     for name in found["primary key"]:
         op.execute(f"ALTER TABLE {TABLE} RENAME CONSTRAINT {name} TO {TABLE}_pkey")
+
+
+def _sequence_past_the_rows(bind: sa.Connection) -> None:
+    """On PostgreSQL, move the ``id`` sequence past the largest id in the table.
+
+    A learner's ``merge(Student(id=10, ...))`` (or ``add`` with an id) stores an id the
+    ``SERIAL`` column's sequence never handed out, so the sequence would later hand it out
+    again and the insert would fail. The sequence is only ever moved forward. SQLite needs
+    nothing: it numbers new rows after the largest id in the table.
+    """
+    if bind.dialect.name != "postgresql":
+        return
+    sequence = f"pg_get_serial_sequence('{TABLE}', 'id')"
+    op.execute(
+        f"SELECT setval({sequence}, max(id)) FROM {TABLE}"
+        f" HAVING max(id) > COALESCE(pg_sequence_last_value({sequence}), 0)"
+    )
 
 
 # --- preflight on the rows ----------------------------------------------------------
