@@ -338,16 +338,21 @@ def test_downgrade_to_the_takeover_revision_gives_the_lesson_its_table_back(
         assert all(s.enrolled_date == midnight(s.enrolled_date) for s in students)
         session.add(model(name="Dorothy Vaughan", email="dorothy@example.org", grade=9))
         session.merge(model(id=students[0].id, grade=7))
+        session.merge(model(id=40, name="Mary Jackson", grade=10))
         session.commit()
     read_back = read_tutorial_rows(empty.url, model)
-    assert len(read_back) == len(rows) + 2
+    assert len(read_back) == len(rows) + 3
     assert read_back[0]["grade"] == 7
-    assert read_back[-1]["name"] == "Dorothy Vaughan"
+    assert [row["name"] for row in read_back[-2:]] == ["Dorothy Vaughan", "Mary Jackson"]
 
-    # And the app takes it over again, every row with it.
+    # And the app takes it over again, every row with it; its next id follows 40.
     run(empty, "upgrade", "head")
 
     assert empty.query(HEAD_COLUMNS) == at_head(read_back)
+    with app_context_on(empty):
+        db.session.add(AppStudent(name="Next", grade=5))
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.max(AppStudent.id))) == 41
 
 
 def midnight(value: datetime) -> datetime:

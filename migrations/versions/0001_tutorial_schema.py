@@ -84,7 +84,7 @@ def upgrade() -> None:
             lesson_extras = _check_tutorial_shape(inspector)
             preflight(bind, enrolled_column="enrolled_date")
             _drop_lesson_extras(bind, lesson_extras)
-            _sequence_past_the_rows(bind)
+            sequence_past_the_rows(bind)
             return
 
     # Built on a MetaData without naming convention, as the tutorial's was: the primary
@@ -236,13 +236,14 @@ def _drop_lesson_extras(bind: sa.Connection, found: dict[str, list[str]]) -> Non
         op.execute(f"ALTER TABLE {TABLE} RENAME CONSTRAINT {name} TO {TABLE}_pkey")
 
 
-def _sequence_past_the_rows(bind: sa.Connection) -> None:
+def sequence_past_the_rows(bind: sa.Connection) -> None:
     """On PostgreSQL, move the ``id`` sequence past the largest id in the table.
 
     A learner's ``merge(Student(id=10, ...))`` (or ``add`` with an id) stores an id the
     ``SERIAL`` column's sequence never handed out, so the sequence would later hand it out
     again and the insert would fail. The sequence is only ever moved forward. SQLite needs
-    nothing: it numbers new rows after the largest id in the table.
+    nothing: it numbers new rows after the largest id in the table. Revision 0002 calls
+    it too, for a table the lesson wrote to while the database sat at 0001 (the way back).
     """
     if bind.dialect.name != "postgresql":
         return
