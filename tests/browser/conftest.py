@@ -105,19 +105,20 @@ def page(browser: Browser, live_server: Server) -> Iterator[Page]:
     context.close()
 
 
+def take_screenshot(page: Page, name: str) -> None:
+    """Save a full-page PNG of ``page`` as ``$SCREENSHOT_DIR/<name>.png``, if it is set."""
+    target = os.environ.get("SCREENSHOT_DIR")
+    if not target:
+        return
+    folder = Path(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=folder / f"{name}.png", full_page=True)
+
+
 @pytest.fixture
 def screenshot(page: Page) -> Callable[[str], None]:
     """``screenshot(name)`` saves a full-page PNG into ``$SCREENSHOT_DIR``, if it is set."""
-    target = os.environ.get("SCREENSHOT_DIR")
-
-    def take(name: str) -> None:
-        if not target:
-            return
-        folder = Path(target)
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=folder / f"{name}.png", full_page=True)
-
-    return take
+    return lambda name: take_screenshot(page, name)
 
 
 def log_in(page: Page, role: str) -> None:
