@@ -312,26 +312,6 @@ def test_takeover_through_the_cli_as_the_readme_says(tutorial: Database) -> None
     assert "No new upgrade operations detected." in checked.stdout
 
 
-def test_takeover_refuses_a_table_that_is_not_the_tutorials(empty: Database) -> None:
-    empty.execute(
-        "CREATE TABLE students (id INTEGER PRIMARY KEY, name VARCHAR, email VARCHAR(100),"
-        " grade INTEGER, birthday TIMESTAMP, nickname VARCHAR)",
-        "INSERT INTO students (id, name) VALUES (1, 'Ann')",
-    )
-    before = empty.snapshot()
-
-    with pytest.raises(CommandError) as error:
-        run(empty, "upgrade", "head")
-
-    message = str(error.value)
-    assert "not the SQLAlchemy tutorial's table" in message
-    assert "missing column(s): enrolled_date" in message
-    assert "unexpected column(s): nickname" in message
-    assert "column email is VARCHAR(100), expected VARCHAR(55)" in message
-    assert empty.snapshot() == before
-    assert empty.current_revision() is None
-
-
 # --- dirty legacy rows --------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from bench.server import Server, ServerError, gunicorn_server
-from tests.browser.conftest import PAGE_TIMEOUT_MS, log_in, take_screenshot
+from tests.browser.conftest import log_in, open_page, take_screenshot
 from tests.tutorial_db import EINSTEIN, TURING, lesson_model, make_tutorial_db
 
 pytestmark = pytest.mark.browser
@@ -68,11 +68,8 @@ def tutorial_server(
 @pytest.fixture
 def tutorial_page(browser: Browser, tutorial_server: Server) -> Iterator[Page]:
     """A fresh page on the taken-over server."""
-    context = browser.new_context(base_url=tutorial_server.url)
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
+    with open_page(browser, tutorial_server) as page:
+        yield page
 
 
 def stored(url: str) -> list[tuple[Any, ...]]:
