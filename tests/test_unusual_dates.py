@@ -146,6 +146,25 @@ def test_a_stored_birthday_is_not_judged_again_when_only_the_grade_changes(
         assert getattr(after, field) == getattr(before, field), field
 
 
+def test_changing_the_enrollment_date_does_not_judge_a_stored_birthday_again(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The warning is about a birthday being entered; Einstein's was entered long ago."""
+    student_id = add_student(
+        app, name="Albert Einstein", birthday=date(1879, 3, 14), enrolled_on=date(2026, 9, 1)
+    )
+
+    response = client.post(
+        f"/students/{student_id}/edit",
+        data=valid_form(name="Albert Einstein", birthday="1879-03-14", enrolled_on="2024-09-02"),
+    )
+
+    assert response.status_code == 302
+    student = fetch_student(app, student_id)
+    assert student is not None
+    assert student.enrolled_on == date(2024, 9, 2)
+
+
 def test_changing_a_stored_birthday_to_an_unusual_one_asks_again(
     app: Flask, client: FlaskClient
 ) -> None:
