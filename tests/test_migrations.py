@@ -785,3 +785,22 @@ def test_concurrent_upgrades_on_sqlite_wait_for_the_write_lock(empty: Database) 
 
     assert_each_revision_applied_once(results)
     assert empty.current_revision() == HEAD
+
+
+# --- offline mode ---------------------------------------------------------------------
+
+
+@pytest.mark.postgres_only
+def test_offline_sql_builds_the_schema_of_an_online_upgrade(
+    empty: Database, migrated: Database
+) -> None:
+    """``flask db upgrade --sql`` (for a DBA to review and run) makes the same schema."""
+    result = flask_cli(empty, "db", "upgrade", "--sql")
+    assert result.returncode == 0, result.stderr
+
+    with empty.connect() as connection:
+        connection.exec_driver_sql(result.stdout)
+        connection.commit()
+
+    assert empty.current_revision() == HEAD
+    assert empty.schema() == migrated.schema()
