@@ -56,13 +56,11 @@ def test_clean_email_rejects_invalid(raw: str) -> None:
         rules.clean_email(raw)
 
 
-def test_check_birthday_range() -> None:
+def test_check_birthday_refuses_only_the_future() -> None:
     today = date(2026, 1, 1)
     assert rules.check_birthday(None, today) is None
-    assert rules.check_birthday(date(1900, 1, 1), today) == date(1900, 1, 1)
+    assert rules.check_birthday(date(1879, 3, 14), today) == date(1879, 3, 14)
     assert rules.check_birthday(today, today) == today
-    with pytest.raises(ValueError, match="before"):
-        rules.check_birthday(date(1899, 12, 31), today)
     with pytest.raises(ValueError, match="future"):
         rules.check_birthday(date(2026, 1, 2), today)
 
@@ -70,7 +68,69 @@ def test_check_birthday_range() -> None:
 def test_check_enrolled_on_not_before_birthday() -> None:
     assert rules.check_enrolled_on(date(2020, 1, 1), date(2020, 1, 1)) == date(2020, 1, 1)
     assert rules.check_enrolled_on(date(2020, 1, 1), None) == date(2020, 1, 1)
+    assert rules.check_enrolled_on(date(1899, 1, 1), None) == date(1899, 1, 1)
     with pytest.raises(ValueError, match="before the birthday"):
         rules.check_enrolled_on(date(2019, 12, 31), date(2020, 1, 1))
-    with pytest.raises(ValueError, match="1900"):
-        rules.check_enrolled_on(date(1899, 1, 1), None)
+
+
+ENROLLED = date(2026, 9, 1)
+
+
+@pytest.mark.parametrize(
+    ("birthday", "enrolled_on", "expected"),
+    [
+        pytest.param(date(2018, 9, 1), ENROLLED, {}, id="8-years-old"),
+        pytest.param(date(2023, 9, 1), ENROLLED, {}, id="3-years-old"),
+        pytest.param(date(2001, 9, 1), ENROLLED, {}, id="25-years-old"),
+        pytest.param(None, ENROLLED, {}, id="no-birthday"),
+        pytest.param(date(2023, 9, 2), ENROLLED, {"birthday": "was 2 years old"}, id="2-years-old"),
+        pytest.param(date(2025, 9, 1), ENROLLED, {"birthday": "was 1 year old"}, id="1-year-old"),
+        pytest.param(
+            date(2000, 9, 1), ENROLLED, {"birthday": "was 26 years old"}, id="26-years-old"
+        ),
+        # The tutorial's sample students, enrolled when its script ran.
+        pytest.param(
+            date(1879, 3, 14),
+            ENROLLED,
+            {"birthday": "Born on 14 March 1879, the student was 147 years old"},
+            id="albert-einstein",
+        ),
+        pytest.param(
+            date(1912, 6, 23), ENROLLED, {"birthday": "was 114 years old"}, id="alan-turing"
+        ),
+        # Old, but enrolled as a child: a historical record, nothing unusual.
+        pytest.param(date(1912, 6, 23), date(1926, 9, 1), {}, id="historical-record"),
+        pytest.param(
+            None,
+            date(1899, 9, 1),
+            {"enrolled_on": "The enrollment date 1 September 1899 is before 1900."},
+            id="enrolled-1899",
+        ),
+        pytest.param(
+            date(1850, 1, 1),
+            date(1856, 9, 1),
+            {"enrolled_on": "before 1900"},
+            id="both-19th-century",
+        ),
+    ],
+)
+def test_unusual_dates_warns_about_plausibility(
+    birthday: date | None, enrolled_on: date, expected: dict[str, str]
+) -> None:
+    warnings = rules.unusual_dates(birthday, enrolled_on)
+
+    assert set(warnings) == set(expected)
+    for field, text in expected.items():
+        assert text in warnings[field]
+
+
+def test_unusual_dates_judges_only_the_fields_asked_for() -> None:
+    birthday, enrolled_on = date(1879, 3, 14), date(1885, 9, 1)
+
+    assert set(rules.unusual_dates(birthday, enrolled_on)) == {"enrolled_on"}
+    assert rules.unusual_dates(date(1850, 1, 1), enrolled_on, judge=()) == {}
+    assert set(rules.unusual_dates(date(1850, 1, 1), enrolled_on, ["birthday"])) == {"birthday"}
+
+
+def test_unusual_dates_leaves_a_future_birthday_to_check_birthday() -> None:
+    assert rules.unusual_dates(date(2030, 1, 1), date(2026, 1, 1)) == {}

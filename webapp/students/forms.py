@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, HiddenField, IntegerField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    StringField,
+    SubmitField,
+)
+from wtforms.fields import Field
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from webapp.models.student import EMAIL_MAX_LENGTH, GRADE_MAX, GRADE_MIN, NAME_MAX_LENGTH
 from webapp.students import rules
@@ -26,9 +42,21 @@ class StudentForm(FlaskForm):
     a submission the form accepts is one the database accepts; the database checks them
     again anyway.
 
+    An unusual date (:func:`webapp.students.rules.unusual_dates`: a birthday that makes
+    the student very young or very old on the enrollment date, an enrollment date before
+    1900) is possible, so it is not an error: the form is shown again with the warning and
+    the ``confirm_dates`` box ("Yes, this birthday is right"), and saves once it is ticked.
+
+    On the edit form, a field sent back exactly as stored keeps its stored value and is not
+    judged again by the form's own rules (the database's constraints hold it anyway): a
+    record taken over from the tutorial, say Albert Einstein born in 1879, is saved after
+    changing only its grade, without touching its other values.
+
     Args:
         student_id: the id of the student being edited, so that the student's own email
             does not count as taken; ``None`` on the create form.
+        stored: the record being edited (any object with the field attributes), or
+            ``None`` on the create form.
         **kwargs: passed to :class:`flask_wtf.FlaskForm`.
     """
 
@@ -59,25 +87,39 @@ class StudentForm(FlaskForm):
         "Birthday",
         validators=[Optional()],
         description="Optional.",
-        render_kw={"min": "1900-01-01"},
     )
     enrolled_on = DateField(
         "Enrollment date",
         validators=[Optional()],
         description="Today if left empty.",
-        render_kw={"min": "1900-01-01"},
     )
+    #: Shown with the warnings of an unusual date; declared after the dates, so that its
+    #: validator sees them validated.
+    confirm_dates = BooleanField("Yes, this birthday is right")
     #: The version of the record the form was rendered from (optimistic locking).
     version = HiddenField()
     submit = SubmitField("Save")
     save_and_add = SubmitField("Save and add another")
 
-    def __init__(self, *args: Any, student_id: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, student_id: int | None = None, stored: object = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.student_id = student_id
+        self.stored = stored
+        #: Warnings about unusual dates, by field name (filled by validation).
+        self.date_warnings: dict[str, str] = {}
+        #: The value a ticked ``confirm_dates`` box must send to confirm them.
+        self.confirmation = ""
+
+    def _as_stored(self, field: Field) -> bool:
+        """Whether ``field`` was sent back exactly as the edited record stores it."""
+        return self.stored is not None and field.data == getattr(self.stored, field.name)
 
     def validate_name(self, field: StringField) -> None:
         """Trim the name; refuse one that is only whitespace."""
+        if self._as_stored(field):
+            return
         try:
             field.data = rules.clean_name(field.data)
         except ValueError as error:
@@ -85,6 +127,8 @@ class StudentForm(FlaskForm):
 
     def validate_email(self, field: EmailField) -> None:
         """Normalise the address and refuse one another student already has."""
+        if self._as_stored(field):
+            return
         try:
             field.data = rules.clean_email(field.data)
         except ValueError as error:
@@ -93,14 +137,16 @@ class StudentForm(FlaskForm):
             raise ValidationError(DUPLICATE_EMAIL_MESSAGE)
 
     def validate_birthday(self, field: DateField) -> None:
-        """Refuse a birthday before 1900 or in the future."""
+        """Refuse a birthday in the future."""
+        if self._as_stored(field):
+            return
         try:
             rules.check_birthday(field.data, today=date.today())
         except ValueError as error:
             raise ValidationError(str(error)) from error
 
     def validate_enrolled_on(self, field: DateField) -> None:
-        """Refuse an enrollment date before 1900 or before the birthday."""
+        """Refuse an enrollment date before the birthday."""
         if field.data is None:
             return
         birthday = self.birthday.data if not self.birthday.errors else None
@@ -108,6 +154,36 @@ class StudentForm(FlaskForm):
             rules.check_enrolled_on(field.data, birthday)
         except ValueError as error:
             raise ValidationError(str(error)) from error
+
+    def validate(self, extra_validators: Mapping[str, Any] | None = None) -> bool:
+        """Validate every field; then hold the save while unusual dates are unconfirmed.
+
+        Returns:
+            ``True`` when every field is valid and each warning in :attr:`date_warnings`
+            is confirmed (the ``confirm_dates`` box ticked).
+        """
+        valid = super().validate(extra_validators)
+        return valid and (not self.date_warnings or bool(self.confirm_dates.data))
+
+    def validate_confirm_dates(self, field: BooleanField) -> None:
+        """Collect the warnings about unusual dates into :attr:`date_warnings`.
+
+        Only the dates being entered or changed are judged; none when either failed its
+        own validation. The box is labelled for what the warnings are about.
+        """
+        if self.birthday.errors or self.enrolled_on.errors:
+            return
+        judge = [f.name for f in (self.birthday, self.enrolled_on) if not self._as_stored(f)]
+        birthday, enrolled_on = self.birthday.data, self.enrolled_on.data or date.today()
+        self.date_warnings = rules.unusual_dates(birthday, enrolled_on, judge)
+        # The box's value names the dates warned about: ticked for other dates (the user
+        # changed one again while ticking it), it confirms nothing.
+        self.confirmation = f"{birthday or ''}/{enrolled_on}:{','.join(self.date_warnings)}"
+        if "birthday" not in self.date_warnings:
+            field.label.text = "Yes, this enrollment date is right"
+        elif len(self.date_warnings) > 1:
+            field.label.text = "Yes, these dates are right"
+        field.data = bool(self.date_warnings) and self.confirmation in (field.raw_data or [])
 
     def values(self) -> dict[str, Any]:
         """Return the validated values keyed by model attribute."""

@@ -189,7 +189,7 @@ def create() -> Response | tuple[str, int]:
 def edit(student_id: int) -> Response | tuple[str, int]:
     """Correct a student's record; a save based on an outdated version gets a 409."""
     student = _student_or_404(student_id)
-    form = StudentForm(obj=student, student_id=student.id)
+    form = StudentForm(obj=student, student_id=student.id, stored=student)
     if form.validate_on_submit():
         failed = _save_or_render(form, student, _expected_version(form))
         if failed:

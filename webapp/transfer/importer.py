@@ -229,6 +229,8 @@ class RowPlan:
         errors: what is wrong with an erroneous row.
         values: what to write for a create or an update (``None`` otherwise).
         before: for an update, the student's stored fields as the plan read them.
+        warnings: unusual dates the row writes (:func:`webapp.students.rules.unusual_dates`):
+            imported as they are, and shown on the preview and by the command line.
     """
 
     line: int
@@ -239,6 +241,7 @@ class RowPlan:
     errors: tuple[str, ...] = ()
     values: dict[str, Any] | None = None
     before: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -1015,10 +1018,24 @@ class Planner:
             label = new["name"] or row.label or (target["name"] if target else "")
             if errors:
                 append(RowPlan(row.line, Action.ERROR, target_id, label, errors=tuple(errors)))
-            elif target is None:
+                continue
+            # Plausibility, as the form judges it: only the dates this row writes anew.
+            judge = [
+                name
+                for name in ("birthday", "enrolled_on")
+                if target is None or (name in given and target[name] != new[name])
+            ]
+            warnings = tuple(
+                rules.unusual_dates(new["birthday"], new["enrolled_on"], judge).values()
+            )
+            if target is None:
                 if student_id is not None:
                     new["id"] = student_id
-                append(RowPlan(row.line, Action.CREATE, student_id, label, values=new))
+                append(
+                    RowPlan(
+                        row.line, Action.CREATE, student_id, label, values=new, warnings=warnings
+                    )
+                )
             else:
                 changes = tuple(
                     Change(name, target[name], new[name])
@@ -1039,6 +1056,7 @@ class Planner:
                         changes,
                         values=written,
                         before=target,
+                        warnings=warnings,
                     )
                 )
         return plans
@@ -1547,19 +1565,21 @@ def describe_row(row: RowPlan) -> list[str]:
 
     Returns:
         ``["line 7: grade 'abc' is not a whole number."]`` for an error (one line per
-        error), ``["line 8: update student 12: grade 7 → 8"]`` for an update, and so on.
+        error), ``["line 8: update student 12: grade 7 → 8"]`` for an update, and so on,
+        followed by a ``"line 9: warning: ..."`` line per unusual date.
     """
     if row.action is Action.ERROR:
         return [f"line {row.line}: {message}" for message in row.errors]
     who = f"student {row.student_id}" if row.student_id is not None else "a new student"
+    warnings = [f"line {row.line}: warning: {message}" for message in row.warnings]
     if row.action is Action.UPDATE:
         changes = ", ".join(
             f"{FIELD_LABELS[change.field]} {_display(change.old) or '(blank)'}"
             f" → {_display(change.new) or '(blank)'}"
             for change in row.changes
         )
-        return [f"line {row.line}: update {who} ({row.name}): {changes}"]
-    return [f"line {row.line}: {row.action.value} {who} ({row.name})"]
+        return [f"line {row.line}: update {who} ({row.name}): {changes}", *warnings]
+    return [f"line {row.line}: {row.action.value} {who} ({row.name})", *warnings]
 
 
 def display_value(value: Any) -> str:

@@ -106,6 +106,7 @@ def _preview_meta(plan: importer.ImportPlan) -> dict[str, Any]:
         "fields": list(plan.fields),
         "ignored": list(plan.ignored_columns),
         "counts": {action.value: count for action, count in plan.counts.items()},
+        "warned": sum(1 for row in plan.rows if row.warnings),
         "rows": [
             [
                 row.line,
@@ -121,6 +122,7 @@ def _preview_meta(plan: importer.ImportPlan) -> dict[str, Any]:
                     for change in row.changes
                 ],
                 list(row.errors),
+                list(row.warnings),
             ]
             for row in plan.rows
         ],
@@ -172,7 +174,8 @@ def preview(token: str) -> BaseResponse | str:
     show = request.args.get("show", "all")
     if show not in SHOW_CHOICES:
         show = "all"
-    rows = upload.meta["rows"]
+    # Previews stored before warnings existed have six items a row.
+    rows = [row if len(row) > 6 else [*row, []] for row in upload.meta["rows"]]
     if show != "all":
         rows = [row for row in rows if row[1] == show]
     per_page = PREVIEW_PER_PAGE
