@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,12 +55,14 @@ class Server:
         database_url: the SQLAlchemy URL the server uses.
         process: the gunicorn master process.
         log_path: file receiving gunicorn's stdout and stderr.
+        environment: the environment it was started with (to start it again).
     """
 
     url: str
     database_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    environment: dict[str, str] = field(default_factory=dict)
 
     def reload(self) -> None:
         """Send SIGHUP: gunicorn starts new workers and retires the old ones gracefully."""
@@ -174,6 +176,44 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def start_gunicorn(environment: Mapping[str, str], log_path: Path) -> Server:
+    """Start gunicorn with ``environment`` (from :func:`server_environment`) and wait for it.
+
+    The log is appended to, so a server started again (after a crash) keeps one log.
+
+    Returns:
+        The healthy :class:`Server`.
+
+    Raises:
+        ServerError: when it does not become healthy; it is stopped then.
+    """
+    # No control socket: its default path is one per user, and a test server must not
+    # take it over from a developer's `make run`.
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [*command, "webapp:create_app()"],
+            cwd=PROJECT_ROOT,
+            env=dict(environment),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(
+        f"http://127.0.0.1:{environment['PORT']}",
+        environment["DATABASE_URL"],
+        process,
+        log_path,
+        dict(environment),
+    )
+    try:
+        wait_until_healthy(server)
+    except BaseException:
+        stop(process)
+        raise
+    return server
+
+
 @contextmanager
 def gunicorn_server(
     database_url: str,
@@ -192,7 +232,8 @@ def gunicorn_server(
             ``BENCH_ENVIRONMENT``.
 
     Yields:
-        The healthy :class:`Server`.
+        The healthy :class:`Server`. A caller that starts gunicorn again (after killing
+        it) puts the new process in ``server.process``; that one is stopped on exit.
 
     Raises:
         ServerError: when the migration or the start fails.
@@ -202,21 +243,9 @@ def gunicorn_server(
         database_url, port, workers, {**BENCH_ENVIRONMENT, **(env or {})}
     )
     migrate(environment)
-    # No control socket: its default path is one per user, and a test server must not
-    # take it over from a developer's `make run`.
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "webapp:create_app()"],
-            cwd=PROJECT_ROOT,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", database_url, process, log_path)
+    log_path.unlink(missing_ok=True)
+    server = start_gunicorn(environment, log_path)
     try:
-        wait_until_healthy(server)
         yield server
     finally:
-        stop(process)
+        stop(server.process)

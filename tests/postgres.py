@@ -42,6 +42,9 @@ from sqlalchemy.engine import URL, make_url
 #: The OS user that runs the server when the tests run as root.
 SERVER_USER = "postgres"
 
+#: Durability back on, as production servers have it (for fault-injection runs).
+DURABLE_SETTINGS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
 #: Settings for a server whose data may be lost: faster, never for real data.
 TEST_SERVER_SETTINGS = {
     "listen_addresses": "127.0.0.1",
@@ -69,9 +72,12 @@ class PostgresServer:
     Attributes:
         url: SQLAlchemy URL of the maintenance database ``postgres``, as a role that may
             create databases.
+        control: the ``pg_ctl --pgdata=...`` command of a server these tests started
+            (empty for ``TEST_POSTGRESQL_URL``), for :meth:`restart`.
     """
 
     url: URL
+    control: list[str] = field(default_factory=list)
     _admin: psycopg.Connection | None = field(default=None, repr=False)
     _names: Iterator[int] = field(default_factory=itertools.count, repr=False)
 
@@ -115,6 +121,22 @@ class PostgresServer:
         """Drop database ``name``, closing any connection a test left open to it."""
         self.admin().execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+    def restart(self, mode: str = "fast") -> None:
+        """``pg_ctl restart -m MODE``: stop the server (ending every session), start it again.
+
+        Returns when the server accepts connections again (same port and settings).
+
+        Raises:
+            ClusterError: for a server these tests did not start, or when it fails.
+        """
+        if not self.control:
+            raise ClusterError("only a throwaway server started by the tests can be restarted")
+        self.close()
+        _run(
+            [*self.control, "-m", mode, "--wait", f"--timeout={START_TIMEOUT}", "restart"],
+            "pg_ctl restart",
         )
 
     def close(self) -> None:
@@ -227,8 +249,12 @@ def _start_reaper(base: Path, stop: list[str]) -> subprocess.Popen[bytes]:
 
 
 @contextlib.contextmanager
-def throwaway_cluster() -> Iterator[PostgresServer]:
+def throwaway_cluster(durable: bool = False) -> Iterator[PostgresServer]:
     """Start a private PostgreSQL server for the duration of the ``with`` block.
+
+    Args:
+        durable: keep ``fsync``, ``synchronous_commit`` and ``full_page_writes`` on
+            (``DURABLE_SETTINGS``), for runs that crash or restart the server on purpose.
 
     Yields:
         The running server; its superuser ``postgres`` has a random password.
@@ -243,6 +269,7 @@ def throwaway_cluster() -> Iterator[PostgresServer]:
     stop = [*prefix, str(bindir / "pg_ctl"), f"--pgdata={data}", "-m", "immediate", "stop"]
     reaper = _start_reaper(base, stop)
     password = secrets.token_urlsafe(24)
+    settings = {**TEST_SERVER_SETTINGS, **(DURABLE_SETTINGS if durable else {})}
     try:
         sockets.mkdir()
         password_file = base / "password"
@@ -275,7 +302,7 @@ def throwaway_cluster() -> Iterator[PostgresServer]:
             port = free_port()
             options = " ".join(
                 [f"-p {port}", f"-k {sockets}"]
-                + [f"-c {name}={value}" for name, value in TEST_SERVER_SETTINGS.items()]
+                + [f"-c {name}={value}" for name, value in settings.items()]
             )
             try:
                 _run(
@@ -307,7 +334,8 @@ def throwaway_cluster() -> Iterator[PostgresServer]:
                 host="127.0.0.1",
                 port=port,
                 database="postgres",
-            )
+            ),
+            control=[*prefix, str(bindir / "pg_ctl"), f"--pgdata={data}", f"--log={log}"],
         )
         try:
             yield server

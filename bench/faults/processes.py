@@ -1,0 +1,154 @@
+"""Processes, sockets and disks as the fault runs see them, from Linux's ``/proc``.
+
+gunicorn's workers are the children of its master; the worker serving a request is the
+one holding the server side of its TCP connection; a worker's ``/proc/<pid>/io`` counts
+the bytes it has written (to files and sockets alike).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux 3.5+: ``/proc/<pid>/task/*/children``)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(n) for n in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def written_bytes(pid: int) -> int:
+    """Bytes ``pid`` has passed to ``write``-like calls so far (``wchar``), 0 when gone."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _connection_inode(server_port: int, client_port: int) -> int | None:
+    """The inode of the server side of the TCP connection from ``client_port``."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, remote, inode = fields[1], fields[2], int(fields[9])
+            if (
+                int(local.rsplit(":", 1)[1], 16) == server_port
+                and int(remote.rsplit(":", 1)[1], 16) == client_port
+                and inode
+            ):
+                return inode
+    return None
+
+
+def worker_serving(
+    master: int, server_port: int, client_port: int, timeout: float = 10.0
+) -> int | None:
+    """The gunicorn worker that accepted the connection from ``client_port``.
+
+    Waits up to ``timeout`` seconds for a worker to accept it.
+
+    Returns:
+        The worker's pid, or ``None`` when none accepted it in time.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inode = _connection_inode(server_port, client_port)
+        if inode is not None:
+            for worker in children(master):
+                if inode in _socket_inodes(worker):
+                    return worker
+        time.sleep(0.01)
+    return None
+
+
+def kill(pid: int) -> None:
+    """Send SIGKILL to ``pid`` (nothing when it is already gone)."""
+    with suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+@contextmanager
+def small_disk(path: Path, size: int) -> Iterator[Path]:
+    """Mount a tmpfs of ``size`` bytes at ``path`` (created), unmounted afterwards.
+
+    Needs root (``mount``), as the tests and benchmarks run on this project's machines.
+
+    Raises:
+        PermissionError: when ``mount`` is refused; the message says so.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise PermissionError(
+            f"cannot mount a {size}-byte tmpfs at {path} (the disk-full run needs root): "
+            f"{result.stderr.strip()}"
+        )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], capture_output=True, check=False)
+
+
+def fill_disk(folder: Path) -> Path:
+    """Write a file into ``folder`` until its file system has no space left.
+
+    Returns:
+        The filler file; delete it to free the space again.
+    """
+    filler = folder / "filler"
+    block = b"\0" * 65536
+    with filler.open("wb", buffering=0) as handle:
+        while True:
+            try:
+                handle.write(block)
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise
+                if len(block) == 1:
+                    break
+                block = block[: len(block) // 2]
+    return filler
