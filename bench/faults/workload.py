@@ -65,7 +65,8 @@ class Workload:
     created: dict[str, float] = field(default_factory=dict)
     edited: dict[str, float] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
-    login_failures: list[str] = field(default_factory=list)
+    #: The first page body seen for each status of 500 or more.
+    error_pages: dict[int, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -105,6 +106,8 @@ class Workload:
         )
         with self._lock:
             self.outcomes.append(outcome)
+            if reply is not None and reply.status >= 500:
+                self.error_pages.setdefault(reply.status, reply.text)
 
     def _call(self, kind: str, client: Client, path: str, data=None) -> Reply | None:
         started = time.monotonic()
