@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
 
@@ -84,6 +85,23 @@ def register_engine_events(app: Flask) -> None:
         for engine in db.engines.values():
             configure_engine(engine)
     app.before_request(begin_write_for_unsafe_methods)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs before it.
+    app.teardown_appcontext(lambda error: end_session())
+
+
+def end_session() -> None:
+    """Roll back and close the session, even when its connection has died meanwhile.
+
+    A connection the server ended in the middle of a request (a PostgreSQL restart:
+    "terminating connection due to administrator command") fails its ``ROLLBACK`` too.
+    Then the session is closed by invalidating its connections instead, which drops them
+    from the pool without another round trip; the next request gets a fresh one. Without
+    this, the failure escapes from the request's teardown as a bare 500.
+    """
+    try:
+        db.session.close()
+    except SQLAlchemyError:
+        db.session.invalidate()
 
 
 #: HTTP methods that never change data (RFC 9110 "safe" methods).

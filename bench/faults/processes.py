@@ -60,8 +60,13 @@ def _socket_inodes(pid: int) -> set[int]:
     return inodes
 
 
-def _connection_inode(server_port: int, client_port: int) -> int | None:
-    """The inode of the server side of the TCP connection from ``client_port``."""
+#: ``st`` of an established connection in ``/proc/net/tcp``.
+ESTABLISHED = "01"
+
+
+def _accepted_connections(server_port: int) -> dict[int, int]:
+    """``{client port: inode}`` of the accepted connections to ``server_port``."""
+    found = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
@@ -69,14 +74,16 @@ def _connection_inode(server_port: int, client_port: int) -> int | None:
             continue
         for line in lines:
             fields = line.split()
-            local, remote, inode = fields[1], fields[2], int(fields[9])
-            if (
-                int(local.rsplit(":", 1)[1], 16) == server_port
-                and int(remote.rsplit(":", 1)[1], 16) == client_port
-                and inode
-            ):
-                return inode
-    return None
+            local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
+            if int(local.rsplit(":", 1)[1], 16) == server_port and state == ESTABLISHED and inode:
+                found[int(remote.rsplit(":", 1)[1], 16)] = inode
+    return found
+
+
+def busy_workers(master: int, server_port: int) -> list[int]:
+    """The workers of ``master`` holding an accepted connection: serving a request now."""
+    inodes = set(_accepted_connections(server_port).values())
+    return [worker for worker in children(master) if _socket_inodes(worker) & inodes]
 
 
 def worker_serving(
@@ -91,7 +98,7 @@ def worker_serving(
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        inode = _connection_inode(server_port, client_port)
+        inode = _accepted_connections(server_port).get(client_port)
         if inode is not None:
             for worker in children(master):
                 if inode in _socket_inodes(worker):

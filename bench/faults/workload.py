@@ -14,7 +14,6 @@ import http.client
 import random
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine, text
@@ -178,17 +177,6 @@ class Workload:
         self._stop.wait(PAUSE_AFTER_FAILURE)
 
     # --- what happened ---
-
-    def statuses(self, since: float = 0.0, until: float = float("inf")) -> Counter[str]:
-        """Outcomes of the requests that started in ``[since, until)``, by status.
-
-        Keys are the status as text, ``"no answer"`` for a failed connection.
-        """
-        return Counter(
-            str(o.status) if o.status is not None else "no answer"
-            for o in self.outcomes
-            if since <= o.started < until
-        )
 
     def server_errors(self) -> list[Outcome]:
         """Answers of 500 or more other than 503 (the app's "try again" answer)."""
