@@ -7,6 +7,7 @@ gunicorn.conf.py 'webapp:create_app()'``, on a free port of 127.0.0.1 only.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -127,15 +128,37 @@ def flask(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str
     return result
 
 
+#: Creates ``ACCOUNTS`` (given as JSON) through the app's own account service.
+_ACCOUNTS_SCRIPT = """
+import json, sys
+from webapp import create_app
+from webapp.models import Role
+from webapp.users.service import create_user
+with create_app().app_context():
+    for role, (email, password) in json.loads(sys.argv[1]).items():
+        create_user(email, Role(role), password)
+"""
+
+
 def migrate(env: Mapping[str, str]) -> None:
-    """Run ``flask db upgrade`` with ``env`` and create the accounts of ``ACCOUNTS``.
+    """Run ``flask db upgrade`` with ``env``, then create the accounts of ``ACCOUNTS``.
+
+    The accounts are made in one process (one app start instead of three).
 
     Raises:
         ServerError: when a command fails.
     """
     flask(env, "db", "upgrade")
-    for role, (email, password) in ACCOUNTS.items():
-        flask(env, "users", "create", email, "--role", role, "--password", password)
+    result = subprocess.run(
+        [sys.executable, "-c", _ACCOUNTS_SCRIPT, json.dumps(ACCOUNTS)],
+        cwd=PROJECT_ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServerError(f"creating the accounts failed:\n{result.stdout}{result.stderr}")
 
 
 def wait_until_healthy(server: Server, timeout: float = START_TIMEOUT) -> None:
