@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, request
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
@@ -61,12 +61,33 @@ def _sqlite_on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+#: SQLSTATEs with which PostgreSQL ends a session: shutdown (``pg_ctl stop``/``restart``),
+#: crash of another backend, still starting up. The connection is gone.
+SERVER_GONE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _postgres_on_error(context: ExceptionContext) -> None:
+    """Count the server ending the session as a lost connection (``handle_error`` event).
+
+    SQLAlchemy's psycopg dialect recognises a lost connection only once the driver has
+    marked it broken, which "terminating connection due to administrator command" does not
+    always do first; then neither the connection nor the pool would be invalidated, and a
+    failed ``ROLLBACK`` would leave the connection checked out.
+    """
+    if getattr(context.original_exception, "sqlstate", None) in SERVER_GONE_SQLSTATES:
+        context.is_disconnect = True
+
+
 def configure_engine(engine: Engine) -> None:
     """Attach the dialect-specific event listeners to ``engine`` (idempotent).
 
     Args:
         engine: an engine created by Flask-SQLAlchemy or by a test.
     """
+    if engine.dialect.name == "postgresql" and not event.contains(
+        engine, "handle_error", _postgres_on_error
+    ):
+        event.listen(engine, "handle_error", _postgres_on_error)
     if engine.dialect.name != "sqlite":
         return
     if not event.contains(engine, "connect", _sqlite_on_connect):
@@ -101,7 +122,7 @@ def end_session() -> None:
     try:
         db.session.close()
     except SQLAlchemyError:
-        db.session.invalidate()
+        db.session().invalidate()
 
 
 #: HTTP methods that never change data (RFC 9110 "safe" methods).

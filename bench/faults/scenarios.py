@@ -153,12 +153,13 @@ def worker_kill_saves(
 ) -> FaultResult:
     """SIGKILL a worker serving a request, ``kills`` times, while ``clients`` save forms.
 
-    80% of the clients' operations are saves (a new student, or an edit of one they made).
+    90% of the clients' operations are saves (a new student, or an edit of one they made),
+    and each kill hits a worker while it holds a client's connection.
     """
     result = FaultResult("worker-kill-saves", kind(server.database_url))
     rng = random.Random(16)
     master = server.process.pid
-    workload = Workload(server.url, clients=clients, write_share=0.8, prefix="save")
+    workload = Workload(server.url, clients=clients, write_share=0.9, prefix="save")
     workload.start()
     started = time.monotonic()
     try:
@@ -172,7 +173,7 @@ def worker_kill_saves(
     result.figures.update(
         {
             "load": f"{duration:g} s, {clients} clients, {_workers(server)} workers",
-            "workers killed while serving a request": kills,
+            "workers killed (each while holding a client's connection)": kills,
             "requests cut off by a kill": len(cut),
             "of which saves (POST)": sum(1 for o in cut if o.kind in ("create", "edit")),
         }
