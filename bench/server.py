@@ -115,8 +115,17 @@ def flask(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str
     Raises:
         ServerError: when the command fails.
     """
+    return _python(env, f"flask {' '.join(args)}", "-m", "flask", "--app", "webapp", *args)
+
+
+def _python(env: Mapping[str, str], what: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run this Python with ``args`` and ``env`` from the project root.
+
+    Raises:
+        ServerError: naming ``what``, with the output, when it fails.
+    """
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "webapp", *args],
+        [sys.executable, *args],
         cwd=PROJECT_ROOT,
         env=dict(env),
         capture_output=True,
@@ -124,7 +133,7 @@ def flask(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str
         check=False,
     )
     if result.returncode != 0:
-        raise ServerError(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        raise ServerError(f"{what} failed:\n{result.stdout}{result.stderr}")
     return result
 
 
@@ -149,16 +158,7 @@ def migrate(env: Mapping[str, str]) -> None:
         ServerError: when a command fails.
     """
     flask(env, "db", "upgrade")
-    result = subprocess.run(
-        [sys.executable, "-c", _ACCOUNTS_SCRIPT, json.dumps(ACCOUNTS)],
-        cwd=PROJECT_ROOT,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise ServerError(f"creating the accounts failed:\n{result.stdout}{result.stderr}")
+    _python(env, "creating the accounts", "-c", _ACCOUNTS_SCRIPT, json.dumps(ACCOUNTS))
 
 
 def wait_until_healthy(server: Server, timeout: float = START_TIMEOUT) -> None:

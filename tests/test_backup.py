@@ -89,6 +89,15 @@ def test_verify_passes_on_a_fresh_backup(
     assert "The backup is good." in result.output
 
 
+def test_create_with_verify_checks_the_new_backup(
+    filled: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(args=["backup", "create", "-o", str(tmp_path), "--verify"])
+    assert result.exit_code == 0, result.output
+    assert "ok    integrity" in result.output
+    assert "The backup is good." in result.output
+
+
 def test_verify_fails_when_the_file_was_changed(
     filled: Flask, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:

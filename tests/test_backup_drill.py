@@ -31,4 +31,3 @@ def test_restore_drill_keeps_every_write_acknowledged_before_the_backup(
     assert result.check.half_written == []
     assert "The backup is good." in result.outputs[1]
     assert result.healthz == 200
-    print(result)

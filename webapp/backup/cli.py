@@ -59,15 +59,24 @@ def _show_report(report: service.VerifyReport) -> None:
     default=None,
     help="... and the newest of each of the last M weeks (ISO weeks, UTC).",
 )
-def create_command(output: Path | None, keep_daily: int | None, keep_weekly: int | None) -> None:
+@click.option(
+    "--verify",
+    "then_verify",
+    is_flag=True,
+    help="Then check the new backup as `flask backup verify` does; exit 1 if it fails.",
+)
+def create_command(
+    output: Path | None, keep_daily: int | None, keep_weekly: int | None, then_verify: bool
+) -> None:
     """Back up the configured database while the app keeps serving.
 
     SQLite: SQLite's online backup API, from one read snapshot (never a file copy).
-    PostgreSQL: pg_dump in custom format (found on PATH, in Debian's
-    /usr/lib/postgresql/<major>/bin, or in PG_BIN_DIR). The file is named
+    PostgreSQL: pg_dump in custom format, at least as new as the server (from
+    PG_BIN_DIR, else Debian's /usr/lib/postgresql/<major>/bin, else PATH). The file is named
     students-<UTC time>-<revision>.sqlite3 or .dump, has mode 0600, and gets a manifest
     (<file>.manifest.json: revision, time, rows per table, SHA-256). With --keep-daily or
-    --keep-weekly, older backups in the folder are deleted; without, none is.
+    --keep-weekly, older backups in the folder are deleted; without, none is. With
+    --verify, the new backup is then checked as `flask backup verify` does.
     """
     folder = output or Path(
         current_app.config.get("BACKUP_DIR") or Path(current_app.instance_path, DEFAULT_FOLDER)
@@ -90,6 +99,31 @@ def create_command(output: Path | None, keep_daily: int | None, keep_weekly: int
     _show_counts(manifest.tables)
     for path in result.deleted:
         click.echo(f"Deleted old backup {path.name}.")
+    if then_verify:
+        _verify(result.path)
+
+
+def _checked(function, *args: object, **kwargs: object) -> service.VerifyReport:
+    """Call a verifying service function with this release's revisions and ``PG_BIN_DIR``.
+
+    Raises:
+        click.ClickException: with the message of a :class:`service.BackupError`.
+    """
+    known, heads = _revisions()
+    try:
+        return function(*args, known_revisions=known, heads=heads, pg_bin_dir=_bin_dir(), **kwargs)
+    except service.BackupError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _verify(file: Path) -> None:
+    """Verify ``file`` and print the checks; exit 1 when one fails."""
+    report = _checked(service.verify_backup, file)
+    click.echo(f"{file}:")
+    _show_report(report)
+    if not report.ok:
+        raise click.ClickException("The backup failed verification.")
+    click.echo("The backup is good.")
 
 
 @backup_cli.command("verify")
@@ -101,18 +135,7 @@ def verify_command(file: Path) -> None:
     needed). The revision must be one of this release's migrations, and the rows per
     table must equal the manifest's. Exits 1 when a check fails.
     """
-    known, heads = _revisions()
-    try:
-        report = service.verify_backup(
-            file, known_revisions=known, heads=heads, pg_bin_dir=_bin_dir()
-        )
-    except service.BackupError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"{file}:")
-    _show_report(report)
-    if not report.ok:
-        raise click.ClickException("The backup failed verification.")
-    click.echo("The backup is good.")
+    _verify(file)
 
 
 @backup_cli.command("restore")
@@ -132,18 +155,12 @@ def restore_command(file: Path, target: str) -> None:
     per table are compared with the manifest. Nothing switches over by itself: point
     DATABASE_URL at the new database and reload (docs/backups.md). Exits 1 on failure.
     """
-    known, heads = _revisions()
-    try:
-        report = service.restore_backup(
-            file,
-            target,
-            served_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
-            known_revisions=known,
-            heads=heads,
-            pg_bin_dir=_bin_dir(),
-        )
-    except service.BackupError as error:
-        raise click.ClickException(str(error)) from error
+    report = _checked(
+        service.restore_backup,
+        file,
+        target,
+        served_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+    )
     click.echo(f"Restored {file.name} into the new database:")
     _show_report(report)
     if not report.ok:

@@ -78,6 +78,15 @@ def table_counts(connection: Connection) -> dict[str, int]:
     }
 
 
+def read_database(engine: Engine) -> tuple[str | None, dict[str, int]]:
+    """The revision and rows per table of ``engine``'s database; the engine is disposed."""
+    try:
+        with engine.connect() as connection:
+            return schema_revision(connection), table_counts(connection)
+    finally:
+        engine.dispose()
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -104,14 +113,8 @@ def _snapshot_sqlite(url: URL, partial: Path) -> tuple[datetime, str | None, dic
     """Back a SQLite database up into ``partial``; return time, revision, counts, tool."""
     taken_at = _utcnow()
     sqlite.snapshot(sqlite.database_path(url), partial)
-    engine = create_engine(sqlite.read_only_url(partial))
-    try:
-        with engine.connect() as connection:
-            revision, counts = schema_revision(connection), table_counts(connection)
-            version = connection.exec_driver_sql("SELECT sqlite_version()").scalar()
-    finally:
-        engine.dispose()
-    return taken_at, revision, counts, f"SQLite online backup API (SQLite {version})"
+    revision, counts = read_database(create_engine(sqlite.read_only_url(partial)))
+    return taken_at, revision, counts, f"SQLite online backup API (SQLite {sqlite.VERSION})"
 
 
 def _snapshot_postgres(
@@ -341,13 +344,7 @@ def verify_backup(
         report.add("integrity", not problems, "; ".join(problems[:5]) or "integrity_check: ok")
         if problems:
             return report
-        engine = create_engine(sqlite.read_only_url(path))
-        try:
-            with engine.connect() as connection:
-                report.revision = schema_revision(connection)
-                report.counts = table_counts(connection)
-        finally:
-            engine.dispose()
+        report.revision, report.counts = read_database(create_engine(sqlite.read_only_url(path)))
     else:
         major = postgres.major_version(report.manifest.tool if report.manifest else "") or 0
         tool = postgres.find_tool("pg_restore", major, pg_bin_dir)
@@ -504,12 +501,7 @@ def restore_backup(
             raise
 
     report = VerifyReport(path, kind, manifest=verified.manifest)
-    try:
-        with engine.connect() as connection:
-            report.revision = schema_revision(connection)
-            report.counts = table_counts(connection)
-    finally:
-        engine.dispose()
+    report.revision, report.counts = read_database(engine)
     same_revision = report.revision == verified.manifest.revision
     report.add(
         "revision", same_revision, f"{report.revision} (manifest: {verified.manifest.revision})"

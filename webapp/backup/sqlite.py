@@ -20,6 +20,8 @@ from webapp.backup.files import BackupError
 
 #: How long the backup waits for a lock, in seconds (as the app's busy timeout).
 BUSY_TIMEOUT = 5.0
+#: The SQLite library's version, named in the manifests.
+VERSION = sqlite3.sqlite_version
 
 
 def database_path(url: URL) -> Path:
