@@ -31,6 +31,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,10 +75,12 @@ class PostgresServer:
             create databases.
         control: the ``pg_ctl --pgdata=...`` command of a server these tests started
             (empty for ``TEST_POSTGRESQL_URL``), for :meth:`restart`.
+        start_options: the server options it was started with (``pg_ctl --options``).
     """
 
     url: URL
     control: list[str] = field(default_factory=list)
+    start_options: str = ""
     _admin: psycopg.Connection | None = field(default=None, repr=False)
     _names: Iterator[int] = field(default_factory=itertools.count, repr=False)
 
@@ -123,8 +126,13 @@ class PostgresServer:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
 
-    def restart(self, mode: str = "fast") -> None:
-        """``pg_ctl restart -m MODE``: stop the server (ending every session), start it again.
+    def restart(self, mode: str = "fast", down_for: float = 0.0) -> None:
+        """Stop the server (``-m MODE`` ends every session) and start it again.
+
+        Args:
+            mode: ``pg_ctl``'s shutdown mode: ``smart``, ``fast`` or ``immediate``.
+            down_for: 0: ``pg_ctl restart``; more: ``pg_ctl stop``, this many seconds
+                with no server, then ``pg_ctl start`` (a slow restart, a failover).
 
         Returns when the server accepts connections again (same port and settings).
 
@@ -134,10 +142,13 @@ class PostgresServer:
         if not self.control:
             raise ClusterError("only a throwaway server started by the tests can be restarted")
         self.close()
-        _run(
-            [*self.control, "-m", mode, "--wait", f"--timeout={START_TIMEOUT}", "restart"],
-            "pg_ctl restart",
-        )
+        wait = ["--wait", f"--timeout={START_TIMEOUT}"]
+        if not down_for:
+            _run([*self.control, "-m", mode, *wait, "restart"], "pg_ctl restart")
+            return
+        _run([*self.control, "-m", mode, *wait, "stop"], "pg_ctl stop")
+        time.sleep(down_for)
+        _run([*self.control, f"--options={self.start_options}", *wait, "start"], "pg_ctl start")
 
     def close(self) -> None:
         """Close the maintenance connection."""
@@ -336,6 +347,7 @@ def throwaway_cluster(durable: bool = False) -> Iterator[PostgresServer]:
                 database="postgres",
             ),
             control=[*prefix, str(bindir / "pg_ctl"), f"--pgdata={data}", f"--log={log}"],
+            start_options=options,
         )
         try:
             yield server

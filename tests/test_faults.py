@@ -77,12 +77,14 @@ def test_full_disk_answers_503_and_writes_resume_once_space_is_freed(tmp_path: P
 
 
 @pytest.mark.postgres_only
-def test_postgres_restart_answers_503_and_recovers_without_restarting_workers(
+def test_postgres_down_answers_503_and_recovers_without_restarting_workers(
     tmp_path: Path,
 ) -> None:
     with (
         throwaway_cluster(durable=True) as postgres,
         gunicorn_server(postgres.create_database("faults"), tmp_path / "gunicorn.log") as server,
     ):
-        result = outages.postgres_restart(postgres, server, duration=8, restart_at=3, clients=6)
+        result = outages.postgres_restart(
+            postgres, server, duration=8, restart_at=2, down_for=2, clients=6
+        )
     assert passed(result), result.problems

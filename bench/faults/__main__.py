@@ -3,8 +3,9 @@
 Commands (``make bench-faults`` runs ``all``)::
 
     .venv/bin/python -m bench.faults worker-kill-import [--db sqlite|postgresql|both]
-    .venv/bin/python -m bench.faults worker-kill-saves  [--db ...] [--duration 30] [--kills 10]
+    .venv/bin/python -m bench.faults worker-kill-saves  [--db ...] [--duration 30] [--kills 6]
     .venv/bin/python -m bench.faults postgres-restart   [--duration 30]
+    .venv/bin/python -m bench.faults postgres-down      [--duration 30]   (5 s without server)
     .venv/bin/python -m bench.faults disk-full          (SQLite; needs root to mount a tmpfs)
     .venv/bin/python -m bench.faults master-kill        [--db ...] [--duration 30]
     .venv/bin/python -m bench.faults drill              [--db ...]
@@ -39,6 +40,7 @@ TITLES = {
     "worker-kill-import": "A worker SIGKILLed in the middle of a CSV import",
     "worker-kill-saves": "Workers SIGKILLed in the middle of form saves",
     "postgres-restart": "PostgreSQL restarted (pg_ctl restart -m fast) during mixed load",
+    "postgres-down": "PostgreSQL down for 5 s (stop -m fast, start) during mixed load",
     "disk-full": "SQLite's disk fills up during writes",
     "master-kill": "The gunicorn master SIGKILLed under load, then started again",
     "drill": "Restore drill: back up during writes, verify, restore, serve",
@@ -47,6 +49,7 @@ DATABASES = {
     "worker-kill-import": ("sqlite", "postgresql"),
     "worker-kill-saves": ("sqlite", "postgresql"),
     "postgres-restart": ("postgresql",),
+    "postgres-down": ("postgresql",),
     "disk-full": ("sqlite",),
     "master-kill": ("sqlite", "postgresql"),
     "drill": ("sqlite", "postgresql"),
@@ -116,6 +119,9 @@ def run_one(fault: str, database: str, args, postgres: PostgresServer | None) ->
                 "postgres-restart": lambda: outages.postgres_restart(
                     postgres, server, duration=args.duration, clients=args.clients
                 ),
+                "postgres-down": lambda: outages.postgres_restart(
+                    postgres, server, duration=args.duration, clients=args.clients, down_for=5
+                ),
                 "disk-full": lambda: outages.disk_full(server, clients=args.clients),
                 "master-kill": lambda: scenarios.master_kill(
                     server, duration=args.duration, clients=args.clients
@@ -148,7 +154,7 @@ def _summary(sections: dict[str, str]) -> str:
         what, _, database = heading.rpartition(", ")
         lost = re.search(r"^\| acknowledged writes lost \| (\S+) \|", text, re.M)
         passed = "passed" if "**Passed.**" in text else "**failed**"
-        anchor = re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+        anchor = re.sub(r"[^a-z0-9 _-]", "", heading.lower()).replace(" ", "-")
         rows.append(f"| [{what}](#{anchor}) | {database} | {passed} | {lost[1] if lost else '?'} |")
     return "\n".join(rows) + "\n"
 
@@ -181,7 +187,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rows", type=int, default=20_000, help="rows in the imported file")
-    parser.add_argument("--kills", type=int, default=10, help="workers killed (saves)")
+    parser.add_argument("--kills", type=int, default=6, help="workers killed (saves)")
     args = parser.parse_args()
     faults = list(TITLES) if args.fault == "all" else [args.fault]
     wanted = ("sqlite", "postgresql") if args.db == "both" else (args.db,)

@@ -43,9 +43,14 @@ def postgres_restart(
     *,
     duration: float = 30.0,
     restart_at: float = 10.0,
+    down_for: float = 0.0,
     clients: int = 8,
 ) -> FaultResult:
     """``pg_ctl restart -m fast`` of the database server under mixed load.
+
+    With ``down_for``, the server is stopped (``-m fast``), stays down that many seconds,
+    and is started again: a slow restart or a failover, during which every request
+    needs an answer.
 
     Promised: 503 with ``Retry-After`` while it is down (never a 500, never a hang), the
     first write acknowledged within 5 s of its return and no failure after that, and the
@@ -55,7 +60,7 @@ def postgres_restart(
         postgres: the (throwaway) server holding ``server``'s database, to restart.
         server: gunicorn serving a database on it.
     """
-    result = FaultResult("postgres-restart", "postgresql")
+    result = FaultResult("postgres-down" if down_for else "postgres-restart", "postgresql")
     master = server.process.pid
     before = processes.children(master)
     workload = Workload(server.url, clients=clients, write_share=0.3, prefix="restart")
@@ -64,7 +69,7 @@ def postgres_restart(
     try:
         time.sleep(restart_at)
         down = time.monotonic()
-        postgres.restart("fast")
+        postgres.restart("fast", down_for)
         up = time.monotonic()
         time.sleep(max(0.0, started + duration - time.monotonic()))
     finally:
@@ -78,7 +83,9 @@ def postgres_restart(
     result.figures.update(
         {
             "load": f"{duration:g} s, {clients} clients (30% writes), {workers} workers",
-            "server down (pg_ctl restart -m fast)": f"{up - down:.2f} s",
+            "server down": f"{up - down:.2f} s ("
+            + ("pg_ctl restart -m fast" if not down_for else f"stop -m fast, {down_for:g} s, start")
+            + ")",
             "requests overlapping the restart": count(window),
             "503 answers with Retry-After": f"{sum(1 for o in unavailable if o.retry_after)} "
             f"of {len(unavailable)}",
@@ -91,7 +98,8 @@ def postgres_restart(
         }
     )
     result.report_writes(workload, check_database(server.database_url, workload))
-    result.expect(bool(unavailable), "no request met the restart: the fault did not bite")
+    if down_for:
+        result.expect(bool(unavailable), "no request met the outage: the fault did not bite")
     result.expect(all(o.retry_after for o in unavailable), "a 503 without Retry-After")
     result.expect(
         not [o for o in window if o.status is None], "requests without answer during restart"

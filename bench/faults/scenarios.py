@@ -149,23 +149,28 @@ def worker_kill_import(
 
 
 def worker_kill_saves(
-    server: Server, *, duration: float = 30.0, kills: int = 10, clients: int = 8
+    server: Server, *, duration: float = 30.0, kills: int = 6, clients: int = 8
 ) -> FaultResult:
     """SIGKILL a worker serving a request, ``kills`` times, while ``clients`` save forms.
 
-    90% of the clients' operations are saves (a new student, or an edit of one they made),
-    and each kill hits a worker while it holds a client's connection.
+    90% of the clients' operations are saves (a new student, or an edit of one they made).
+    The kills are spread over ``duration``; each hits a worker while it holds a client's
+    connection, and waits until gunicorn has replaced the one killed before.
     """
     result = FaultResult("worker-kill-saves", kind(server.database_url))
     rng = random.Random(16)
-    master = server.process.pid
+    master, workers = server.process.pid, _workers(server)
     workload = Workload(server.url, clients=clients, write_share=0.9, prefix="save")
     workload.start()
     started = time.monotonic()
+    replaced: list[float] = []
     try:
         for number in range(kills):
             time.sleep(max(0.0, started + duration * (number + 1) / (kills + 1) - time.monotonic()))
-            processes.kill(_busy_worker(master, _port(server), rng))
+            victim = _busy_worker(master, _port(server), rng)
+            processes.kill(victim)
+            killed = time.monotonic()
+            replaced.append(_wait_for_replacement(master, victim, workers) - killed)
         time.sleep(max(0.0, started + duration - time.monotonic()))
     finally:
         workload.stop()
@@ -174,6 +179,7 @@ def worker_kill_saves(
         {
             "load": f"{duration:g} s, {clients} clients, {_workers(server)} workers",
             "workers killed (each while holding a client's connection)": kills,
+            "new worker forked after": f"{max(replaced):.2f} s at most",
             "requests cut off by a kill": len(cut),
             "of which saves (POST)": sum(1 for o in cut if o.kind in ("create", "edit")),
         }
