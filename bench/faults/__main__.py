@@ -72,7 +72,9 @@ PostgreSQL runs use a throwaway server with durability on (`fsync`, `synchronous
 
 
 def _drill(database_url: str, restore_url: str, folder: Path, args) -> FaultResult:
-    drill = run_drill(database_url, restore_url, folder, clients=args.clients, warm_up=5.0)
+    drill = run_drill(
+        database_url, restore_url, folder, clients=args.clients, warm_up=5.0, min_writes=50
+    )
     result = FaultResult("drill", "sqlite" if database_url.startswith("sqlite") else "postgresql")
     result.figures.update(
         {

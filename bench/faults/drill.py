@@ -59,6 +59,7 @@ def run_drill(
     *,
     clients: int = 8,
     warm_up: float = 2.0,
+    min_writes: int = 0,
     after: float = 1.0,
     workers: int = 2,
 ) -> DrillResult:
@@ -70,7 +71,8 @@ def run_drill(
             PostgreSQL: a database created empty).
         folder: where the backups and logs go.
         clients: concurrent writers.
-        warm_up: seconds of writes before the backup starts.
+        warm_up: seconds of writes before the backup starts...
+        min_writes: ... and at least this many acknowledged (waiting up to a minute more).
         after: seconds the writers go on after the backup ends.
         workers: gunicorn workers.
 
@@ -84,6 +86,9 @@ def run_drill(
         workload.start()
         try:
             time.sleep(warm_up)
+            deadline = time.monotonic() + 60
+            while workload.writes_acknowledged() < min_writes and time.monotonic() < deadline:
+                time.sleep(0.1)
             began = time.monotonic()
             backup_seconds, created = _timed(
                 server.environment, "backup", "create", "--output", str(backups)
