@@ -1,4 +1,6 @@
-"""Engine set-up per database dialect: SQLite connection pragmas and transaction control.
+"""Engine set-up per database dialect: SQLite connection pragmas and transaction control;
+PostgreSQL sessions ended by the server count as lost connections; ending a request's
+session whose connection died.
 
 SQLite, through Python's ``sqlite3`` module, does not start a transaction before DDL and
 starts one lazily before DML. That breaks two things we rely on: an Alembic upgrade that

@@ -7,9 +7,10 @@ gunicorn while a :class:`Workload` writes and returns a :class:`FaultResult`.
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from bench.faults import processes
@@ -139,15 +140,20 @@ def disk_full(
     """Fill the disk holding the SQLite database while ``clients`` write, then free it.
 
     ``server`` serves a database on a small disk of its own (:func:`database_on_small_disk`).
-    After ``before`` seconds of load a file fills the rest of the disk; ``full_for``
-    seconds later it is deleted, and the load goes on ``after`` seconds more.
+    After ``before`` seconds of load the WAL is checkpointed and truncated (so that every
+    further commit needs new space: a WAL that is already long would take commits in the
+    space it has until its next checkpoint), and a file fills the rest of the disk;
+    ``full_for`` seconds later the file is deleted, and the load goes on ``after`` seconds.
     """
     result = FaultResult("disk-full", "sqlite")
-    disk = Path(server.database_url.removeprefix("sqlite:///")).parent
+    database = Path(server.database_url.removeprefix("sqlite:///"))
+    disk = database.parent
     workload = Workload(server.url, clients=clients, write_share=0.5, prefix="disk")
     workload.start()
     try:
         time.sleep(before)
+        with closing(sqlite3.connect(database, timeout=10)) as connection:
+            busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         full = time.monotonic()
         filler = processes.fill_disk(disk)
         filled = time.monotonic()
@@ -162,7 +168,8 @@ def disk_full(
     first_good, _ = _recovery(workload, freed)
     result.figures.update(
         {
-            "full disk": f"filled in {filled - full:.2f} s, full for {full_for:g} s",
+            "full disk": f"filled in {filled - full:.2f} s, full for {full_for:g} s, "
+            f"after a WAL checkpoint (TRUNCATE){' that found the WAL busy' if busy else ''}",
             "saves while full": count(writes),
             "reads while full": count(o for o in during if o.kind in ("list", "detail")),
             "the 503 page says": _page_message(workload.error_pages.get(503, "")),

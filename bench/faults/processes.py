@@ -80,10 +80,47 @@ def _accepted_connections(server_port: int) -> dict[int, int]:
     return found
 
 
-def busy_workers(master: int, server_port: int) -> list[int]:
-    """The workers of ``master`` holding an accepted connection: serving a request now."""
-    inodes = set(_accepted_connections(server_port).values())
-    return [worker for worker in children(master) if _socket_inodes(worker) & inodes]
+#: Byte of a WAL database's ``-shm`` file locked by the one writer (``WAL_WRITE_LOCK``:
+#: ``WALINDEX_LOCK_OFFSET`` 120 in SQLite's wal.c).
+SQLITE_WAL_WRITE_LOCK = 120
+
+
+def sqlite_writer(database: Path) -> int | None:
+    """The process in a write transaction on the SQLite (WAL) ``database``, from ``/proc/locks``.
+
+    ``BEGIN IMMEDIATE`` takes the WAL write lock, an exclusive POSIX lock on one byte of
+    the ``-shm`` file, until the commit or rollback.
+    """
+    try:
+        inode = os.stat(f"{database}-shm").st_ino
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    held = [line.split() for line in lines]
+    for fields in held:  # "1: POSIX ADVISORY WRITE <pid> <major>:<minor>:<inode> <from> <to>"
+        if (
+            fields[1:4] == ["POSIX", "ADVISORY", "WRITE"]
+            and fields[6] == str(SQLITE_WAL_WRITE_LOCK)
+            and fields[5].rsplit(":", 1)[1] == str(inode)
+        ):
+            return int(fields[4])
+    return None
+
+
+def worker_with_local_port(master: int, port: int) -> int | None:
+    """The worker of ``master`` owning the TCP socket whose local port is ``port``."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and int(fields[9]):
+                for worker in children(master):
+                    if int(fields[9]) in _socket_inodes(worker):
+                        return worker
+    return None
 
 
 def worker_serving(

@@ -153,7 +153,8 @@ def restore_command(file: Path, target: str) -> None:
 
     The backup is verified first. Afterwards the restored database's revision and rows
     per table are compared with the manifest. Nothing switches over by itself: point
-    DATABASE_URL at the new database and reload (docs/backups.md). Exits 1 on failure.
+    DATABASE_URL at the new database and restart the app (docs/backups.md). Exits 1 on
+    failure.
     """
     report = _checked(
         service.restore_backup,
@@ -168,6 +169,6 @@ def restore_command(file: Path, target: str) -> None:
     _show_counts(report.counts)
     click.echo(
         "Next: run `flask db upgrade` with DATABASE_URL set to the new database if the "
-        "backup is behind this release, then point DATABASE_URL at it and reload gunicorn "
-        "(see docs/backups.md, 'Switching over')."
+        "backup is behind this release, then point DATABASE_URL at it and restart the app "
+        "(a restart, not a reload: see docs/backups.md, 'Switching over')."
     )
