@@ -64,9 +64,8 @@ def _socket_inodes(pid: int) -> set[int]:
 ESTABLISHED = "01"
 
 
-def _accepted_connections(server_port: int) -> dict[int, int]:
-    """``{client port: inode}`` of the accepted connections to ``server_port``."""
-    found = {}
+def _tcp_sockets() -> Iterator[tuple[int, int, str, int]]:
+    """``(local port, remote port, state, inode)`` of every TCP socket, from ``/proc/net``."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
@@ -74,10 +73,17 @@ def _accepted_connections(server_port: int) -> dict[int, int]:
             continue
         for line in lines:
             fields = line.split()
-            local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
-            if int(local.rsplit(":", 1)[1], 16) == server_port and state == ESTABLISHED and inode:
-                found[int(remote.rsplit(":", 1)[1], 16)] = inode
-    return found
+            local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+            yield local, remote, fields[3], int(fields[9])
+
+
+def _accepted_connections(server_port: int) -> dict[int, int]:
+    """``{client port: inode}`` of the accepted connections to ``server_port``."""
+    return {
+        remote: inode
+        for local, remote, state, inode in _tcp_sockets()
+        if local == server_port and state == ESTABLISHED and inode
+    }
 
 
 #: Byte of a WAL database's ``-shm`` file locked by the one writer (``WAL_WRITE_LOCK``:
@@ -109,17 +115,10 @@ def sqlite_writer(database: Path) -> int | None:
 
 def worker_with_local_port(master: int, port: int) -> int | None:
     """The worker of ``master`` owning the TCP socket whose local port is ``port``."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and int(fields[9]):
-                for worker in children(master):
-                    if int(fields[9]) in _socket_inodes(worker):
-                        return worker
+    inodes = {inode for local, _, _, inode in _tcp_sockets() if local == port and inode}
+    for worker in children(master):
+        if _socket_inodes(worker) & inodes:
+            return worker
     return None
 
 
