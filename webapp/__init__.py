@@ -123,6 +123,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the project's click command groups to ``flask``."""
+    from webapp.backup.cli import backup_cli
     from webapp.deploy_check import check_deploy_command
     from webapp.students.cli import students_cli
     from webapp.users.cli import users_cli
@@ -130,3 +131,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(students_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_deploy_command)
+    app.cli.add_command(backup_cli)

@@ -47,6 +47,10 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"  # OWASP ASVS 5.0 Appendix C minimum
+    # Backups (see webapp/backup/): their folder (None: instance/backups), and where
+    # pg_dump and pg_restore are (None: Debian's folder for the server's version, PATH).
+    BACKUP_DIR: str | None = None
+    PG_BIN_DIR: str | None = None
 
 
 def normalise_database_url(url: str) -> str:
@@ -217,6 +221,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         ("LOGIN_LOCKOUT_MINUTES", env_int),
         ("LOGIN_RATE_LIMIT", env_str),
         ("RATELIMIT_STORAGE_URI", env_str),
+        ("BACKUP_DIR", env_str),
+        ("PG_BIN_DIR", env_str),
     ):
         value = read(name)
         if value is not None:

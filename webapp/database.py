@@ -1,4 +1,6 @@
-"""Engine set-up per database dialect: SQLite connection pragmas and transaction control.
+"""Engine set-up per database dialect: SQLite connection pragmas and transaction control;
+PostgreSQL sessions ended by the server count as lost connections; ending a request's
+session whose connection died.
 
 SQLite, through Python's ``sqlite3`` module, does not start a transaction before DDL and
 starts one lazily before DML. That breaks two things we rely on: an Alembic upgrade that
@@ -18,7 +20,8 @@ from typing import Any
 
 from flask import Flask, request
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
+from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
 
@@ -60,12 +63,33 @@ def _sqlite_on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+#: SQLSTATEs with which PostgreSQL ends a session: shutdown (``pg_ctl stop``/``restart``),
+#: crash of another backend, still starting up. The connection is gone.
+SERVER_GONE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _postgres_on_error(context: ExceptionContext) -> None:
+    """Count the server ending the session as a lost connection (``handle_error`` event).
+
+    SQLAlchemy's psycopg dialect recognises a lost connection only once the driver has
+    marked it broken, which "terminating connection due to administrator command" does not
+    always do first; then neither the connection nor the pool would be invalidated, and a
+    failed ``ROLLBACK`` would leave the connection checked out.
+    """
+    if getattr(context.original_exception, "sqlstate", None) in SERVER_GONE_SQLSTATES:
+        context.is_disconnect = True
+
+
 def configure_engine(engine: Engine) -> None:
     """Attach the dialect-specific event listeners to ``engine`` (idempotent).
 
     Args:
         engine: an engine created by Flask-SQLAlchemy or by a test.
     """
+    if engine.dialect.name == "postgresql" and not event.contains(
+        engine, "handle_error", _postgres_on_error
+    ):
+        event.listen(engine, "handle_error", _postgres_on_error)
     if engine.dialect.name != "sqlite":
         return
     if not event.contains(engine, "connect", _sqlite_on_connect):
@@ -84,6 +108,23 @@ def register_engine_events(app: Flask) -> None:
         for engine in db.engines.values():
             configure_engine(engine)
     app.before_request(begin_write_for_unsafe_methods)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs before it.
+    app.teardown_appcontext(lambda error: end_session())
+
+
+def end_session() -> None:
+    """Roll back and close the session, even when its connection has died meanwhile.
+
+    A connection the server ended in the middle of a request (a PostgreSQL restart:
+    "terminating connection due to administrator command") fails its ``ROLLBACK`` too.
+    Then the session is closed by invalidating its connections instead, which drops them
+    from the pool without another round trip; the next request gets a fresh one. Without
+    this, the failure escapes from the request's teardown as a bare 500.
+    """
+    try:
+        db.session.close()
+    except SQLAlchemyError:
+        db.session().invalidate()
 
 
 #: HTTP methods that never change data (RFC 9110 "safe" methods).
