@@ -152,6 +152,13 @@ def enable(user: User, secret: str, code: str) -> list[str]:
     return codes
 
 
+def check_may_disable(user: User) -> None:
+    """Raise :class:`TwoFactorRequired` when ``user`` may not turn two-factor sign-in off
+    (an administrator while ``REQUIRE_2FA_FOR_ADMINS`` is on)."""
+    if user.role == "admin" and current_app.config["REQUIRE_2FA_FOR_ADMINS"]:
+        raise TwoFactorRequired
+
+
 def disable(user: User, *, by_admin: bool = False) -> None:
     """Turn two-factor sign-in off for ``user`` and delete its recovery codes; commits.
 
@@ -162,8 +169,8 @@ def disable(user: User, *, by_admin: bool = False) -> None:
         TwoFactorRequired: ``user`` is an administrator, ``REQUIRE_2FA_FOR_ADMINS`` is on
             and the user is turning it off themselves.
     """
-    if not by_admin and user.role == "admin" and current_app.config["REQUIRE_2FA_FOR_ADMINS"]:
-        raise TwoFactorRequired
+    if not by_admin:
+        check_may_disable(user)
     restart_as_write()
     user.totp_secret = None
     user.totp_last_step = None

@@ -80,6 +80,7 @@ def two_factor_disable() -> Response | tuple[str, int]:
         return redirect(url_for(".two_factor_status"))
     if form.validate_on_submit():
         try:
+            two_factor.check_may_disable(user)
             two_factor.verify(user.id, form.code.data, request.remote_addr)
             two_factor.disable(user)
         except service.TooManyAttempts as wait:
