@@ -39,9 +39,24 @@ class CodeForm(FlaskForm):
         "Code",
         validators=[InputRequired("Enter the code."), Length(max=32)],
         description="The 6 digits your authenticator app shows now, or one of your recovery codes.",
-        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "off",
+            "spellcheck": "false",
+        },
     )
     submit = SubmitField("Continue")
+
+
+class SignInCodeForm(CodeForm):
+    """The code step of a sign-in: the same field, focused when the page opens."""
+
+    code = StringField(
+        "Code",
+        validators=[InputRequired("Enter the code."), Length(max=32)],
+        description=CodeForm.code.kwargs["description"],
+        render_kw={**CodeForm.code.kwargs["render_kw"], "autofocus": True},
+    )
 
 
 class ConfirmSetupForm(FlaskForm):

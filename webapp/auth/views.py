@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from webapp.auth import bp, service, two_factor
 from webapp.auth.access import safe_next
-from webapp.auth.forms import CodeForm, LoginForm, LogoutForm
+from webapp.auth.forms import LoginForm, LogoutForm, SignInCodeForm
 from webapp.database import own_transactions
 from webapp.extensions import db, limiter
 from webapp.models import User
@@ -115,7 +115,7 @@ def second_factor() -> Response | tuple[str, int]:
         flash("Log in with your email and password first.", "info")
         return redirect(url_for(".login"))
     user_id, token, target = pending
-    form = CodeForm()
+    form = SignInCodeForm()
     if form.validate_on_submit():
         try:
             user = two_factor.verify(user_id, form.code.data, request.remote_addr)
