@@ -23,7 +23,10 @@ GUESSES = 30
 
 def test_parallel_guesses_are_cut_off_at_the_lockout(tmp_path: Path) -> None:
     with gunicorn_server(
-        f"sqlite:///{tmp_path}/students.db", tmp_path / "log", workers=2
+        f"sqlite:///{tmp_path}/students.db",
+        tmp_path / "log",
+        workers=2,
+        env={"LOGIN_MAX_FAILURES": "5"},
     ) as server:
         clients = [Client(server.url) for _ in range(GUESSES)]
         tokens = [client.form("/login")[0] for client in clients]
