@@ -100,7 +100,7 @@ distclean: clean ## Also remove the virtualenv
 
 # Benchmarks
 
-.PHONY: bench-csv bench-concurrency bench-load bench-spreadsheets bench-faults
+.PHONY: bench-csv bench-concurrency bench-load bench-spreadsheets bench-faults security-scan
 
 bench-csv: install ## CSV import (100,000 rows) and export (1,000,000 rows) vs baselines
 	$(BIN)/python -m bench.import_export
@@ -117,3 +117,7 @@ bench-load: install ## 60 s of mixed load, 32 clients, 2 workers; then again wit
 
 bench-faults: install system-deps ## Faults under load (killed workers and master, PostgreSQL restart, full disk) and the restore drill
 	$(BIN)/python -m bench.faults all
+
+security-scan: install system-deps ## sqlmap on the roster, export and audit log (logged in), bandit on webapp/
+	$(BIN)/python -m bench.security --databases sqlite postgresql --output /tmp/security-scan.md
+	@echo "Report in /tmp/security-scan.md; bench/results/security.md keeps the last one run."

@@ -35,11 +35,14 @@ ACCOUNTS = {
 #: The account that load and concurrency clients log in with.
 ACCOUNT_EMAIL, ACCOUNT_PASSWORD = ACCOUNTS["editor"]
 
-#: Settings for benchmark servers: logins hash cheaply and are not rate limited, since
-#: every simulated user logs in from 127.0.0.1; what is measured is the rest.
+#: Settings for benchmark servers: logins hash cheaply and are neither rate limited nor
+#: throttled, since every simulated user logs in from 127.0.0.1, dozens at once with one
+#: account (an attempt counts as failed until its password is checked); what is measured
+#: is the rest.
 BENCH_ENVIRONMENT = {
     "FLASK_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     "LOGIN_RATE_LIMIT": "100000 per minute",
+    "LOGIN_MAX_FAILURES": "100000",
 }
 
 
@@ -244,6 +247,7 @@ def gunicorn_server(
     *,
     workers: int = 2,
     env: Mapping[str, str] | None = None,
+    prepare: bool = True,
 ) -> Iterator[Server]:
     """Migrate ``database_url``, add ``ACCOUNTS``, serve it with gunicorn, stop on exit.
 
@@ -253,6 +257,8 @@ def gunicorn_server(
         workers: gunicorn worker processes.
         env: extra environment, e.g. ``{"FLASK_OPTIMISTIC_LOCKING": "false"}``, over
             ``BENCH_ENVIRONMENT``.
+        prepare: migrate and create the accounts first; ``False`` for a second server
+            ("another host") on a database a first one prepared.
 
     Yields:
         The healthy :class:`Server`. A caller that starts gunicorn again (after killing
@@ -265,7 +271,8 @@ def gunicorn_server(
     environment = server_environment(
         database_url, port, workers, {**BENCH_ENVIRONMENT, **(env or {})}
     )
-    migrate(environment)
+    if prepare:
+        migrate(environment)
     log_path.unlink(missing_ok=True)
     server = start_gunicorn(environment, log_path)
     try:

@@ -33,6 +33,7 @@ from sqlalchemy import Engine, NullPool, create_engine
 
 from tests.accounts import TEST_HASH_METHOD, StaffClient, add_test_accounts
 from tests.postgres import PostgresServer, postgres_server
+from tests.redis_server import redis_server
 from webapp import create_app
 from webapp.extensions import db
 
@@ -188,6 +189,13 @@ def postgres(database_backend: str) -> Iterator[PostgresServer]:
         pytest.fail("this test needs PostgreSQL: mark it @pytest.mark.postgres_only", pytrace=False)
     with postgres_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A throwaway Redis server for the session (``tests/redis_server.py``): its URL."""
+    with redis_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
