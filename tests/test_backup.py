@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import make_app
 from tests.helpers import add_student
+from tests.migration_helpers import HEAD
 from webapp.backup import files
 from webapp.backup.files import NAME, backups_to_keep
 
@@ -59,7 +60,7 @@ def test_create_names_the_revision_and_time_makes_0600_files_and_a_manifest(
     path = create(runner, tmp_path / "backups")
     match = NAME.match(path.name)
     assert match is not None
-    assert match["revision"] == "0008"
+    assert match["revision"] == HEAD
     taken = datetime.strptime(match["time"], files.TIME_FORMAT).replace(tzinfo=UTC)
     assert abs(datetime.now(UTC) - taken) < timedelta(minutes=1)
     assert path.suffix == (".sqlite3" if database_backend == "sqlite" else ".dump")
@@ -69,7 +70,7 @@ def test_create_names_the_revision_and_time_makes_0600_files_and_a_manifest(
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     manifest = json.loads(manifest_file.read_text())
     assert manifest["database"] == database_backend
-    assert manifest["revision"] == "0008"
+    assert manifest["revision"] == HEAD
     assert manifest["tables"]["students"] == 3
     assert manifest["tables"]["alembic_version"] == 1
     assert manifest["tables"]["users"] == 3  # the test accounts
@@ -227,7 +228,7 @@ def test_sqlite_backup_of_an_older_revision_verifies_with_advice(
     assert "-0007." in path.name
     verified = app.test_cli_runner().invoke(args=["backup", "verify", str(path)])
     assert verified.exit_code == 0, verified.output
-    assert "behind this release's head 0008: run `flask db upgrade`" in verified.output
+    assert f"behind this release's head {HEAD}: run `flask db upgrade`" in verified.output
 
 
 @pytest.mark.sqlite_only

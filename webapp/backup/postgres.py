@@ -198,16 +198,23 @@ def read_archive(tool: Tool, archive: Path) -> tuple[dict[str, int], list[str]]:
     command = [str(tool.path), "--file=-", str(archive)]
     counts: dict[str, int] = {}
     revisions: list[str] = []
-    with tempfile.TemporaryFile() as errors:
+    with tempfile.TemporaryFile() as stderr:
+        # A damaged archive can make pg_restore print bytes that are not UTF-8 before
+        # it fails: replace them rather than crash, and report its exit status.
         with subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=errors, text=True, encoding="utf-8"
+            command,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
         ) as process:
             for table, rows in _copy_blocks(iter(process.stdout or ())):
                 counts[table] = len(rows)
                 if table == "alembic_version":
                     revisions = rows
         if process.returncode != 0:
-            errors.seek(0)
-            message = errors.read().decode("utf-8", "replace").strip()
+            stderr.seek(0)
+            message = stderr.read().decode("utf-8", "replace").strip()
             raise BackupError(f"pg_restore cannot read {archive}: {message}")
     return counts, revisions
