@@ -19,9 +19,9 @@ ACCOUNTS = [
 ]
 
 
-def _fill_at_0008(database: Database) -> None:
+def _fill_at_0009(database: Database) -> None:
     """Accounts (one locked out under the old scheme) and audit events by them."""
-    run(database, "upgrade", "0008")
+    run(database, "upgrade", "0009")
     rows = []
     for user_id, email, role, failures, locked in ACCOUNTS:
         locked_sql = f"'{locked}'" if locked else "NULL"
@@ -54,7 +54,7 @@ def _event_accounts(database: Database) -> list[tuple]:
 @pytest.fixture
 def filled(empty_database_url: str) -> Database:
     database = Database(empty_database_url)
-    _fill_at_0008(database)
+    _fill_at_0009(database)
     return database
 
 
@@ -89,7 +89,7 @@ def test_downgrade_keeps_accounts_and_clears_the_old_lockout(filled: Database) -
         " VALUES ('password', 'abc', '127.0.0.1', 2, '2026-11-03 08:00:00')",
     )
 
-    run(filled, "downgrade", "0008")
+    run(filled, "downgrade", "0009")
 
     assert _accounts(filled) == accounts
     assert _event_accounts(filled) == events
