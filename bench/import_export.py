@@ -3,9 +3,9 @@
 Import: ``flask students import`` of a file of valid new students (100,000 by default),
 each run on a fresh copy of a migrated SQLite database, compared in the same run with
 
-* the project's own row validation run alone over the same rows (the functions of
-  ``webapp.students.rules`` on the already-split cells, with the ``int`` and ISO-date
-  parsing they need, garbage collector paused as in the import), plus
+* the project's own row validation run alone over the same rows (the rule functions of
+  ``webapp.fields`` on the already-split cells, with the ``int`` and ISO-date parsing
+  they need, garbage collector paused as in the import), plus
 * inserting the same rows with the ``sqlite3`` module's ``executemany`` into the same
   schema (one transaction, values already as stored, the app's connection pragmas).
 
@@ -203,18 +203,20 @@ def read_rows(path: Path) -> list[list[str]]:
 
 def validation_alone(rows: list[list[str]]) -> float:
     """Seconds to run the project's row rules over ``rows`` (no parsing, no database)."""
-    from webapp.students import rules
+    from webapp.fields import rules
+    from webapp.fields import student as fields
 
     today = date.today()
     gc.disable()
     try:
         started = time.perf_counter()
         for name, email, grade, birthday, enrolled_on in rows:
-            rules.clean_name(name)
+            fields.clean_name(name, today)
             rules.clean_email(email)
             int(grade)
-            born = rules.check_birthday(date.fromisoformat(birthday), today)
-            rules.check_enrolled_on(date.fromisoformat(enrolled_on), born)
+            born = fields.check_birthday(date.fromisoformat(birthday), today)
+            enrolled = fields.check_enrollment_date(date.fromisoformat(enrolled_on), today)
+            fields.check_enrolled_after_birthday({"birthday": born, "enrolled_on": enrolled})
         return time.perf_counter() - started
     finally:
         gc.enable()
@@ -322,7 +324,7 @@ def export_sql() -> str:
     from sqlalchemy.dialects import sqlite
 
     from webapp.students.service import RosterQuery
-    from webapp.transfer.exporter import export_statement
+    from webapp.import_export.exporter import export_statement
 
     compiled = export_statement(RosterQuery()).compile(
         dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
@@ -480,7 +482,7 @@ def run(args: argparse.Namespace) -> list[str]:
         "",
         "| what | seconds |",
         "| --- | --- |",
-        f"| row validation alone (`webapp.students.rules` over the split cells) "
+        f"| row validation alone (`webapp.fields` rules over the split cells) "
         f"| {validation.show()} |",
         f"| raw `sqlite3` `executemany` of the students (same schema, 5 indexes) "
         f"| {raw_students.show()} |",

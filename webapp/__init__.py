@@ -94,16 +94,16 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per feature, and the root redirect to the roster."""
-    from webapp.audit.views import bp as audit_bp
+    from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
     from webapp.health import bp as health_bp
+    from webapp.import_export import bp as import_export_bp
     from webapp.students import bp as students_bp
-    from webapp.transfer import bp as transfer_bp
     from webapp.users import bp as users_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(students_bp)
-    app.register_blueprint(transfer_bp)
+    app.register_blueprint(import_export_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
@@ -124,9 +124,14 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """Add the project's click command groups to ``flask``."""
     from webapp.deploy_check import check_deploy_command
+    from webapp.import_export.cli import export_command, import_command
     from webapp.students.cli import students_cli
     from webapp.users.cli import users_cli
 
+    # `flask students import/export`: the import_export feature's commands, in the
+    # students group (students does not depend on import_export).
+    students_cli.add_command(import_command)
+    students_cli.add_command(export_command)
     app.cli.add_command(students_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_deploy_command)

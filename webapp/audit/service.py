@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, select
 
-from webapp.audit.trail import from_json, snapshot
 from webapp.extensions import db
 from webapp.models import Action, AuditEvent, Student
 from webapp.students import service as students
+from webapp.trail import from_json, snapshot
 
 
 class UndoError(Exception):
@@ -27,25 +27,6 @@ def history(student_id: int) -> list[AuditEvent]:
         select(AuditEvent).where(AuditEvent.student_id == student_id).order_by(AuditEvent.id.desc())
     )
     return list(db.session.scalars(statement))
-
-
-def last_deletion(student_id: int) -> AuditEvent | None:
-    """The event that deleted the student, if the student is deleted and the trail knows.
-
-    Args:
-        student_id: a student's id.
-
-    Returns:
-        The newest event of the student when it is a deletion, else ``None``.
-    """
-    statement = (
-        select(AuditEvent)
-        .where(AuditEvent.student_id == student_id)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
-    event = db.session.scalar(statement)
-    return event if event is not None and event.action == Action.DELETE.value else None
 
 
 def undone_by(events: list[AuditEvent]) -> dict[int, AuditEvent]:
@@ -79,7 +60,7 @@ def revert(event: AuditEvent) -> Student:
             + ", ".join(field.replace("_", " ") for field in moved)
             + f" of {student.name} changed again since. Edit the student instead."
         )
-    values = {field: from_json(field, old) for field, (old, _) in event.changes.items()}
+    values = from_json({field: old for field, (old, _) in event.changes.items()})
     return students.save_student(
         student, values, expected_version=student.version, action=Action.REVERT, reverts=event
     )
@@ -97,7 +78,7 @@ def restore(event: AuditEvent) -> Student:
         raise UndoError("Only a deleted student can be restored.")
     if db.session.get(Student, event.student_id) is not None:
         raise UndoError(f"{event.student_name} exists already; nothing to restore.")
-    values = {field: from_json(field, old) for field, (old, _) in event.changes.items()}
+    values = from_json({field: old for field, (old, _) in event.changes.items()})
     student = Student(id=event.student_id)
     return students.save_student(student, values, action=Action.RESTORE, reverts=event)
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from webapp.audit import service
+from webapp.audit import bp, service
 from webapp.audit.forms import LogFilterForm, UndoForm
-from webapp.audit.trail import AUDITED_FIELDS
 from webapp.auth.access import role_required
 from webapp.extensions import db
+from webapp.fields.student import STUDENT
 from webapp.models import AuditEvent, Role, Student, User
 from webapp.students.service import MAX_PAGE, DuplicateEmailError, StaleRecordError
-
-bp = Blueprint("audit", __name__)
 
 CONFLICT = 409
 LOG_PER_PAGE = 50
@@ -34,7 +32,7 @@ def _history_page(student_id: int, status: int = 200, problem: str | None = None
         name=student.name if student else events[0].student_name,
         events=events,
         undone=service.undone_by(events),
-        fields=AUDITED_FIELDS,
+        fields=STUDENT.audited,
         form=UndoForm(),
         problem=problem,
     )
@@ -113,5 +111,5 @@ def log() -> str:
         form=form,
         page=page,
         page_url=lambda number: url_for(".log", page=number, **args),
-        fields=AUDITED_FIELDS,
+        fields=STUDENT.audited,
     )

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import BooleanField, SubmitField
 
-from webapp.transfer.importer import format_size, too_large_message
+from webapp.import_export.importer import format_size, too_large_message
 
 
 class UploadForm(FlaskForm):

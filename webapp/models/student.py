@@ -30,7 +30,7 @@ class Student(db.Model):
         email: optional address, unique case-insensitively (a unique index on ``lower(email)``).
         grade: school grade, ``GRADE_MIN`` to ``GRADE_MAX``.
         birthday: optional date of birth, not before ``EARLIEST_BIRTHDAY``.
-        enrolled_on: enrollment date, today by default, not before the birthday.
+        enrolled_on: enrollment date, not before the birthday.
         created_at: when the row was created (aware UTC).
         updated_at: when the row was last changed (aware UTC).
         version: optimistic-locking counter, 1 on insert, +1 on every update.
@@ -43,11 +43,9 @@ class Student(db.Model):
     email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
     grade: Mapped[int] = mapped_column(index=True)
     birthday: Mapped[date | None] = mapped_column(index=True)
-    # ``date.today`` is passed uncalled: the tutorial's ``default=datetime.now()`` was
-    # evaluated once at import, stamping every row with the process start time.
-    enrolled_on: Mapped[date] = mapped_column(
-        default=date.today, server_default=text("CURRENT_DATE"), index=True
-    )
+    # What a blank means (today for a new student) is the field declaration's decision
+    # (webapp.fields.student); the server default covers rows written by other means.
+    enrolled_on: Mapped[date] = mapped_column(server_default=text("CURRENT_DATE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Optimistic locking: SQLAlchemy adds "WHERE version = <read>" to every UPDATE and

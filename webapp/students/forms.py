@@ -1,4 +1,8 @@
-"""Forms of the students blueprint (Flask-WTF, so every POST carries a CSRF token)."""
+"""Forms of the students blueprint (Flask-WTF, so every POST carries a CSRF token).
+
+The student fields come from their declarations (:data:`webapp.fields.student.STUDENT`):
+the same parsing, rules and messages as the CSV import.
+"""
 
 from __future__ import annotations
 
@@ -6,122 +10,86 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, HiddenField, IntegerField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import HiddenField, SubmitField
+from wtforms.validators import ValidationError
 
-from webapp.models.student import EMAIL_MAX_LENGTH, GRADE_MAX, GRADE_MIN, NAME_MAX_LENGTH
-from webapp.students import rules
+from webapp.fields.formfield import DeclaredField, add_declared_fields
+from webapp.fields.student import STUDENT
+from webapp.models import Student
 from webapp.students.service import DUPLICATE_EMAIL_MESSAGE, email_taken
 
 
-def strip_text(value: object) -> object:
-    """Field filter: remove surrounding whitespace from text input."""
-    return value.strip() if isinstance(value, str) else value
-
-
 class StudentForm(FlaskForm):
-    """Create or edit a student.
+    """Create or edit a student: one input per declared form field, plus the version.
 
-    The validators mirror the model's constraints (lengths, grade range, date rules), so
+    The declarations mirror the model's constraints (lengths, grade range, date rules), so
     a submission the form accepts is one the database accepts; the database checks them
-    again anyway.
+    again anyway. Rules across fields (the enrollment date against the birthday) are
+    checked on the values as they would be stored: on an edit, a blank enrollment date
+    stands for the stored one.
 
     Args:
-        student_id: the id of the student being edited, so that the student's own email
-            does not count as taken; ``None`` on the create form.
+        student: the student being edited (its values fill the form unless ``formdata``
+            says otherwise, and its own email does not count as taken); ``None`` on the
+            create form.
         **kwargs: passed to :class:`flask_wtf.FlaskForm`.
     """
 
-    name = StringField(
-        "Name",
-        # Length and the rest are checked after trimming, by rules.clean_name.
-        validators=[InputRequired("Enter the student's name.")],
-        render_kw={"maxlength": NAME_MAX_LENGTH, "autocomplete": "off"},
-    )
-    email = EmailField(
-        "Email",
-        validators=[Optional(), Length(max=EMAIL_MAX_LENGTH)],
-        filters=[strip_text],
-        description="Optional. Must be different from every other student's.",
-        render_kw={"maxlength": EMAIL_MAX_LENGTH, "autocomplete": "off"},
-    )
-    grade = IntegerField(
-        "Grade",
-        validators=[
-            InputRequired("Enter a grade from 1 to 12."),
-            NumberRange(
-                GRADE_MIN, GRADE_MAX, f"The grade must be from {GRADE_MIN} to {GRADE_MAX}."
-            ),
-        ],
-        render_kw={"min": GRADE_MIN, "max": GRADE_MAX, "inputmode": "numeric"},
-    )
-    birthday = DateField(
-        "Birthday",
-        validators=[Optional()],
-        description="Optional.",
-        render_kw={"min": "1900-01-01"},
-    )
-    enrolled_on = DateField(
-        "Enrollment date",
-        validators=[Optional()],
-        description="Today if left empty.",
-        render_kw={"min": "1900-01-01"},
-    )
     #: The version of the record the form was rendered from (optimistic locking).
     version = HiddenField()
     submit = SubmitField("Save")
     save_and_add = SubmitField("Save and add another")
 
-    def __init__(self, *args: Any, student_id: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, student: Student | None = None, **kwargs: Any) -> None:
+        if student is not None:
+            kwargs.setdefault("obj", student)
         super().__init__(*args, **kwargs)
-        self.student_id = student_id
+        self.student = student
+        for field in self.declared_fields():
+            if student is not None and field.declaration.description_existing is not None:
+                field.description = field.declaration.description_existing
 
-    def validate_name(self, field: StringField) -> None:
-        """Trim the name; refuse one that is only whitespace."""
-        try:
-            field.data = rules.clean_name(field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
+    def declared_fields(self) -> list[DeclaredField]:
+        """The student fields of the form, in declaration order."""
+        return [self[declaration.name] for declaration in STUDENT.form_fields]
 
-    def validate_email(self, field: EmailField) -> None:
-        """Normalise the address and refuse one another student already has."""
-        try:
-            field.data = rules.clean_email(field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
-        if email_taken(field.data, exclude_id=self.student_id):
+    def validate_email(self, field: DeclaredField) -> None:
+        """Refuse an address another student already has (as the database compares)."""
+        exclude = self.student.id if self.student is not None else None
+        if email_taken(field.data, exclude_id=exclude):
             raise ValidationError(DUPLICATE_EMAIL_MESSAGE)
 
-    def validate_birthday(self, field: DateField) -> None:
-        """Refuse a birthday before 1900 or in the future."""
-        try:
-            rules.check_birthday(field.data, today=date.today())
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Validate each field, then the rules across fields on the values to be stored.
 
-    def validate_enrolled_on(self, field: DateField) -> None:
-        """Refuse an enrollment date before 1900 or before the birthday."""
-        if field.data is None:
-            return
-        birthday = self.birthday.data if not self.birthday.errors else None
-        try:
-            rules.check_enrolled_on(field.data, birthday)
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
+        Returns:
+            Whether every field and every record rule passed.
+        """
+        valid: bool = super().validate(extra_validators)
+        invalid = {field.name for field in self.declared_fields() if field.errors}
+        for name, message in STUDENT.check_record(self.values(), invalid):
+            self[name].errors.append(message)
+            valid = False
+        return valid
 
     def values(self) -> dict[str, Any]:
-        """Return the validated values keyed by model attribute."""
-        return {
-            "name": self.name.data,
-            "email": self.email.data or None,
-            "grade": self.grade.data,
-            "birthday": self.birthday.data,
-            "enrolled_on": self.enrolled_on.data or date.today(),
-        }
+        """The cleaned values by field name, blanks resolved as the declarations say.
+
+        A blank enrollment date is today for a new student and the stored date for the
+        student being edited.
+        """
+        typed = {field.name: field.data for field in self.declared_fields()}
+        stored = None
+        if self.student is not None:
+            stored = {name: getattr(self.student, name) for name in typed}
+        return STUDENT.complete(typed, stored, date.today())
 
     def expected_version(self) -> int | None:
         """The version the form was rendered from, or ``None`` when absent or garbled."""
         return submitted_version(self.version)
+
+
+add_declared_fields(StudentForm, STUDENT)
 
 
 def submitted_version(field: HiddenField) -> int | None:

@@ -1,0 +1,4 @@
+"""Field declarations: each field of a record described once (see :mod:`webapp.fields.base`).
+
+Below the services and above the models: nothing here imports a blueprint or a service.
+"""
