@@ -323,8 +323,8 @@ def export_sql() -> str:
     """The export's SELECT for the default roster order, as SQLite text."""
     from sqlalchemy.dialects import sqlite
 
-    from webapp.students.service import RosterQuery
     from webapp.import_export.exporter import export_statement
+    from webapp.students.service import RosterQuery
 
     compiled = export_statement(RosterQuery()).compile(
         dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
