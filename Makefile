@@ -72,9 +72,16 @@ define run_suite
 	exit $$status
 endef
 
-test: install system-deps ## Lint, check formatting, run the whole suite on SQLite and on PostgreSQL
+# Everything `make lint` checks; `make test` runs it first.
+define lint_all
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
+endef
+
+test: install system-deps ## Lint (as make lint), then run the whole suite on SQLite and PostgreSQL
+	$(lint_all)
 	$(call run_suite,$(TEST_DATABASES))
 
 test-sqlite: install system-deps ## Run the test suite on SQLite only (no lint)
@@ -83,9 +90,8 @@ test-sqlite: install system-deps ## Run the test suite on SQLite only (no lint)
 test-postgresql: install system-deps ## Run the test suite on a throwaway PostgreSQL only (no lint)
 	$(call run_suite,postgresql)
 
-lint: install ## Lint and check formatting
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+lint: install ## Lint, check formatting, check the layers (import-linter) and the types (mypy)
+	$(lint_all)
 
 format: install ## Format the code and apply lint fixes
 	$(BIN)/ruff format .

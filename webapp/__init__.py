@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,6 @@ from werkzeug.routing import BaseConverter, IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from webapp import models  # noqa: F401  (registers the tables with the metadata)
-from webapp.auth.access import require_login
-from webapp.auth.service import load_user
 from webapp.config import load_config
 from webapp.database import register_engine_events
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
@@ -23,8 +22,35 @@ from webapp.models.types import MAX_ID
 from webapp.models.user import AnonymousUser
 from webapp.security import register_security
 
-#: The project root, holding ``templates/``, ``static/`` and ``migrations/``.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The package's folder. An installed wheel holds ``templates/``, ``static/`` and
+#: ``migrations/`` here; a source checkout holds them beside it, at the project root.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """The folder ``name`` (``templates``, ``static`` or ``migrations``) of this install.
+
+    Args:
+        name: the folder's name at the project root.
+
+    Returns:
+        ``<package>/<name>`` when the package was installed from a wheel (which maps the
+        root's folders into the package), else ``<project root>/<name>``.
+    """
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
+
+
+def instance_path() -> str | None:
+    """The instance folder (the SQLite database, the secret key, uploads), if configured.
+
+    Returns:
+        ``INSTANCE_PATH`` from the environment, made absolute; ``None`` leaves Flask's
+        default: ``instance/`` at the project root in a source checkout, and
+        ``<virtualenv>/var/webapp-instance`` for an installed package.
+    """
+    configured = os.environ.get("INSTANCE_PATH", "").strip()
+    return str(Path(configured).resolve()) if configured else None
 
 
 class RecordIdConverter(IntegerConverter):
@@ -59,10 +85,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=instance_path(),
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
     )
     converters: dict[str, type[BaseConverter]] = {"int": RecordIdConverter}
     app.url_map.converters.update(converters)
@@ -76,9 +102,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects of :mod:`webapp.extensions` to ``app``."""
+    # Imported here, as the blueprints are: importing any module of the package runs
+    # this one, and should not load a feature.
+    from webapp.auth.access import require_login
+    from webapp.auth.service import load_user
+
     db.init_app(app)
     register_engine_events(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     register_security(app)
     login_manager.init_app(app)

@@ -4,7 +4,7 @@ Keeping them here (the cookiecutter-flask layout) lets any module import ``db`` 
 importing the application factory, and keeps import free of side effects.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask_limiter import Limiter
@@ -58,6 +58,20 @@ db = SQLAlchemy(
     model_class=Base,
     engine_options={"json_serializer": json_dumps, "json_deserializer": orjson.loads},
 )
+
+if TYPE_CHECKING:
+    # mypy cannot use an attribute (``db.Model``) as a base class, so it sees the models'
+    # base as the declarative base; at run time it is Flask-SQLAlchemy's model class,
+    # built on that base (python/mypy#8603, pallets-eco/flask-sqlalchemy#1327).
+
+    class Model(Base):
+        """The base of every model (Flask-SQLAlchemy's ``db.Model``)."""
+
+        __abstract__ = True
+
+else:
+    Model = db.Model
+
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

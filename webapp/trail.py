@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from webapp.extensions import db
 from webapp.fields.student import STUDENT
-from webapp.models import Action, AuditEvent, Student
+from webapp.models import Action, AuditEvent
 from webapp.models.student import NAME_MAX_LENGTH
 
 #: The student fields the trail records, in display order.
@@ -26,27 +26,6 @@ AUDITED_FIELDS = tuple(field.name for field in STUDENT.audited)
 COMMAND_LINE = "command line"
 #: The longest note an event holds, in characters (the column's length).
 NOTE_MAX_LENGTH = 200
-
-
-def snapshot(student: Student) -> dict[str, Any]:
-    """The audited fields of ``student`` in their audit form (dates as ISO strings)."""
-    return {field.name: field.to_json(getattr(student, field.name)) for field in STUDENT.audited}
-
-
-def from_json(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Recorded values back in the model's types (ISO strings to ``date``).
-
-    Args:
-        values: ``{field: value}`` as the trail recorded them; unknown fields are dropped.
-
-    Returns:
-        ``{field: value}`` ready for :func:`webapp.students.service.save_student`.
-    """
-    return {
-        name: STUDENT[name].from_json(value)
-        for name, value in values.items()
-        if name in STUDENT.by_name
-    }
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

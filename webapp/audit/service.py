@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Select, select
 
 from webapp.extensions import db
+from webapp.fields.student import STUDENT
 from webapp.models import Action, AuditEvent, Student
 from webapp.students import service as students
-from webapp.trail import from_json, snapshot
 
 
 class UndoError(Exception):
@@ -35,7 +35,11 @@ def undone_by(events: list[AuditEvent]) -> dict[int, AuditEvent]:
     if not ids:
         return {}
     statement = select(AuditEvent).where(AuditEvent.reverts_id.in_(ids))
-    return {event.reverts_id: event for event in db.session.scalars(statement)}
+    return {
+        event.reverts_id: event
+        for event in db.session.scalars(statement)
+        if event.reverts_id is not None
+    }
 
 
 def revert(event: AuditEvent) -> Student:
@@ -52,7 +56,7 @@ def revert(event: AuditEvent) -> Student:
     student = db.session.get(Student, event.student_id)
     if student is None:
         raise UndoError(f"{event.student_name} has been deleted; restore the student first.")
-    current = snapshot(student)
+    current = STUDENT.snapshot(student)
     moved = [field for field, (_, new) in event.changes.items() if current.get(field) != new]
     if moved:
         raise UndoError(
@@ -60,7 +64,7 @@ def revert(event: AuditEvent) -> Student:
             + ", ".join(field.replace("_", " ") for field in moved)
             + f" of {student.name} changed again since. Edit the student instead."
         )
-    values = from_json({field: old for field, (old, _) in event.changes.items()})
+    values = STUDENT.from_json({field: old for field, (old, _) in event.changes.items()})
     return students.save_student(
         student, values, expected_version=student.version, action=Action.REVERT, reverts=event
     )
@@ -78,7 +82,7 @@ def restore(event: AuditEvent) -> Student:
         raise UndoError("Only a deleted student can be restored.")
     if db.session.get(Student, event.student_id) is not None:
         raise UndoError(f"{event.student_name} exists already; nothing to restore.")
-    values = from_json({field: old for field, (old, _) in event.changes.items()})
+    values = STUDENT.from_json({field: old for field, (old, _) in event.changes.items()})
     student = Student(id=event.student_id)
     return students.save_student(student, values, action=Action.RESTORE, reverts=event)
 
@@ -88,7 +92,7 @@ def log_statement(
     action: str | None = None,
     since: date | None = None,
     until: date | None = None,
-) -> Select[tuple[AuditEvent]]:
+) -> Select[AuditEvent]:
     """The site-wide log, newest first, filtered by account, action and date range.
 
     Args:

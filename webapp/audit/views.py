@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -20,7 +21,14 @@ CONFLICT = 409
 LOG_PER_PAGE = 50
 
 
-def _history_page(student_id: int, status: int = 200, problem: str | None = None):
+def _history_page(
+    student_id: int, status: int = 200, problem: str | None = None
+) -> tuple[str, int]:
+    """The student's history page, with ``problem`` (why an undo was refused) at its top.
+
+    Raises:
+        NotFound: no such student, and no events of one.
+    """
     events = service.history(student_id)
     student = db.session.get(Student, student_id)
     if student is None and not events:
@@ -105,7 +113,9 @@ def log() -> str:
     )
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     page = db.paginate(statement, page=page_number, per_page=LOG_PER_PAGE, error_out=False)
-    args = {key: value for key, value in request.args.items() if key not in {"page", "submit"}}
+    args: dict[str, Any] = {
+        key: value for key, value in request.args.items() if key not in {"page", "submit"}
+    }
     return render_template(
         "audit/log.html",
         form=form,

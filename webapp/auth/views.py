@@ -20,7 +20,7 @@ LOGIN_FAILED = "The email or password is not right."
 
 
 def _login_rate_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
 def _locked_response(until: datetime) -> TooManyRequests:
@@ -44,7 +44,7 @@ def login() -> Response | tuple[str, int] | str:
     if form.validate_on_submit():
         try:
             user = service.authenticate(
-                form.email.data, form.password.data, client=request.remote_addr or "-"
+                form.email.data or "", form.password.data or "", client=request.remote_addr or "-"
             )
         except service.AccountLocked as locked:
             raise _locked_response(locked.until) from locked

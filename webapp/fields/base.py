@@ -276,6 +276,33 @@ class RecordFields:
         """Every field's name, in order (a file's columns)."""
         return tuple(f.name for f in self.fields)
 
+    def snapshot(self, record: object) -> dict[str, Any]:
+        """The audited fields of ``record`` in their audit form (dates as ISO strings).
+
+        Args:
+            record: a model instance with an attribute per field.
+
+        Returns:
+            ``{field: value}`` for every audited field, in order: what the audit trail
+            stores of a record.
+        """
+        return {f.name: f.to_json(getattr(record, f.name)) for f in self.fields if f.audited}
+
+    def from_json(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Values in their audit form back in the model's types; unknown fields dropped.
+
+        Args:
+            values: ``{field: value}`` as the audit trail recorded them.
+
+        Returns:
+            ``{field: value}`` with dates as ``date`` objects again.
+        """
+        return {
+            name: self.by_name[name].from_json(value)
+            for name, value in values.items()
+            if name in self.by_name
+        }
+
     def defaults(self, today: date) -> dict[str, Any]:
         """The values a new record gets for its defaulted fields: what a new form shows."""
         return {f.name: f.default(today) for f in self.fields if f.default is not None}

@@ -14,6 +14,7 @@ from typing import Any
 
 from wtforms import Field as WtfField
 from wtforms import Form
+from wtforms.form import BaseForm
 from wtforms.validators import StopValidation
 from wtforms.widgets import DateInput, EmailInput, Input, NumberInput, TextInput
 
@@ -63,7 +64,7 @@ class DeclaredField(WtfField):
         self.text = valuelist[0] if valuelist else ""
         self.data = None
 
-    def pre_validate(self, form: Form) -> None:
+    def pre_validate(self, form: BaseForm) -> None:
         """Clean the text with the declaration; on failure its message is the field's error.
 
         Raises:

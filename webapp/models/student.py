@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.types import UTCDateTime, utcnow
 
 #: Limits shared by the model, the migrations and the form validators.
@@ -17,7 +17,7 @@ GRADE_MIN, GRADE_MAX = 1, 12
 EARLIEST_BIRTHDAY = date(1900, 1, 1)
 
 
-class Student(db.Model):
+class Student(Model):
     """A student on the roster.
 
     The table started life as the SQLAlchemy tutorial's ``students`` table (see the first

@@ -160,7 +160,7 @@ def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
     return RosterQuery(q=q, grade=grade, sort=sort, page=page, per_page=per_page)
 
 
-def _filtered(query: RosterQuery) -> Select[tuple[Student]]:
+def _filtered(query: RosterQuery) -> Select[Student]:
     statement = select(Student)
     if query.q:
         statement = statement.where(
@@ -174,7 +174,7 @@ def _filtered(query: RosterQuery) -> Select[tuple[Student]]:
     return statement
 
 
-def roster_statement(query: RosterQuery) -> Select[tuple[Student]]:
+def roster_statement(query: RosterQuery) -> Select[Student]:
     """Return the SELECT for the roster: filtered and ordered, not yet paginated.
 
     Rows with an empty sorted column come last in both directions, on SQLite and
@@ -311,7 +311,7 @@ def save_student(
     existing = inspect(student).persistent
     if existing:
         check_version(student, expected_version)
-    before = trail.snapshot(student) if existing else {}
+    before = STUDENT.snapshot(student) if existing else {}
     stored = {name: getattr(student, name) for name in values} if existing else None
     for name, value in STUDENT.complete(values, stored, date.today()).items():
         if name in trail.AUDITED_FIELDS:
@@ -320,7 +320,7 @@ def save_student(
         db.session.add(student)
     try:
         db.session.flush()  # the id of a new student; the version check of an update
-        changes = trail.diff(before, trail.snapshot(student))
+        changes = trail.diff(before, STUDENT.snapshot(student))
         if changes or not existing:
             default = Action.UPDATE if existing else Action.CREATE
             trail.record(
@@ -362,7 +362,7 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
     """
     check_version(student, expected_version)
     student_id = student.id
-    last_values = trail.snapshot(student)
+    last_values = STUDENT.snapshot(student)
     db.session.delete(student)
     try:
         db.session.flush()

@@ -12,7 +12,7 @@ import gc
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -205,7 +205,7 @@ def validation_processes(parsed: ParsedCsv, jobs: int) -> int:
 
 def iter_validated(
     parsed: ParsedCsv, *, today: date | None = None, jobs: int = 1
-) -> Iterator[tuple[list[ValidRow], float]]:
+) -> Generator[tuple[list[ValidRow], float]]:
     """Check the records of ``parsed`` chunk by chunk, yielding each chunk in file order.
 
     With ``jobs`` above 1 a file of at least :data:`PARALLEL_MIN_ROWS` rows is checked by
@@ -228,8 +228,8 @@ def iter_validated(
     if validation_processes(parsed, jobs) > 1:
         context = multiprocessing.get_context("fork")
         with context.Pool(jobs, initializer=_start_worker, initargs=(parsed,)) as pool:
-            for part, seconds in pool.imap(_validate_span, chunk_spans):
-                yield [ValidRow(*row) for row in part], seconds
+            for plain, seconds in pool.imap(_validate_span, chunk_spans):
+                yield [ValidRow(*row) for row in plain], seconds
         return
     for start, stop, _ in chunk_spans:
         started = time.perf_counter()

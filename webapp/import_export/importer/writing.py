@@ -15,6 +15,7 @@ from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, insert, inspect, select, text, update
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from webapp import trail
 from webapp.database import begin_write
@@ -84,9 +85,9 @@ def _bulk_insert(table: Table, columns: dict[str, list[Any]], constants: dict[st
             value = constants[name]
         else:
             default = table.c[name].default
-            if default is None or not default.is_scalar:
+            if not isinstance(default, ScalarElementColumnDefault):
                 raise NotImplementedError(f"no plain default for {table.name}.{name}")
-            value = default.arg  # type: ignore[attr-defined]  # (is_scalar: a ScalarElementColumnDefault)
+            value = default.arg
         converted.append(repeat(processor(value) if processor else value, count))
     batch: list[Any] = list(zip(*converted, strict=True))
     if not compiled.positional:
@@ -131,7 +132,7 @@ def _reserve_ids(count: int, above: int) -> list[int]:
     if not count:
         return []
     used = db.session.scalar(select(func.max(Student.id))) or 0
-    if dialect == "sqlite" and Student.__table__.dialect_options["sqlite"]["autoincrement"]:
+    if dialect == "sqlite" and _table(Student).dialect_options["sqlite"]["autoincrement"]:
         used = max(
             used,
             db.session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'students'")) or 0,
@@ -200,7 +201,7 @@ def _changes(row: RowPlan) -> dict[str, list[Any]]:
             change.field: [_TO_JSON[change.field](change.old), _TO_JSON[change.field](change.new)]
             for change in row.changes
         }
-    # A create, as trail.diff({}, trail.snapshot(student)): each field with a value.
+    # A create, as trail.diff({}, STUDENT.snapshot(student)): each field with a value.
     values = row.values or {}
     return {
         name: [None, to_json(value)]
@@ -280,7 +281,7 @@ class PlanWriter:
         for pairs in chunks(rows, support.WRITE_BATCH_SIZE):
             chunk = [row for row, _ in pairs]
             size = len(chunk)
-            columns = {
+            columns: dict[str, list[Any]] = {
                 "user_id": [self._user_id] * size,
                 "actor": [self._actor] * size,
                 "action": [actions[row.action] for row in chunk],
