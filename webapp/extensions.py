@@ -37,9 +37,9 @@ class Base(DeclarativeBase):
 def json_dumps(value: Any) -> str:
     """Serialise a JSON column's value (the audit trail's changes) with orjson.
 
-    SQLAlchemy's ``json_serializer`` for every engine: orjson encodes the small dicts of
-    the audit trail several times faster than the standard library, which matters when
-    an import records 100,000 events at once. Compact output (no spaces).
+    SQLAlchemy's ``json_serializer`` for every engine: orjson is faster than the standard
+    library on the audit trail's small dicts, which an import writes by the hundred
+    thousand (``bench/results/import-export-design.md``). Compact output (no spaces).
 
     Args:
         value: dicts, lists, strings, integers, floats, booleans and ``None``.

@@ -33,9 +33,10 @@ SORT_CHOICES = [key for column in SORTABLE_COLUMNS for key in (column, f"-{colum
 def _skip_final_collection() -> None:
     """Let the interpreter exit without its final garbage collections (once per process).
 
-    A command line process that imported the app and moved 100,000 rows spends a quarter
-    of a second in the collections the interpreter runs as it shuts down, on objects
-    that reference counting frees anyway; :func:`gc.freeze` at exit skips them.
+    A command line process that moved 100,000 rows spends a noticeable time in the
+    collections the interpreter runs as it shuts down, on objects that reference counting
+    frees anyway (``bench/results/import-export-design.md``); :func:`gc.freeze` at exit
+    skips them.
     """
     atexit.register(gc.freeze)
 

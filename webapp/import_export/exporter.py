@@ -36,9 +36,9 @@ BOM = "\ufeff"
 
 #: The exported columns: every declared student field, in order. Dates are read as the
 #: database returns them: SQLite stores ISO text, written out as it is (parsing it into
-#: ``date`` objects and formatting them back would cost more than the rest of the
-#: export); PostgreSQL's driver returns ``date`` objects, which the CSV writer formats as
-#: ISO text too.
+#: ``date`` objects and formatting them back took a third of the export's time, see
+#: ``bench/results/import-export-design.md``); PostgreSQL's driver returns ``date``
+#: objects, which the CSV writer formats as ISO text too.
 _COLUMNS = tuple(
     type_coerce(getattr(Student, field.name), String).label(field.name)
     if field.kind is Kind.DATE

@@ -152,8 +152,9 @@ def _start_worker(parsed: ParsedCsv) -> None:
 def _validate_span(span: tuple[int, int, date]) -> tuple[list[tuple[Any, ...]], float]:
     """Check records ``start:stop`` of the worker's file; rows as plain tuples.
 
-    Tuples, because pickling them back to the parent is several times cheaper than
-    pickling :class:`ValidRow` objects. Also returns the seconds the checking took.
+    Tuples, because they pickle back to the parent faster than :class:`ValidRow` objects
+    (``bench/results/import-export-design.md``). Also returns the seconds the checking
+    took.
     """
     if _worker_file is None:
         raise RuntimeError("_validate_span runs in a worker started by _start_worker")

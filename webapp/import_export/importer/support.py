@@ -28,8 +28,9 @@ def paused_gc(function: Callable[P, R]) -> Callable[P, R]:
     """Decorate a bulk step so that Python's cyclic garbage collector pauses during it.
 
     An import holds a few objects per cell of the file; with the collector running, the
-    allocations trigger full collections over all of them again and again. The import
-    makes no reference cycles, so reference counting frees everything anyway.
+    allocations trigger full collections over all of them again and again
+    (``bench/results/import-export-design.md``). The import makes no reference cycles, so
+    reference counting frees everything anyway.
     Re-entrant: the collector is turned back on only by the call that turned it off.
     """
 

@@ -53,8 +53,8 @@ def _bulk_insert(table: Table, columns: dict[str, list[Any]], constants: dict[st
 
     The statement is SQLAlchemy's own ``insert()``, compiled for the connection's dialect,
     and every value goes through its column type's ``bind_processor`` as SQLAlchemy would
-    do it; what this skips is SQLAlchemy's per-row parameter handling, which costs about
-    6 microseconds a row, a third of the students insert itself. Values are converted a
+    do it; what this skips is SQLAlchemy's per-row parameter handling (a third of the
+    insert's time: ``bench/results/import-export-design.md``). Values are converted a
     column at a time (a list comprehension each) and zipped into rows; ``constants`` (the
     timestamps) are converted once, and columns not given get their scalar column default
     (``version`` = 1).
