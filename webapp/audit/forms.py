@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
 from wtforms.validators import Optional
 
 from webapp.models import Action
@@ -18,8 +19,8 @@ class LogFilterForm(FlaskForm):
     user = SelectField("Account", choices=[], validate_choice=False)
     action = SelectField(
         "Action",
-        choices=[("", "Any action")]
-        + [(action.value, action.value.capitalize()) for action in Action],
+        choices=[SelectChoice("", "Any action")]
+        + [SelectChoice(action.value, action.value.capitalize()) for action in Action],
         validators=[Optional()],
     )
     since = DateField("From", validators=[Optional()])

@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
 
 from webapp.audit import bp, service
 from webapp.audit.forms import LogFilterForm, UndoForm
@@ -100,7 +101,9 @@ def log() -> str:
     """The site-wide audit log, filtered by account, action and date range, paginated."""
     form = LogFilterForm(request.args)
     users = db.session.scalars(select(User).order_by(User.email)).all()
-    form.user.choices = [("", "Any account")] + [(str(user.id), user.email) for user in users]
+    form.user.choices = [SelectChoice("", "Any account")] + [
+        SelectChoice(str(user.id), user.email) for user in users
+    ]
     known_ids = {str(user.id) for user in users}
     valid = form.validate()
     # Only an account of the list filters (an unknown or absurd id is ignored).
