@@ -14,6 +14,7 @@ and the form and the import give the same value the same verdict and the same me
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -152,7 +153,7 @@ class Field(Generic[T]):
     audited: bool = True
     writable: bool = True
 
-    @property
+    @functools.cached_property
     def noun(self) -> str:
         """The label as a word inside a sentence (``"enrollment date"``)."""
         return self.label.lower()
@@ -246,9 +247,12 @@ class RecordFields:
     fields: tuple[Field[Any], ...]
     rules: tuple[RecordRule, ...] = ()
     by_name: Mapping[str, Field[Any]] = field(init=False, repr=False)
+    _defaulted: tuple[tuple[str, Callable[[date], Any]], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+        defaulted = tuple((f.name, f.default) for f in self.fields if f.default is not None)
+        object.__setattr__(self, "_defaulted", defaulted)
 
     def __getitem__(self, name: str) -> Field[Any]:
         return self.by_name[name]
@@ -347,11 +351,17 @@ class RecordFields:
             ``values`` with the blanks of defaulted fields filled in.
         """
         completed = dict(values)
-        for f in self.fields:
-            if f.default is None or completed.get(f.name) is not None:
+        self.fill_blanks(completed, stored, today)
+        return completed
+
+    def fill_blanks(
+        self, values: dict[str, Any], stored: Mapping[str, Any] | None, today: date
+    ) -> None:
+        """:meth:`complete` in place, for callers that own ``values`` (the import)."""
+        for name, default in self._defaulted:
+            if values.get(name) is not None:
                 continue
             if stored is None:
-                completed[f.name] = f.default(today)
-            elif f.name in completed:
-                completed[f.name] = stored[f.name]
-        return completed
+                values[name] = default(today)
+            elif name in values:
+                values[name] = stored[name]
