@@ -47,10 +47,12 @@ system-deps: ## Install the Debian packages the tests need (Chromium, PostgreSQL
 	@bash scripts/install-system-deps.sh
 
 run: install ## Migrate the database, then serve with gunicorn (PORT, BIND, WEB_CONCURRENCY)
-	@mkdir -p instance  # for the SQLite default, instance/students.db
+	@# The instance folder: INSTANCE_PATH, or instance/ here (as webapp.create_app decides).
+	@mkdir -p "$${INSTANCE_PATH:-$(CURDIR)/instance}"
 	@# A persistent key shared by every worker (gunicorn.conf.py refuses to start without one).
 	@if [[ -z "$${SECRET_KEY:-}" ]]; then \
-		$(BIN)/python -c 'from webapp.config import write_secret_key; write_secret_key("$(CURDIR)/instance")'; \
+		$(BIN)/python -c 'import sys; from webapp.config import write_secret_key; write_secret_key(sys.argv[1])' \
+			"$${INSTANCE_PATH:-$(CURDIR)/instance}"; \
 	fi
 	$(BIN)/flask --app webapp db upgrade
 	@# Prints a generated password once, when the database has no account yet.

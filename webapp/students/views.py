@@ -84,7 +84,8 @@ def detail(student_id: int) -> str:
     return render_template(
         "students/detail.html",
         student=student,
-        fields=STUDENT.form_fields,
+        # The name is the page's heading; the other fields are listed below it.
+        fields=[field for field in STUDENT.form_fields if field.name != "name"],
         today=date.today(),
     )
 
