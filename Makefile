@@ -100,7 +100,7 @@ format: install ## Format the code and apply lint fixes
 	$(BIN)/ruff check --fix .
 
 clean: ## Remove caches (keeps .venv and instance/, which holds the database and key)
-	rm -rf .pytest_cache .ruff_cache .benchmarks
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .benchmarks dist build
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean ## Also remove the virtualenv
