@@ -47,10 +47,12 @@ system-deps: ## Install the Debian packages the tests need (Chromium, PostgreSQL
 	@bash scripts/install-system-deps.sh
 
 run: install ## Migrate the database, then serve with gunicorn (PORT, BIND, WEB_CONCURRENCY)
-	@mkdir -p instance  # for the SQLite default, instance/students.db
+	@# The instance folder: INSTANCE_PATH, or instance/ here (as webapp.create_app decides).
+	@mkdir -p "$${INSTANCE_PATH:-$(CURDIR)/instance}"
 	@# A persistent key shared by every worker (gunicorn.conf.py refuses to start without one).
 	@if [[ -z "$${SECRET_KEY:-}" ]]; then \
-		$(BIN)/python -c 'from webapp.config import write_secret_key; write_secret_key("$(CURDIR)/instance")'; \
+		$(BIN)/python -c 'import sys; from webapp.config import write_secret_key; write_secret_key(sys.argv[1])' \
+			"$${INSTANCE_PATH:-$(CURDIR)/instance}"; \
 	fi
 	$(BIN)/flask --app webapp db upgrade
 	@# Prints a generated password once, when the database has no account yet.
@@ -72,9 +74,16 @@ define run_suite
 	exit $$status
 endef
 
-test: install system-deps ## Lint, check formatting, run the whole suite on SQLite and on PostgreSQL
+# Everything `make lint` checks; `make test` runs it first.
+define lint_all
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
+endef
+
+test: install system-deps ## Lint (as make lint), then run the whole suite on SQLite and PostgreSQL
+	$(lint_all)
 	$(call run_suite,$(TEST_DATABASES))
 
 test-sqlite: install system-deps ## Run the test suite on SQLite only (no lint)
@@ -83,16 +92,15 @@ test-sqlite: install system-deps ## Run the test suite on SQLite only (no lint)
 test-postgresql: install system-deps ## Run the test suite on a throwaway PostgreSQL only (no lint)
 	$(call run_suite,postgresql)
 
-lint: install ## Lint and check formatting
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+lint: install ## Lint, check formatting, check the layers (import-linter) and the types (mypy)
+	$(lint_all)
 
 format: install ## Format the code and apply lint fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean: ## Remove caches (keeps .venv and instance/, which holds the database and key)
-	rm -rf .pytest_cache .ruff_cache .benchmarks
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .benchmarks dist build
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean ## Also remove the virtualenv

@@ -19,10 +19,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-#: The project root, beside this file; the instance folder is ``<root>/instance``, as in
-#: ``webapp.create_app``.
+#: The project root, beside this file; the instance folder is ``INSTANCE_PATH`` or
+#: ``<root>/instance``, as in ``webapp.create_app`` run from a checkout.
 PROJECT_ROOT = Path(__file__).resolve().parent
-INSTANCE_PATH = PROJECT_ROOT / "instance"
+INSTANCE_PATH = Path(os.environ.get("INSTANCE_PATH", "").strip() or PROJECT_ROOT / "instance")
 
 
 def _positive_int_env(name: str, default: int) -> int:

@@ -3,9 +3,9 @@
 Import: ``flask students import`` of a file of valid new students (100,000 by default),
 each run on a fresh copy of a migrated SQLite database, compared in the same run with
 
-* the project's own row validation run alone over the same rows (the functions of
-  ``webapp.students.rules`` on the already-split cells, with the ``int`` and ISO-date
-  parsing they need, garbage collector paused as in the import), plus
+* the project's own row validation run alone over the same rows (the rule functions of
+  ``webapp.fields`` on the already-split cells, with the ``int`` and ISO-date parsing
+  they need, garbage collector paused as in the import), plus
 * inserting the same rows with the ``sqlite3`` module's ``executemany`` into the same
   schema (one transaction, values already as stored, the app's connection pragmas).
 
@@ -202,19 +202,25 @@ def read_rows(path: Path) -> list[list[str]]:
 
 
 def validation_alone(rows: list[list[str]]) -> float:
-    """Seconds to run the project's row rules over ``rows`` (no parsing, no database)."""
-    from webapp.students import rules
+    """Seconds to run the project's row rules and warnings over ``rows`` (no parsing, no
+    database)."""
+    from webapp.fields import rules
+    from webapp.fields import student as fields
 
     today = date.today()
     gc.disable()
     try:
         started = time.perf_counter()
         for name, email, grade, birthday, enrolled_on in rows:
-            rules.clean_name(name)
+            fields.clean_name(name, today)
             rules.clean_email(email)
             int(grade)
-            born = rules.check_birthday(date.fromisoformat(birthday), today)
-            rules.check_enrolled_on(date.fromisoformat(enrolled_on), born)
+            born = fields.check_birthday(date.fromisoformat(birthday), today)
+            enrolled = date.fromisoformat(enrolled_on)
+            dates = {"birthday": born, "enrolled_on": enrolled}
+            fields.check_enrolled_after_birthday(dates)
+            fields.unusual_enrollment_date(enrolled, today)
+            fields.unusual_age_at_enrollment(dates, today)
         return time.perf_counter() - started
     finally:
         gc.enable()
@@ -321,8 +327,8 @@ def export_sql() -> str:
     """The export's SELECT for the default roster order, as SQLite text."""
     from sqlalchemy.dialects import sqlite
 
+    from webapp.import_export.exporter import export_statement
     from webapp.students.service import RosterQuery
-    from webapp.transfer.exporter import export_statement
 
     compiled = export_statement(RosterQuery()).compile(
         dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
@@ -480,7 +486,7 @@ def run(args: argparse.Namespace) -> list[str]:
         "",
         "| what | seconds |",
         "| --- | --- |",
-        f"| row validation alone (`webapp.students.rules` over the split cells) "
+        f"| row validation alone (`webapp.fields` rules over the split cells) "
         f"| {validation.show()} |",
         f"| raw `sqlite3` `executemany` of the students (same schema, 5 indexes) "
         f"| {raw_students.show()} |",

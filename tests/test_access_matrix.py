@@ -46,11 +46,11 @@ REQUIRED: dict[str, Role | None] = {
     "audit.log": Role.ADMIN,
     "audit.revert": Role.EDITOR,
     "audit.restore": Role.EDITOR,
-    "transfer.upload": Role.EDITOR,
-    "transfer.preview": Role.EDITOR,
-    "transfer.confirm": Role.EDITOR,
-    "transfer.result": Role.EDITOR,
-    "transfer.export_csv": Role.VIEWER,
+    "import_export.upload": Role.EDITOR,
+    "import_export.preview": Role.EDITOR,
+    "import_export.confirm": Role.EDITOR,
+    "import_export.result": Role.EDITOR,
+    "import_export.export_csv": Role.VIEWER,
 }
 
 CLIENTS = [None, "viewer", "editor", "admin"]

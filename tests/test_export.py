@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers import add_student
+from webapp.import_export import csvformat, exporter, importer
+from webapp.import_export.importer import Action
 from webapp.students.service import RosterQuery
-from webapp.transfer import csvformat, exporter, importer
-from webapp.transfer.importer import Action
 
 
 def read_csv(body: bytes) -> list[list[str]]:

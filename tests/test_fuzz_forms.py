@@ -109,10 +109,10 @@ def assert_row_passes_form_validation(app: Flask, student_id: int) -> None:
             }
         )
         with app.test_request_context(method="POST"):
-            form = StudentForm(formdata=formdata, student_id=student.id, meta={"csrf": False})
-            if not form.validate() and form.date_warnings and not form.errors:
-                formdata["confirm_dates"] = form.confirmation
-                form = StudentForm(formdata=formdata, student_id=student.id, meta={"csrf": False})
+            form = StudentForm(formdata=formdata, student=student, meta={"csrf": False})
+            if not form.validate() and form.warnings and not form.errors:
+                formdata["confirm_warnings"] = form.warnings.token
+                form = StudentForm(formdata=formdata, student=student, meta={"csrf": False})
             assert form.validate(), (student, form.errors)
             assert form.name.data == student.name
             assert form.email.data == student.email or (not form.email.data and not student.email)

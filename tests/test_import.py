@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from tests.helpers import add_student
 from webapp.database import begin_write
 from webapp.extensions import db
+from webapp.import_export import importer, uploads
+from webapp.import_export.importer import Action, ImportFileError, checking, support, writing
 from webapp.models import AuditEvent, Student
-from webapp.transfer import importer, uploads
-from webapp.transfer.importer import Action, ImportFileError
 
 HEADER = "id,name,email,grade,birthday,enrolled_on\n"
 
@@ -178,7 +178,7 @@ def test_emails_are_told_apart_as_the_database_tells_them_apart(app: Flask) -> N
 def test_line_numbers_count_lines_inside_quoted_cells(app: Flask) -> None:
     result = plan(app, 'name,grade\n"Ada\nLovelace",7\nBob,x\n')
     assert [row.line for row in result.rows] == [2, 4]
-    assert result.rows[1].errors == ("grade 'x' is not a whole number.",)
+    assert result.rows[1].errors == ("The grade 'x' is not a whole number.",)
 
 
 # --- row rules ----------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def test_line_numbers_count_lines_inside_quoted_cells(app: Flask) -> None:
     ("row", "message"),
     [
         pytest.param(",Ada,,abc,,", "grade 'abc' is not a whole number.", id="grade-text"),
-        pytest.param(",Ada,,13,,", "grade 13 is not from 1 to 12.", id="grade-range"),
+        pytest.param(",Ada,,13,,", "The grade must be from 1 to 12.", id="grade-range"),
         pytest.param(",Ada,,,,", "Enter a grade from 1 to 12.", id="grade-blank"),
         pytest.param(",Ada,,7.5,,", "grade '7.5' is not a whole number.", id="grade-decimal"),
         pytest.param(",  ,,7,,", "Enter the student's name.", id="name-blank"),
@@ -212,10 +212,10 @@ def test_line_numbers_count_lines_inside_quoted_cells(app: Flask) -> None:
             id="enrolled-before-birthday",
         ),
         pytest.param("x,Ada,,7,,", "id 'x' is not a whole number.", id="id-text"),
-        pytest.param("0,Ada,,7,,", "id '0' is not a student id", id="id-zero"),
+        pytest.param("0,Ada,,7,,", "The id 0 is not a student id", id="id-zero"),
         pytest.param(
             "2147483648,Ada,,7,,",
-            "id '2147483648' is not a student id (ids go from 1 to 2147483647).",
+            "The id 2147483648 is not a student id (ids go from 1 to 2147483647).",
             id="id-too-large",
         ),
         pytest.param("1²,Ada,,7,,", "id '1²' is not a whole number.", id="id-superscript"),
@@ -416,8 +416,8 @@ def test_dry_run_writes_nothing(app: Flask) -> None:
 
 
 def test_large_import_is_written_in_batches(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importer, "WRITE_BATCH_SIZE", 7)
-    monkeypatch.setattr(importer, "LOOKUP_BATCH_SIZE", 5)
+    monkeypatch.setattr(support, "WRITE_BATCH_SIZE", 7)
+    monkeypatch.setattr(support, "LOOKUP_BATCH_SIZE", 5)
     rows = "".join(f"Student {n},s{n}@example.org,{n % 12 + 1}\n" for n in range(40))
     assert apply(app, "name,email,grade\n" + rows).created == 40
     update = "".join(f"s{n}@example.org,{(n + 1) % 12 + 1}\n" for n in range(40))
@@ -429,16 +429,14 @@ def test_large_import_is_written_in_batches(app: Flask, monkeypatch: pytest.Monk
 def test_rows_checked_in_worker_processes_match_one_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(importer, "PARALLEL_MIN_ROWS", 10)
-    monkeypatch.setattr(importer, "PROGRESS_EVERY", 7)
+    monkeypatch.setattr(checking, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(checking, "PROGRESS_EVERY", 7)
     rows = "".join(f"Student {n},s{n}@example.org,{n % 14}\n" for n in range(60))
     parsed = importer.parse_csv(("name,email,grade\n" + rows).encode())
-    seen: list[int] = []
-    parallel = importer.validate_rows(parsed, jobs=2, progress=seen.append)
+    chunks = [rows for rows, _ in importer.iter_validated(parsed, jobs=2)]
     serial = importer.validate_rows(parsed, jobs=1)
-    assert parallel.rows == serial.rows
-    assert sum(seen) == 60
-    assert len(seen) > 1
+    assert [row for chunk in chunks for row in chunk] == serial.rows
+    assert len(chunks) > 1
 
 
 def test_plan_digest_changes_when_the_roster_does(app: Flask) -> None:
@@ -492,8 +490,8 @@ def outcome(rows: list[importer.RowPlan]) -> list[tuple[Any, ...]]:
 @pytest.fixture
 def one_row_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stream one row at a time: every row is matched after the rows before were written."""
-    monkeypatch.setattr(importer, "PROGRESS_EVERY", 1)
-    monkeypatch.setattr(importer, "WRITE_BATCH_SIZE", 1)
+    monkeypatch.setattr(checking, "PROGRESS_EVERY", 1)
+    monkeypatch.setattr(support, "WRITE_BATCH_SIZE", 1)
 
 
 @pytest.mark.usefixtures("one_row_chunks")
@@ -555,9 +553,9 @@ def test_streamed_dry_run_writes_nothing(app: Flask) -> None:
 
 
 def test_streamed_import_with_worker_processes(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importer, "PARALLEL_MIN_ROWS", 10)
-    monkeypatch.setattr(importer, "PROGRESS_EVERY", 7)
-    monkeypatch.setattr(importer, "WRITE_BATCH_SIZE", 7)
+    monkeypatch.setattr(checking, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(checking, "PROGRESS_EVERY", 7)
+    monkeypatch.setattr(support, "WRITE_BATCH_SIZE", 7)
     rows = "".join(f"Student {n},s{n}@example.org,{n % 14}\n" for n in range(60))
     text = "name,email,grade\n" + rows
     expected = plan(app, text)
@@ -579,8 +577,8 @@ def test_streamed_new_students_never_take_an_id_a_later_row_gives(
 ) -> None:
     """Also when the first chunks create nobody (an exported roster with rows added)."""
     if chunks == "one row a chunk":
-        monkeypatch.setattr(importer, "PROGRESS_EVERY", 1)
-        monkeypatch.setattr(importer, "WRITE_BATCH_SIZE", 1)
+        monkeypatch.setattr(checking, "PROGRESS_EVERY", 1)
+        monkeypatch.setattr(support, "WRITE_BATCH_SIZE", 1)
     for n in range(70):
         add_student(app, name=f"S{n}", grade=5)
     text = "id,name,grade\n" + "".join(f"{n + 1},S{n},6\n" for n in range(70))
@@ -639,17 +637,17 @@ def test_a_row_the_database_refuses_rolls_back_the_whole_import(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A concurrent save of the same address (simulated: the race cannot be timed here)."""
-    real_insert = importer._insert
+    real_insert = writing._insert
 
-    def insert_after_a_concurrent_save(rows: Any, ids: Any, now: Any, progress: Any) -> None:
+    def insert_after_a_concurrent_save(rows: Any, ids: Any, now: Any) -> None:
         db.session.execute(
             Student.__table__.insert().values(
                 name="Zed", email="carl@example.org", grade=3, enrolled_on=date(2020, 9, 1)
             )
         )
-        real_insert(rows, ids, now, progress)
+        real_insert(rows, ids, now)
 
-    monkeypatch.setattr(importer, "_insert", insert_after_a_concurrent_save)
+    monkeypatch.setattr(writing, "_insert", insert_after_a_concurrent_save)
     with pytest.raises(importer.ImportConflictError, match="nothing was written"):
         streamed(app, "name,email,grade\nAda,ada@example.org,7\nCarl,carl@example.org,9\n")
     with pytest.raises(importer.ImportConflictError):

@@ -9,8 +9,8 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.fields.student import STUDENT
 from webapp.models import Student
-from webapp.students import rules
 
 
 def test_seed_adds_valid_realistic_students(app: Flask, runner: FlaskCliRunner) -> None:
@@ -22,11 +22,10 @@ def test_seed_adds_valid_realistic_students(app: Flask, runner: FlaskCliRunner) 
     assert len(students) == 300
     today = date.today()
     for student in students:
-        assert rules.clean_name(student.name) == student.name
-        assert rules.clean_email(student.email) == student.email
-        assert 1 <= student.grade <= 12
-        assert rules.check_birthday(student.birthday, today) == student.birthday
-        assert rules.check_enrolled_on(student.enrolled_on, student.birthday)
+        values = {field.name: getattr(student, field.name) for field in STUDENT}
+        for field in STUDENT:  # every value is one the form and the import accept
+            assert field.clean(field.display(values[field.name]), today) == values[field.name]
+        assert STUDENT.check_record(values) == []
         age = student.age_on(today)
         assert age is not None
         assert student.grade + 3 <= age <= student.grade + 8

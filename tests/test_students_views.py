@@ -283,12 +283,12 @@ def test_save_and_add_another_returns_to_empty_form(app: Flask, client: FlaskCli
         ({"grade": ""}, "grade", "Enter a grade from 1 to 12."),
         ({"grade": "0"}, "grade", "from 1 to 12"),
         ({"grade": "13"}, "grade", "from 1 to 12"),
-        ({"grade": "abc"}, "grade", "Not a valid integer value."),
-        ({"grade": "5.5"}, "grade", "Not a valid integer value."),
-        ({"birthday": "2020-02-30"}, "birthday", "Not a valid date value."),
+        ({"grade": "abc"}, "grade", "The grade 'abc' is not a whole number."),
+        ({"grade": "5.5"}, "grade", "The grade '5.5' is not a whole number."),
+        ({"birthday": "2020-02-30"}, "birthday", "The birthday '2020-02-30' is not a real date"),
         ({"birthday": "2999-01-01"}, "birthday", "in the future"),
         ({"enrolled_on": "2010-01-01"}, "enrolled_on", "before the birthday"),
-        ({"enrolled_on": "soon"}, "enrolled_on", "Not a valid date value."),
+        ({"enrolled_on": "soon"}, "enrolled_on", "is not a date in the form YYYY-MM-DD."),
     ],
 )
 def test_invalid_create_rerenders_422_with_inline_error_and_typed_values(

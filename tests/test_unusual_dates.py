@@ -1,8 +1,8 @@
 """An unusual date is a warning the user confirms, never an error, and never for a stored one.
 
-The form (``webapp.students.forms.StudentForm``) and the rule
-(``webapp.students.rules.unusual_dates``): a person can type the SQLAlchemy tutorial's
-sample students (Albert Einstein, born 1879-03-14; Alan Turing, born 1912-06-23), and a
+The form (``webapp.students.forms.StudentForm``) and the import, with the warnings of the
+field declarations (``webapp.fields.student``): a person can type the SQLAlchemy
+tutorial's sample students (Albert Einstein, born 1879-03-14; Alan Turing, born 1912-06-23), and a
 record stored with such a birthday is edited without being asked about it again.
 """
 
@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 from tests.helpers import add_student, fetch_student, valid_form
 from webapp.extensions import db
+from webapp.import_export import importer
+from webapp.import_export.importer import Action
 from webapp.models import Student
-from webapp.transfer import importer
-from webapp.transfer.importer import Action
 
 #: The tutorial's first sample student, as a person types it into the form.
 EINSTEIN = valid_form(
@@ -36,7 +36,7 @@ EINSTEIN = valid_form(
 
 def confirmation_value(html: str) -> str:
     """The value of the rendered "Yes, this ... is right" box."""
-    tag = re.search(r'<input[^>]*name="confirm_dates"[^>]*>', html)
+    tag = re.search(r'<input[^>]*name="confirm_warnings"[^>]*>', html)
     assert tag, "no confirmation box"
     value = re.search(r'value="([^"]*)"', tag.group(0))
     assert value
@@ -57,7 +57,7 @@ def test_a_tutorial_student_is_typed_in_after_confirming_the_birthday(
     assert 'value="1879-03-14"' in html  # what was typed is kept
 
     second = client.post(
-        "/students/new", data={**EINSTEIN, "confirm_dates": confirmation_value(html)}
+        "/students/new", data={**EINSTEIN, "confirm_warnings": confirmation_value(html)}
     )
 
     assert second.status_code == 302
@@ -78,13 +78,13 @@ def test_a_box_ticked_for_other_dates_confirms_nothing(client: FlaskClient) -> N
 
     # The user ticks the box but also changes the birthday to another unusual date.
     response = client.post(
-        "/students/new", data={**EINSTEIN, "birthday": "1867-11-07", "confirm_dates": ticked}
+        "/students/new", data={**EINSTEIN, "birthday": "1867-11-07", "confirm_warnings": ticked}
     )
 
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Born on 7 November 1867" in html
-    assert "checked" not in re.search(r'<input[^>]*name="confirm_dates"[^>]*>', html).group(0)
+    assert "checked" not in re.search(r'<input[^>]*name="confirm_warnings"[^>]*>', html).group(0)
 
 
 def test_an_old_enrollment_date_asks_for_its_own_confirmation(client: FlaskClient) -> None:
@@ -97,7 +97,7 @@ def test_an_old_enrollment_date_asks_for_its_own_confirmation(client: FlaskClien
     assert "The enrollment date 1 September 1899 is before 1900." in html
     assert "Yes, this enrollment date is right" in html
     confirmed = client.post(
-        "/students/new", data={**data, "confirm_dates": confirmation_value(html)}
+        "/students/new", data={**data, "confirm_warnings": confirmation_value(html)}
     )
     assert confirmed.status_code == 302
 

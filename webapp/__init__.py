@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,6 @@ from werkzeug.routing import BaseConverter, IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from webapp import models  # noqa: F401  (registers the tables with the metadata)
-from webapp.auth.access import require_login, require_second_factor
-from webapp.auth.service import load_user
 from webapp.config import load_config
 from webapp.database import register_engine_events, register_write_transactions
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
@@ -24,8 +23,35 @@ from webapp.models.types import MAX_ID
 from webapp.models.user import AnonymousUser
 from webapp.security import register_security
 
-#: The project root, holding ``templates/``, ``static/`` and ``migrations/``.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The package's folder. An installed wheel holds ``templates/``, ``static/`` and
+#: ``migrations/`` here; a source checkout holds them beside it, at the project root.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """The folder ``name`` (``templates``, ``static`` or ``migrations``) of this install.
+
+    Args:
+        name: the folder's name at the project root.
+
+    Returns:
+        ``<package>/<name>`` when the package was installed from a wheel (which maps the
+        root's folders into the package), else ``<project root>/<name>``.
+    """
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
+
+
+def instance_path() -> str | None:
+    """The instance folder (the SQLite database, the secret key, uploads), if configured.
+
+    Returns:
+        ``INSTANCE_PATH`` from the environment, made absolute; ``None`` leaves Flask's
+        default: ``instance/`` at the project root in a source checkout, and
+        ``<virtualenv>/var/webapp-instance`` for an installed package.
+    """
+    configured = os.environ.get("INSTANCE_PATH", "").strip()
+    return str(Path(configured).resolve()) if configured else None
 
 
 class RecordIdConverter(IntegerConverter):
@@ -60,10 +86,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=instance_path(),
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
     )
     converters: dict[str, type[BaseConverter]] = {"int": RecordIdConverter}
     app.url_map.converters.update(converters)
@@ -78,10 +104,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects of :mod:`webapp.extensions` to ``app``."""
+    # Imported here, as the blueprints are: importing any module of the package runs
+    # this one, and should not load a feature.
+    from webapp.auth.access import require_login, require_second_factor
+    from webapp.auth.service import load_user
+
     configure_logging(app)  # first: its request timer starts before the other hooks
     db.init_app(app)
     register_engine_events(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     register_security(app)
     login_manager.init_app(app)
@@ -100,16 +131,16 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per feature, and the root redirect to the roster."""
-    from webapp.audit.views import bp as audit_bp
+    from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
     from webapp.health import bp as health_bp
+    from webapp.import_export import bp as import_export_bp
     from webapp.students import bp as students_bp
-    from webapp.transfer import bp as transfer_bp
     from webapp.users import bp as users_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(students_bp)
-    app.register_blueprint(transfer_bp)
+    app.register_blueprint(import_export_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
@@ -131,9 +162,14 @@ def register_commands(app: Flask) -> None:
     """Add the project's click command groups to ``flask``."""
     from webapp.backup.cli import backup_cli
     from webapp.deploy_check import check_deploy_command
+    from webapp.import_export.cli import export_command, import_command
     from webapp.students.cli import students_cli
     from webapp.users.cli import users_cli
 
+    # `flask students import/export`: the import_export feature's commands, in the
+    # students group (students does not depend on import_export).
+    students_cli.add_command(import_command)
+    students_cli.add_command(export_command)
     app.cli.add_command(students_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_deploy_command)

@@ -82,7 +82,7 @@ def normalise_database_url(url: str) -> str:
 
 
 def default_database_url(instance_path: str) -> str:
-    """Return the SQLite default, ``instance/students.db``, as an absolute URL."""
+    """Return the SQLite default, ``<instance folder>/students.db``, as an absolute URL."""
     return f"sqlite:///{Path(instance_path) / 'students.db'}"
 
 
@@ -256,6 +256,9 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
 
     uri = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri == default_database_url(app.instance_path):
+        # A fresh install: `flask db upgrade` creates the database in this folder.
+        Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     # A copy: the dict in DefaultConfig is shared by every app of the process.
     configured = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("postgresql"):

@@ -235,7 +235,7 @@ def check_deploy_command() -> None:
     hosts, the request size limit, the database kind and whether it is at the migration
     head. Run it in the release step with the production environment.
     """
-    findings = run_checks(current_app._get_current_object())  # type: ignore[attr-defined]
+    findings = run_checks(current_app._get_current_object())  # type: ignore[attr-defined]  # (a LocalProxy; typed as Flask)
     for finding in findings:
         click.echo(str(finding))
     errors = sum(finding.level == "ERROR" for finding in findings)

@@ -4,7 +4,7 @@ Keeping them here (the cookiecutter-flask layout) lets any module import ``db`` 
 importing the application factory, and keeps import free of side effects.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask_limiter import Limiter
@@ -37,9 +37,9 @@ class Base(DeclarativeBase):
 def json_dumps(value: Any) -> str:
     """Serialise a JSON column's value (the audit trail's changes) with orjson.
 
-    SQLAlchemy's ``json_serializer`` for every engine: orjson encodes the small dicts of
-    the audit trail several times faster than the standard library, which matters when
-    an import records 100,000 events at once. Compact output (no spaces).
+    SQLAlchemy's ``json_serializer`` for every engine: orjson is faster than the standard
+    library on the audit trail's small dicts, which an import writes by the hundred
+    thousand (``bench/results/import-export-design.md``). Compact output (no spaces).
 
     Args:
         value: dicts, lists, strings, integers, floats, booleans and ``None``.
@@ -58,6 +58,20 @@ db = SQLAlchemy(
     model_class=Base,
     engine_options={"json_serializer": json_dumps, "json_deserializer": orjson.loads},
 )
+
+if TYPE_CHECKING:
+    # mypy cannot use an attribute (``db.Model``) as a base class, so it sees the models'
+    # base as the declarative base; at run time it is Flask-SQLAlchemy's model class,
+    # built on that base (python/mypy#8603, pallets-eco/flask-sqlalchemy#1327).
+
+    class Model(Base):
+        """The base of every model (Flask-SQLAlchemy's ``db.Model``)."""
+
+        __abstract__ = True
+
+else:
+    Model = db.Model
+
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -68,6 +68,7 @@ def register_security(app: Flask) -> None:
     app.after_request(no_store)
     proxies = app.config["PROXY_COUNT"]
     if proxies:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        # Wrapping wsgi_app is Flask's documented way to add middleware; mypy sees a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # (see above)
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
         )

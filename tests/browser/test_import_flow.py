@@ -81,7 +81,7 @@ def test_upload_preview_confirm_export_and_round_trip(
     expect(page.get_by_role("note")).to_contain_text("notes")
     alan = page.get_by_role("row").filter(has_text="Alan Turing")
     expect(alan.get_by_text("Error", exact=True)).to_be_visible()
-    expect(alan).to_contain_text("grade 13 is not from 1 to 12.")
+    expect(alan).to_contain_text("The grade must be from 1 to 12.")
     expect(alan.get_by_role("cell").first).to_have_text("3")  # the line number
     screenshot("import-preview")
 

@@ -1,7 +1,12 @@
-"""The audit trail: per-student history, the site-wide log, revert and restore.
+"""The audit feature: a student's history, the site-wide log, revert and restore.
 
-``trail`` writes events (used by the students service), ``service`` reads and undoes
-them, ``views`` holds the blueprint. The blueprint lives in ``views`` rather than here so
-that the students service can import ``trail`` without importing the views, which import
-the students service.
+It reads the audit trail; the services that change students write it
+(:mod:`webapp.trail`). Undoing a change is such a change: :mod:`webapp.audit.service`
+makes it through the students service, which records it.
 """
+
+from flask import Blueprint
+
+bp = Blueprint("audit", __name__)
+
+from webapp.audit import views  # noqa: E402, F401  (routes attach to bp)

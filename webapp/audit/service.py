@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, select
 
-from webapp.audit.trail import from_json, snapshot
 from webapp.extensions import db
+from webapp.fields.student import STUDENT
 from webapp.models import Action, AuditEvent, Student
 from webapp.students import service as students
 
@@ -29,32 +29,17 @@ def history(student_id: int) -> list[AuditEvent]:
     return list(db.session.scalars(statement))
 
 
-def last_deletion(student_id: int) -> AuditEvent | None:
-    """The event that deleted the student, if the student is deleted and the trail knows.
-
-    Args:
-        student_id: a student's id.
-
-    Returns:
-        The newest event of the student when it is a deletion, else ``None``.
-    """
-    statement = (
-        select(AuditEvent)
-        .where(AuditEvent.student_id == student_id)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
-    event = db.session.scalar(statement)
-    return event if event is not None and event.action == Action.DELETE.value else None
-
-
 def undone_by(events: list[AuditEvent]) -> dict[int, AuditEvent]:
     """Map the id of each event in ``events`` that was reverted/restored to its undoing event."""
     ids = [event.id for event in events]
     if not ids:
         return {}
     statement = select(AuditEvent).where(AuditEvent.reverts_id.in_(ids))
-    return {event.reverts_id: event for event in db.session.scalars(statement)}
+    return {
+        event.reverts_id: event
+        for event in db.session.scalars(statement)
+        if event.reverts_id is not None
+    }
 
 
 def revert(event: AuditEvent) -> Student:
@@ -71,7 +56,7 @@ def revert(event: AuditEvent) -> Student:
     student = db.session.get(Student, event.student_id)
     if student is None:
         raise UndoError(f"{event.student_name} has been deleted; restore the student first.")
-    current = snapshot(student)
+    current = STUDENT.snapshot(student)
     moved = [field for field, (_, new) in event.changes.items() if current.get(field) != new]
     if moved:
         raise UndoError(
@@ -79,7 +64,7 @@ def revert(event: AuditEvent) -> Student:
             + ", ".join(field.replace("_", " ") for field in moved)
             + f" of {student.name} changed again since. Edit the student instead."
         )
-    values = {field: from_json(field, old) for field, (old, _) in event.changes.items()}
+    values = STUDENT.from_json({field: old for field, (old, _) in event.changes.items()})
     return students.save_student(
         student, values, expected_version=student.version, action=Action.REVERT, reverts=event
     )
@@ -97,7 +82,7 @@ def restore(event: AuditEvent) -> Student:
         raise UndoError("Only a deleted student can be restored.")
     if db.session.get(Student, event.student_id) is not None:
         raise UndoError(f"{event.student_name} exists already; nothing to restore.")
-    values = {field: from_json(field, old) for field, (old, _) in event.changes.items()}
+    values = STUDENT.from_json({field: old for field, (old, _) in event.changes.items()})
     student = Student(id=event.student_id)
     return students.save_student(student, values, action=Action.RESTORE, reverts=event)
 
@@ -107,7 +92,7 @@ def log_statement(
     action: str | None = None,
     since: date | None = None,
     until: date | None = None,
-) -> Select[tuple[AuditEvent]]:
+) -> Select[AuditEvent]:
     """The site-wide log, newest first, filtered by account, action and date range.
 
     Args:

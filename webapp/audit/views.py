@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
 
-from webapp.audit import service
+from webapp.audit import bp, service
 from webapp.audit.forms import LogFilterForm, UndoForm
-from webapp.audit.trail import AUDITED_FIELDS
 from webapp.auth.access import role_required
 from webapp.extensions import db
+from webapp.fields.student import STUDENT
 from webapp.models import AuditEvent, Role, Student, User
 from webapp.students.service import MAX_PAGE, DuplicateEmailError, StaleRecordError
-
-bp = Blueprint("audit", __name__)
 
 CONFLICT = 409
 LOG_PER_PAGE = 50
 
 
-def _history_page(student_id: int, status: int = 200, problem: str | None = None):
+def _history_page(
+    student_id: int, status: int = 200, problem: str | None = None
+) -> tuple[str, int]:
+    """The student's history page, with ``problem`` (why an undo was refused) at its top.
+
+    Raises:
+        NotFound: no such student, and no events of one.
+    """
     events = service.history(student_id)
     student = db.session.get(Student, student_id)
     if student is None and not events:
@@ -34,7 +41,7 @@ def _history_page(student_id: int, status: int = 200, problem: str | None = None
         name=student.name if student else events[0].student_name,
         events=events,
         undone=service.undone_by(events),
-        fields=AUDITED_FIELDS,
+        fields=STUDENT.audited,
         form=UndoForm(),
         problem=problem,
     )
@@ -94,7 +101,9 @@ def log() -> str:
     """The site-wide audit log, filtered by account, action and date range, paginated."""
     form = LogFilterForm(request.args)
     users = db.session.scalars(select(User).order_by(User.email)).all()
-    form.user.choices = [("", "Any account")] + [(str(user.id), user.email) for user in users]
+    form.user.choices = [SelectChoice("", "Any account")] + [
+        SelectChoice(str(user.id), user.email) for user in users
+    ]
     known_ids = {str(user.id) for user in users}
     valid = form.validate()
     # Only an account of the list filters (an unknown or absurd id is ignored).
@@ -107,11 +116,13 @@ def log() -> str:
     )
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     page = db.paginate(statement, page=page_number, per_page=LOG_PER_PAGE, error_out=False)
-    args = {key: value for key, value in request.args.items() if key not in {"page", "submit"}}
+    args: dict[str, Any] = {
+        key: value for key, value in request.args.items() if key not in {"page", "submit"}
+    }
     return render_template(
         "audit/log.html",
         form=form,
         page=page,
         page_url=lambda number: url_for(".log", page=number, **args),
-        fields=AUDITED_FIELDS,
+        fields=STUDENT.audited,
     )

@@ -22,7 +22,7 @@ _DUMMY_HASH: dict[str, str] = {}
 
 def hash_method() -> str:
     """The werkzeug hash method in force (``PASSWORD_HASH_METHOD``)."""
-    return current_app.config.get("PASSWORD_HASH_METHOD", DEFAULT_HASH_METHOD)
+    return str(current_app.config.get("PASSWORD_HASH_METHOD", DEFAULT_HASH_METHOD))
 
 
 def hash_password(password: str) -> str:

@@ -30,7 +30,7 @@ PENDING_SECONDS = 300
 
 
 def _login_rate_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
 def _second_factor_rate_limit() -> str:
@@ -76,7 +76,9 @@ def login() -> Response | tuple[str, int]:
         return redirect(target)
     if form.validate_on_submit():
         try:
-            user = service.authenticate(form.email.data, form.password.data, request.remote_addr)
+            user = service.authenticate(
+                form.email.data or "", form.password.data or "", request.remote_addr
+            )
         except service.TooManyAttempts as wait:
             raise throttled(wait.until, "failed logins with this email") from wait
         except service.InvalidCredentials:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.student import NAME_MAX_LENGTH
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.user import User
@@ -25,7 +25,7 @@ class Action(enum.StrEnum):
     RESTORE = "restore"
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One change to one student, written in the same transaction as the change.
 
     Attributes:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.types import UTCDateTime, utcnow
 
 #: Limits shared by the model, the migrations and the form validators.
@@ -16,14 +16,14 @@ EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit, what email-validator enforces
 GRADE_MIN, GRADE_MAX = 1, 12
 
 
-class Student(db.Model):
+class Student(Model):
     """A student on the roster.
 
     The table started life as the SQLAlchemy tutorial's ``students`` table (see the first
     migration); the constraints below were added by later migrations, and the database
     enforces them whatever code writes the rows. They hold invariants only (a name, a
     grade of the school, one student per email, no enrollment before birth); how
-    plausible a date is is the form's business (``webapp.students.rules``), as a warning.
+    plausible a date is is a warning the user confirms (``webapp.fields.student``).
 
     Attributes:
         id: surrogate primary key.
@@ -31,7 +31,7 @@ class Student(db.Model):
         email: optional address, unique case-insensitively (a unique index on ``lower(email)``).
         grade: school grade, ``GRADE_MIN`` to ``GRADE_MAX``.
         birthday: optional date of birth (any date: the tutorial's Einstein was born in 1879).
-        enrolled_on: enrollment date, today by default, not before the birthday.
+        enrolled_on: enrollment date, not before the birthday.
         created_at: when the row was created (aware UTC).
         updated_at: when the row was last changed (aware UTC).
         version: optimistic-locking counter, 1 on insert, +1 on every update.
@@ -44,11 +44,9 @@ class Student(db.Model):
     email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
     grade: Mapped[int] = mapped_column(index=True)
     birthday: Mapped[date | None] = mapped_column(index=True)
-    # ``date.today`` is passed uncalled: the tutorial's ``default=datetime.now()`` was
-    # evaluated once at import, stamping every row with the process start time.
-    enrolled_on: Mapped[date] = mapped_column(
-        default=date.today, server_default=text("CURRENT_DATE"), index=True
-    )
+    # What a blank means (today for a new student) is the field declaration's decision
+    # (webapp.fields.student); the server default covers rows written by other means.
+    enrolled_on: Mapped[date] = mapped_column(server_default=text("CURRENT_DATE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Optimistic locking: SQLAlchemy adds "WHERE version = <read>" to every UPDATE and

@@ -10,7 +10,7 @@ from flask_login import AnonymousUserMixin, UserMixin
 from sqlalchemy import CheckConstraint, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.student import EMAIL_MAX_LENGTH
 from webapp.models.types import UTCDateTime, utcnow
 
@@ -43,7 +43,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A staff account.
 
     Attributes:

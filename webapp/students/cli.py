@@ -1,4 +1,8 @@
-"""``flask students ...`` commands, built on :mod:`webapp.students.service`."""
+"""``flask students ...`` commands of the students feature.
+
+The application factory adds the import and export commands of
+:mod:`webapp.import_export.cli` to the same group.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import click
 from flask.cli import AppGroup
 
 from webapp.students import seeding
-from webapp.transfer.cli import export_command, import_command
 
 students_cli = AppGroup("students", help="Manage student records.")
 
@@ -37,7 +40,3 @@ def seed_command(count: int, random_seed: int | None) -> None:
     with click.progressbar(length=count, label="Adding students") as bar:
         added = seeding.seed_students(count, random_seed=random_seed, progress=bar.update)
     click.echo(f"Added {added:,} students.")
-
-
-students_cli.add_command(import_command)
-students_cli.add_command(export_command)

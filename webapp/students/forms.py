@@ -1,203 +1,131 @@
-"""Forms of the students blueprint (Flask-WTF, so every POST carries a CSRF token)."""
+"""Forms of the students blueprint (Flask-WTF, so every POST carries a CSRF token).
+
+The student fields come from their declarations (:data:`webapp.fields.student.STUDENT`):
+the same parsing, rules and messages as the CSV import.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    DateField,
-    EmailField,
-    HiddenField,
-    IntegerField,
-    StringField,
-    SubmitField,
-)
-from wtforms.fields import Field
-from wtforms.validators import (
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
+from wtforms import BooleanField, HiddenField, SubmitField
+from wtforms.validators import ValidationError
 
-from webapp.models.student import EMAIL_MAX_LENGTH, GRADE_MAX, GRADE_MIN, NAME_MAX_LENGTH
-from webapp.students import rules
+from webapp.fields.formfield import DeclaredField, WarningsConfirmation, add_declared_fields
+from webapp.fields.student import STUDENT
+from webapp.models import Student
 from webapp.students.service import DUPLICATE_EMAIL_MESSAGE, email_taken
 
 
-def strip_text(value: object) -> object:
-    """Field filter: remove surrounding whitespace from text input."""
-    return value.strip() if isinstance(value, str) else value
-
-
 class StudentForm(FlaskForm):
-    """Create or edit a student.
+    """Create or edit a student: one input per declared form field, plus the version.
 
-    The validators mirror the model's constraints (lengths, grade range, date rules), so
+    The declarations mirror the model's constraints (lengths, grade range, date rules), so
     a submission the form accepts is one the database accepts; the database checks them
-    again anyway.
+    again anyway. Rules across fields (the enrollment date against the birthday) are
+    checked on the values as they would be stored: on an edit, a blank enrollment date
+    stands for the stored one.
 
-    An unusual date (:func:`webapp.students.rules.unusual_dates`: a birthday that makes
-    the student very young or very old on the enrollment date, an enrollment date before
-    1900) is possible, so it is not an error: the form is shown again with the warning and
-    the ``confirm_dates`` box ("Yes, this birthday is right"), and saves once it is ticked.
+    An unusual value (the declarations' warnings: a birthday that makes the student very
+    young or very old on the enrollment date, an enrollment date before 1900) is possible,
+    so it is not an error: the form is shown again with the warning and the
+    ``confirm_warnings`` box ("Yes, this birthday is right"), and saves once it is ticked.
+    Only the values being entered or changed are judged.
 
     On the edit form, a field sent back exactly as stored keeps its stored value and is not
-    judged again by the form's own rules (the database's constraints hold it anyway): a
-    record taken over from the tutorial, say Albert Einstein born in 1879, is saved after
-    changing only its grade, without touching its other values.
+    judged again (:attr:`DeclaredField.as_stored`): a record taken over from the
+    tutorial, say Albert Einstein born in 1879, is saved after changing only its grade,
+    without touching its other values.
 
     Args:
-        student_id: the id of the student being edited, so that the student's own email
-            does not count as taken; ``None`` on the create form.
-        stored: the record being edited (any object with the field attributes), or
-            ``None`` on the create form.
+        student: the student being edited (its values fill the form unless ``formdata``
+            says otherwise, and its own email does not count as taken); ``None`` on the
+            create form.
         **kwargs: passed to :class:`flask_wtf.FlaskForm`.
     """
 
-    name = StringField(
-        "Name",
-        # Length and the rest are checked after trimming, by rules.clean_name.
-        validators=[InputRequired("Enter the student's name.")],
-        render_kw={"maxlength": NAME_MAX_LENGTH, "autocomplete": "off"},
-    )
-    email = EmailField(
-        "Email",
-        validators=[Optional(), Length(max=EMAIL_MAX_LENGTH)],
-        filters=[strip_text],
-        description="Optional. Must be different from every other student's.",
-        render_kw={"maxlength": EMAIL_MAX_LENGTH, "autocomplete": "off"},
-    )
-    grade = IntegerField(
-        "Grade",
-        validators=[
-            InputRequired("Enter a grade from 1 to 12."),
-            NumberRange(
-                GRADE_MIN, GRADE_MAX, f"The grade must be from {GRADE_MIN} to {GRADE_MAX}."
-            ),
-        ],
-        render_kw={"min": GRADE_MIN, "max": GRADE_MAX, "inputmode": "numeric"},
-    )
-    birthday = DateField(
-        "Birthday",
-        validators=[Optional()],
-        description="Optional.",
-    )
-    enrolled_on = DateField(
-        "Enrollment date",
-        validators=[Optional()],
-        description="Today if left empty.",
-    )
-    #: Shown with the warnings of an unusual date; declared after the dates, so that its
-    #: validator sees them validated.
-    confirm_dates = BooleanField("Yes, this birthday is right")
+    #: Ticked to confirm the warnings shown (see :attr:`warnings`); labelled for them.
+    confirm_warnings = BooleanField("Yes, this is right")
     #: The version of the record the form was rendered from (optimistic locking).
     version = HiddenField()
     submit = SubmitField("Save")
     save_and_add = SubmitField("Save and add another")
 
-    def __init__(
-        self, *args: Any, student_id: int | None = None, stored: object = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, student: Student | None = None, **kwargs: Any) -> None:
+        if student is not None:
+            kwargs.setdefault("obj", student)
         super().__init__(*args, **kwargs)
-        self.student_id = student_id
-        self.stored = stored
-        #: Warnings about unusual dates, by field name (filled by validation).
-        self.date_warnings: dict[str, str] = {}
-        #: The value a ticked ``confirm_dates`` box must send to confirm them.
-        self.confirmation = ""
+        self.student = student
+        #: The warnings of the last validation, and the box's value that confirms them.
+        self.warnings = WarningsConfirmation(STUDENT, [], {})
+        for field in self.declared_fields():
+            if student is not None:
+                field.stored = getattr(student, field.name)
+                if field.declaration.description_existing is not None:
+                    field.description = field.declaration.description_existing
 
-    def _as_stored(self, field: Field) -> bool:
-        """Whether ``field`` was sent back exactly as the edited record stores it."""
-        return self.stored is not None and field.data == getattr(self.stored, field.name)
+    def declared_fields(self) -> list[DeclaredField]:
+        """The student fields of the form, in declaration order."""
+        return [self[declaration.name] for declaration in STUDENT.form_fields]
 
-    def validate_name(self, field: StringField) -> None:
-        """Trim the name; refuse one that is only whitespace."""
-        if self._as_stored(field):
+    def validate_email(self, field: DeclaredField) -> None:
+        """Refuse an address another student already has (as the database compares)."""
+        if field.as_stored:
             return
-        try:
-            field.data = rules.clean_name(field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
-
-    def validate_email(self, field: EmailField) -> None:
-        """Normalise the address and refuse one another student already has."""
-        if self._as_stored(field):
-            return
-        try:
-            field.data = rules.clean_email(field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
-        if email_taken(field.data, exclude_id=self.student_id):
+        exclude = self.student.id if self.student is not None else None
+        if email_taken(field.data, exclude_id=exclude):
             raise ValidationError(DUPLICATE_EMAIL_MESSAGE)
 
-    def validate_birthday(self, field: DateField) -> None:
-        """Refuse a birthday in the future."""
-        if self._as_stored(field):
-            return
-        try:
-            rules.check_birthday(field.data, today=date.today())
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
-
-    def validate_enrolled_on(self, field: DateField) -> None:
-        """Refuse an enrollment date before the birthday."""
-        if field.data is None:
-            return
-        birthday = self.birthday.data if not self.birthday.errors else None
-        try:
-            rules.check_enrolled_on(field.data, birthday)
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
-
-    def validate(self, extra_validators: Mapping[str, Any] | None = None) -> bool:
-        """Validate every field; then hold the save while unusual dates are unconfirmed.
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Validate each field, then the rules across fields on the values to be stored,
+        then collect the warnings of the values entered or changed (:attr:`warnings`).
 
         Returns:
-            ``True`` when every field is valid and each warning in :attr:`date_warnings`
-            is confirmed (the ``confirm_dates`` box ticked).
+            Whether every field and every record rule passed and the warnings, if any,
+            are confirmed (the ``confirm_warnings`` box ticked for them).
         """
-        valid = super().validate(extra_validators)
-        return valid and (not self.date_warnings or bool(self.confirm_dates.data))
+        valid: bool = super().validate(extra_validators)
+        values = self.values()
+        invalid = {field.name for field in self.declared_fields() if field.errors}
+        for name, message in STUDENT.check_record(values, invalid):
+            self[name].errors.append(message)
+            invalid.add(name)
+            valid = False
+        judge = self.changed_fields(values)
+        found = STUDENT.check_warnings(values, date.today(), judge, invalid)
+        self.warnings = WarningsConfirmation(STUDENT, found, values)
+        box = self.confirm_warnings
+        box.label.text = self.warnings.label
+        box.data = self.warnings.confirmed_by(box.raw_data)
+        return valid and (not self.warnings or box.data)
 
-    def validate_confirm_dates(self, field: BooleanField) -> None:
-        """Collect the warnings about unusual dates into :attr:`date_warnings`.
-
-        Only the dates being entered or changed are judged; none when either failed its
-        own validation. The box is labelled for what the warnings are about.
-        """
-        if self.birthday.errors or self.enrolled_on.errors:
-            return
-        judge = [f.name for f in (self.birthday, self.enrolled_on) if not self._as_stored(f)]
-        birthday, enrolled_on = self.birthday.data, self.enrolled_on.data or date.today()
-        self.date_warnings = rules.unusual_dates(birthday, enrolled_on, judge)
-        # The box's value names the dates warned about: ticked for other dates (the user
-        # changed one again while ticking it), it confirms nothing.
-        self.confirmation = f"{birthday or ''}/{enrolled_on}:{','.join(self.date_warnings)}"
-        if "birthday" not in self.date_warnings:
-            field.label.text = "Yes, this enrollment date is right"
-        elif len(self.date_warnings) > 1:
-            field.label.text = "Yes, these dates are right"
-        field.data = bool(self.date_warnings) and self.confirmation in (field.raw_data or [])
+    def changed_fields(self, values: dict[str, Any]) -> set[str]:
+        """The fields whose value is entered or changed: all of them on the create form,
+        those that differ from the stored values on the edit form."""
+        if self.student is None:
+            return set(values)
+        return {name for name, value in values.items() if value != getattr(self.student, name)}
 
     def values(self) -> dict[str, Any]:
-        """Return the validated values keyed by model attribute."""
-        return {
-            "name": self.name.data,
-            "email": self.email.data or None,
-            "grade": self.grade.data,
-            "birthday": self.birthday.data,
-            "enrolled_on": self.enrolled_on.data or date.today(),
-        }
+        """The cleaned values by field name, blanks resolved as the declarations say.
+
+        A blank enrollment date is today for a new student and the stored date for the
+        student being edited.
+        """
+        typed = {field.name: field.data for field in self.declared_fields()}
+        stored = None
+        if self.student is not None:
+            stored = {name: getattr(self.student, name) for name in typed}
+        return STUDENT.complete(typed, stored, date.today())
 
     def expected_version(self) -> int | None:
         """The version the form was rendered from, or ``None`` when absent or garbled."""
         return submitted_version(self.version)
+
+
+add_declared_fields(StudentForm, STUDENT)
 
 
 def submitted_version(field: HiddenField) -> int | None:

@@ -7,18 +7,19 @@ exception the caller can explain to the user.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, func, inspect, or_, select
+from sqlalchemy import ColumnElement, Select, func, inspect, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.audit import trail
+from webapp import trail
 from webapp.extensions import db
+from webapp.fields.student import STUDENT
 from webapp.models import Action, AuditEvent, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 
@@ -159,7 +160,7 @@ def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
     return RosterQuery(q=q, grade=grade, sort=sort, page=page, per_page=per_page)
 
 
-def _filtered(query: RosterQuery) -> Select[tuple[Student]]:
+def _filtered(query: RosterQuery) -> Select[Student]:
     statement = select(Student)
     if query.q:
         statement = statement.where(
@@ -173,7 +174,7 @@ def _filtered(query: RosterQuery) -> Select[tuple[Student]]:
     return statement
 
 
-def roster_statement(query: RosterQuery) -> Select[tuple[Student]]:
+def roster_statement(query: RosterQuery) -> Select[Student]:
     """Return the SELECT for the roster: filtered and ordered, not yet paginated.
 
     Rows with an empty sorted column come last in both directions, on SQLite and
@@ -201,7 +202,12 @@ def roster_page(query: RosterQuery) -> Pagination:
 
 
 def email_taken(email: str | None, exclude_id: int | None = None) -> bool:
-    """Return whether another student already uses ``email``, ignoring case.
+    """Return whether another student already uses ``email``, as the database compares.
+
+    Both sides go through the database's ``lower()``, the function its unique index on
+    ``lower(email)`` uses, so this agrees with the index (and with the import) on every
+    address: on SQLite, whose ``lower()`` folds only A to Z, ``ÄDA@x.org`` and
+    ``äda@x.org`` are two addresses; on PostgreSQL they are one.
 
     Args:
         email: the normalised address, or ``None`` (never taken).
@@ -209,10 +215,62 @@ def email_taken(email: str | None, exclude_id: int | None = None) -> bool:
     """
     if not email:
         return False
-    statement = select(Student.id).where(func.lower(Student.email) == email.lower())
+    statement = select(Student.id).where(func.lower(Student.email) == func.lower(email))
     if exclude_id is not None:
         statement = statement.where(Student.id != exclude_id)
     return db.session.execute(statement.limit(1)).first() is not None
+
+
+#: Addresses per query of :func:`email_keys`.
+EMAIL_KEYS_BATCH = 500
+
+
+def email_keys(emails: Iterable[str]) -> dict[str, str]:
+    """Map each address to its key in the unique index: the database's ``lower(email)``.
+
+    Two addresses are the same student's when their keys are equal. ASCII addresses are
+    folded in Python (``str.lower`` and the databases' ``lower()`` agree on A to Z); the
+    others are folded by the database, a few hundred per query, since its ``lower()`` may
+    fold fewer letters than Python does (SQLite's folds only A to Z).
+
+    Args:
+        emails: normalised addresses.
+
+    Returns:
+        ``{address: key}`` for every distinct address.
+    """
+    keys: dict[str, str] = {}
+    others: list[str] = []
+    for email in dict.fromkeys(emails):
+        if email.isascii():
+            keys[email] = email.lower()
+        else:
+            others.append(email)
+    for start in range(0, len(others), EMAIL_KEYS_BATCH):
+        batch = others[start : start + EMAIL_KEYS_BATCH]
+        selects = [select(literal(email), func.lower(literal(email))) for email in batch]
+        statement = selects[0] if len(selects) == 1 else union_all(*selects)
+        keys.update((email, key) for email, key in db.session.execute(statement))
+    return keys
+
+
+def deletion_event(student_id: int) -> AuditEvent | None:
+    """The audit event that deleted the student, if it is deleted and the trail knows.
+
+    Args:
+        student_id: a student's id.
+
+    Returns:
+        The newest event of the student when it is a deletion, else ``None``.
+    """
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.student_id == student_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    event = db.session.scalar(statement)
+    return event if event is not None and event.action == Action.DELETE.value else None
 
 
 def save_student(
@@ -229,7 +287,9 @@ def save_student(
 
     Args:
         student: a transient ``Student()`` to create, or one loaded in this session.
-        values: validated field values: name, email, grade, birthday, enrolled_on.
+        values: cleaned field values by name (see :data:`webapp.fields.student.STUDENT`);
+            a blank (``None``) enrollment date means today for a new student and the
+            stored date for an existing one (:meth:`RecordFields.complete`).
         expected_version: for an existing student, the version the user edited
             (see :func:`check_version`).
         action: how the audit trail calls the change; ``create`` or ``update`` by default
@@ -251,17 +311,16 @@ def save_student(
     existing = inspect(student).persistent
     if existing:
         check_version(student, expected_version)
-    before = trail.snapshot(student) if existing else {}
-    for field in trail.AUDITED_FIELDS:
-        if field in values:
-            setattr(student, field, values[field])
-    if student.enrolled_on is None:
-        student.enrolled_on = date.today()
+    before = STUDENT.snapshot(student) if existing else {}
+    stored = {name: getattr(student, name) for name in values} if existing else None
+    for name, value in STUDENT.complete(values, stored, date.today()).items():
+        if name in trail.AUDITED_FIELDS:
+            setattr(student, name, value)
     if not existing:
         db.session.add(student)
     try:
         db.session.flush()  # the id of a new student; the version check of an update
-        changes = trail.diff(before, trail.snapshot(student))
+        changes = trail.diff(before, STUDENT.snapshot(student))
         if changes or not existing:
             default = Action.UPDATE if existing else Action.CREATE
             trail.record(
@@ -303,7 +362,7 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
     """
     check_version(student, expected_version)
     student_id = student.id
-    last_values = trail.snapshot(student)
+    last_values = STUDENT.snapshot(student)
     db.session.delete(student)
     try:
         db.session.flush()

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
-from webapp.audit import service as audit_service
 from webapp.auth.access import role_required
 from webapp.extensions import db
+from webapp.fields.student import STUDENT
 from webapp.models import AuditEvent, Role, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.students import bp, service
@@ -37,6 +37,7 @@ def index() -> str:
         query=query,
         page=page,
         grades=range(GRADE_MIN, GRADE_MAX + 1),
+        columns=[STUDENT[name] for name in service.SORTABLE_COLUMNS],
         per_page_choices=(10, 25, 50, 100),
         page_url=lambda number: url_for(".index", **query.url_args(page=number)),
     )
@@ -71,7 +72,7 @@ def _student_or_404(student_id: int) -> Student:
     """
     student = db.session.get(Student, student_id)
     if student is None:
-        deletion = audit_service.last_deletion(student_id)
+        deletion = service.deletion_event(student_id)
         raise StudentDeleted(deletion) if deletion else NotFound()
     return student
 
@@ -80,7 +81,13 @@ def _student_or_404(student_id: int) -> Student:
 def detail(student_id: int) -> str:
     """Show one student, with the student's age today."""
     student = _student_or_404(student_id)
-    return render_template("students/detail.html", student=student, today=date.today())
+    return render_template(
+        "students/detail.html",
+        student=student,
+        # The name is the page's heading; the other fields are listed below it.
+        fields=[field for field in STUDENT.form_fields if field.name != "name"],
+        today=date.today(),
+    )
 
 
 def _expected_version(form: StudentForm | ConfirmForm) -> int | None:
@@ -94,21 +101,12 @@ def _expected_version(form: StudentForm | ConfirmForm) -> int | None:
     return form.expected_version() or 0
 
 
-def _describe(value: object) -> str:
-    """Show a stored value the way the form shows it, for the conflict notes."""
-    if value is None or value == "":
-        return "(empty)"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def _stored_differences(form: StudentForm, student: Student) -> dict[str, str]:
-    """Map each field whose stored value differs from the user's to the stored value."""
-    typed = form.values()
+    """Map each field whose stored value differs from the user's to the stored value,
+    shown as the form shows it."""
     return {
-        name: _describe(getattr(student, name))
-        for name, value in typed.items()
+        name: STUDENT[name].display(getattr(student, name)) or "(empty)"
+        for name, value in form.values().items()
         if getattr(student, name) != value
     }
 
@@ -157,7 +155,7 @@ def _save_or_render(
         form.version.data = str(student.version)
         return _render_form(form, student, CONFLICT, _stored_differences(form, student))
     except service.DuplicateEmailError:
-        form.email.errors = [*form.email.errors, service.DUPLICATE_EMAIL_MESSAGE]
+        form["email"].errors = [*form["email"].errors, service.DUPLICATE_EMAIL_MESSAGE]
     except IntegrityError:
         form.form_errors.append("The database refused this record. Check the values and try again.")
     else:
@@ -169,7 +167,7 @@ def _save_or_render(
 @role_required(Role.EDITOR)
 def create() -> Response | tuple[str, int]:
     """Add a student; "Save and add another" returns to an empty form."""
-    form = StudentForm()
+    form = StudentForm(data=STUDENT.defaults(date.today()))
     if form.validate_on_submit():
         student = Student()
         failed = _save_or_render(form, student)
@@ -179,8 +177,6 @@ def create() -> Response | tuple[str, int]:
         if form.save_and_add.data:
             return redirect(url_for(".create"))
         return redirect(url_for(".detail", student_id=student.id))
-    if request.method == "GET":
-        form.enrolled_on.data = date.today()
     return _render_form(form, None)
 
 
@@ -189,7 +185,7 @@ def create() -> Response | tuple[str, int]:
 def edit(student_id: int) -> Response | tuple[str, int]:
     """Correct a student's record; a save based on an outdated version gets a 409."""
     student = _student_or_404(student_id)
-    form = StudentForm(obj=student, student_id=student.id, stored=student)
+    form = StudentForm(student=student)
     if form.validate_on_submit():
         failed = _save_or_render(form, student, _expected_version(form))
         if failed:
@@ -223,6 +219,7 @@ def delete(student_id: int) -> Response | tuple[str, int]:
             ), CONFLICT
         # A message with a link (see base.html): the history page has the Restore button.
         undo = url_for("audit.history", student_id=student_id)
-        flash({"text": f"Deleted {name}.", "url": undo, "link": "Undo"}, "success")
+        message = {"text": f"Deleted {name}.", "url": undo, "link": "Undo"}
+        flash(message, "success")  # type: ignore[arg-type]  # (base.html shows a dict as a link)
         return redirect(url_for(".index"))
     return render_template("students/delete.html", student=student, form=form, changed=False), 200

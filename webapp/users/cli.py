@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask.cli import AppGroup
 
@@ -32,7 +34,8 @@ def _account(email: str) -> User:
     return user
 
 
-def _run(action, *args: object) -> None:
+def _run(action: Callable[..., object], *args: object) -> None:
+    """Run an account change, turning its refusal into the command's error message."""
     try:
         action(*args)
     except service.AccountError as error:

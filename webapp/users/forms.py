@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, SubmitField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
 from webapp.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_password_rules

@@ -20,8 +20,8 @@ from webapp.auth.passwords import check_password_rules, hash_password
 from webapp.auth.service import find_user
 from webapp.database import begin_write
 from webapp.extensions import db
+from webapp.fields.rules import clean_email
 from webapp.models import LoginThrottle, Role, Step, User
-from webapp.students.rules import clean_email
 
 logger = logging.getLogger("webapp.auth")
 

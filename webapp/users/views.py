@@ -36,7 +36,9 @@ def create() -> Response | tuple[str, int]:
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
-            user = service.create_user(form.email.data, Role(form.role.data), form.password.data)
+            user = service.create_user(
+                form.email.data or "", Role(form.role.data), form.password.data or ""
+            )
         except service.AccountError as error:
             form.email.errors = [*form.email.errors, str(error)]
         else:
@@ -87,7 +89,7 @@ def reset_password(user_id: int) -> Response | tuple[str, int]:
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            service.set_password(user, form.password.data)
+            service.set_password(user, form.password.data or "")
         except service.AccountError as error:
             form.password.errors = [str(error)]
         else:

@@ -8,7 +8,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import BooleanField, SubmitField
 
-from webapp.transfer.importer import format_size, too_large_message
+from webapp.import_export.csvformat import FIELDS
+from webapp.import_export.importer import format_size, too_large_message
 
 
 class UploadForm(FlaskForm):
@@ -33,8 +34,8 @@ class UploadForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.max_bytes = max_bytes
         self.file.description = (
-            "UTF-8 CSV with a header line, for example id,name,email,grade,birthday,"
-            f"enrolled_on. Up to {format_size(max_bytes)}. Nothing is saved before you confirm."
+            f"UTF-8 CSV with a header line, for example {','.join(FIELDS)}. "
+            f"Up to {format_size(max_bytes)}. Nothing is saved before you confirm."
         )
         # A new list per form: the class-level one is shared by every instance.
         self.file.validators = [

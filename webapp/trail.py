@@ -1,42 +1,31 @@
 """Writing the audit trail: one event per change to a student, in the change's transaction.
 
-Every write in :mod:`webapp.students.service` calls :func:`record` before it commits, so
-there is no change without its event and no event without its change.
+The services that change students call :func:`record` before they commit (the students
+service; the import writes the same events in bulk), so there is no change without its
+event and no event without its change. The audit blueprint only reads the events. Which
+fields are recorded, and in what form, the field declarations say
+(:data:`webapp.fields.student.STUDENT`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
 
 from webapp.extensions import db
-from webapp.models import Action, AuditEvent, Student
+from webapp.fields.student import STUDENT
+from webapp.models import Action, AuditEvent
+from webapp.models.student import NAME_MAX_LENGTH
 
 #: The student fields the trail records, in display order.
-AUDITED_FIELDS = ("name", "email", "grade", "birthday", "enrolled_on")
-DATE_FIELDS = frozenset({"birthday", "enrolled_on"})
+AUDITED_FIELDS = tuple(field.name for field in STUDENT.audited)
 #: Who made a change outside any web request.
 COMMAND_LINE = "command line"
-
-
-def snapshot(student: Student) -> dict[str, Any]:
-    """The audited fields of ``student`` as JSON values (dates as ISO strings)."""
-    values = {}
-    for field in AUDITED_FIELDS:
-        value = getattr(student, field)
-        values[field] = value.isoformat() if isinstance(value, date) else value
-    return values
-
-
-def from_json(field: str, value: Any) -> Any:
-    """Turn a recorded value back into the model's type (ISO string to ``date``)."""
-    if value is not None and field in DATE_FIELDS:
-        return date.fromisoformat(value)
-    return value
+#: The longest note an event holds, in characters (the column's length).
+NOTE_MAX_LENGTH = 200
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -84,10 +73,10 @@ def record(
         actor=actor_name,
         action=action.value,
         student_id=student_id,
-        student_name=student_name[:100],
+        student_name=student_name[:NAME_MAX_LENGTH],
         changes=dict(changes),
         reverts_id=reverts.id if reverts else None,
-        note=note[:200] if note else None,
+        note=note[:NOTE_MAX_LENGTH] if note else None,
     )
     db.session.add(event)
     return event

@@ -1,9 +1,10 @@
-"""Views of the transfer blueprint: CSV upload, preview, confirm, result; CSV export.
+"""Views of the import and export blueprint: CSV upload, preview, confirm, result; export.
 
 The import is three requests: the upload (POST ``/students/import``) checks the file and
 stores it server-side with its preview, the preview page (GET ``/students/import/<token>``)
 says what each row would do, and the confirm (POST to the same URL) applies it in one
-transaction, then redirects to the result. Nothing is written before the confirm.
+transaction, then redirects to the result. Nothing is written before the confirm. The
+workflow itself is :mod:`webapp.import_export.service`'s.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.auth.access import role_required
-from webapp.extensions import db
+from webapp.fields.student import STUDENT
+from webapp.import_export import bp, exporter, importer, service, uploads
+from webapp.import_export.forms import ConfirmImportForm, UploadForm
+from webapp.import_export.importer import Action, ImportConflictError, ImportFileError
 from webapp.models import Role
 from webapp.students.service import parse_roster_query
-from webapp.transfer import bp, exporter, importer, uploads
-from webapp.transfer.forms import ConfirmImportForm, UploadForm
-from webapp.transfer.importer import Action, ImportConflictError, ImportFileError
 
 #: HTTP status of a form that failed validation (RFC 9110 "Unprocessable Content").
 UNPROCESSABLE = 422
@@ -74,7 +75,7 @@ def allow_large_upload(endpoint: str | None, values: dict[str, Any] | None) -> N
     The site-wide ``MAX_CONTENT_LENGTH`` is sized for small forms. URL value preprocessors
     run before every ``before_request`` hook, and so before CSRFProtect reads the form.
     """
-    if endpoint == "transfer.upload":
+    if endpoint == "import_export.upload":
         request.max_content_length = importer.configured_max_bytes() + UPLOAD_OVERHEAD
 
 
@@ -85,54 +86,18 @@ def upload_too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
     form.file.errors = [
         importer.too_large_message(request.content_length, importer.configured_max_bytes())
     ]
-    return render_template("transfer/upload.html", form=form), 413
-
-
-def _end_request_transaction() -> None:
-    """End the transaction the request opened, so checking a file holds no lock.
-
-    Every POST starts a write transaction (``webapp.database``); checking a large file
-    takes seconds and does not touch the database, and SQLite's write lock would stall
-    every other writer meanwhile. Anything needed from the session (the user) must be
-    read before this.
-    """
-    db.session.rollback()
-
-
-def _preview_meta(plan: importer.ImportPlan) -> dict[str, Any]:
-    """The preview stored with an upload: totals and one compact entry per row."""
-    return {
-        "digest": plan.digest(),
-        "fields": list(plan.fields),
-        "ignored": list(plan.ignored_columns),
-        "counts": {action.value: count for action, count in plan.counts.items()},
-        "warned": sum(1 for row in plan.rows if row.warnings),
-        "rows": [
-            [
-                row.line,
-                row.action.value,
-                row.student_id,
-                row.name,
-                [
-                    [
-                        importer.FIELD_LABELS[change.field],
-                        importer.display_value(change.old),
-                        importer.display_value(change.new),
-                    ]
-                    for change in row.changes
-                ],
-                list(row.errors),
-                list(row.warnings),
-            ]
-            for row in plan.rows
-        ],
-    }
+    return render_template("import_export/upload.html", form=form, columns=_columns()), 413
 
 
 def _gone() -> BaseResponse:
     """Send the user back to the upload form: the upload is gone or not theirs."""
     flash(GONE_MESSAGE, "info")
     return redirect(url_for(".upload"))
+
+
+def _columns() -> list[Any]:
+    """The declared student fields, for the upload page's description of the columns."""
+    return list(STUDENT)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -143,25 +108,16 @@ def upload() -> BaseResponse | tuple[str, int]:
     if form.validate_on_submit():
         owner = uploads.current_owner()
         file = form.file.data
-        data = file.read()
-        _end_request_transaction()
         try:
-            plan = importer.plan_import(
-                importer.read_and_validate(data, max_bytes=importer.configured_max_bytes())
+            stored = service.check_upload(
+                file.read(), filename=file.filename or "upload.csv", owner=owner
             )
         except ImportFileError as error:
             form.file.errors = [*form.file.errors, str(error)]
         else:
-            db.session.rollback()  # the plan only read
-            stored = uploads.save(
-                data,
-                filename=(file.filename or "upload.csv")[:200],
-                owner=owner,
-                meta=_preview_meta(plan),
-            )
             return redirect(url_for(".preview", token=stored.token), code=303)
     status = UNPROCESSABLE if request.method == "POST" else 200
-    return render_template("transfer/upload.html", form=form), status
+    return render_template("import_export/upload.html", form=form, columns=_columns()), status
 
 
 @bp.get("/import/<token>")
@@ -183,7 +139,7 @@ def preview(token: str) -> BaseResponse | str:
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), last_page)
     page = ListPagination(page=page_number, per_page=per_page, error_out=False, items=rows)
     return render_template(
-        "transfer/preview.html",
+        "import_export/preview.html",
         upload=upload,
         meta=upload.meta,
         counts=upload.meta["counts"],
@@ -212,43 +168,26 @@ def confirm(token: str) -> BaseResponse:
     if not form.validate_on_submit():
         return redirect(url_for(".preview", token=token))
     if form.cancel.data:
-        uploads.discard(token)
+        service.cancel(token)
         flash("Import cancelled. Nothing was changed.", "info")
         return redirect(url_for(".upload"))
-
-    data = uploads.claim(upload)
-    if data is None:  # a second click: the first one is applying it
-        return _gone()
-    _end_request_transaction()
     try:
-        validated = importer.read_and_validate(data, max_bytes=importer.configured_max_bytes())
-        importer.begin_import()
-        plan = importer.plan_import(validated, lock=True)
-        if plan.digest() != upload.meta.get("digest"):
-            db.session.rollback()
-            uploads.update_meta(upload, _preview_meta(plan))
-            uploads.release(upload)
-            flash(
-                "The roster changed since this preview was made, so nothing was imported. "
-                "Check the updated preview below and confirm again.",
-                "error",
-            )
-            return redirect(url_for(".preview", token=token))
-        result = importer.apply_plan(
-            plan, all_or_nothing=form.all_or_nothing.data, source=upload.filename
+        result = service.confirm(upload, all_or_nothing=form.all_or_nothing.data)
+    except service.UploadGone:  # a second click: the first one is applying it
+        return _gone()
+    except service.PreviewOutdated:
+        flash(
+            "The roster changed since this preview was made, so nothing was imported. "
+            "Check the updated preview below and confirm again.",
+            "error",
         )
+        return redirect(url_for(".preview", token=token))
     except ImportFileError as error:
-        uploads.discard(token)
         flash(str(error), "error")
         return redirect(url_for(".upload"))
     except ImportConflictError as error:
-        uploads.release(upload)
         flash(str(error), "error")
         return redirect(url_for(".preview", token=token))
-    except Exception:
-        uploads.release(upload)
-        raise
-    uploads.discard(token)
     session[RESULT_KEY] = {
         "token": token,
         "filename": upload.filename,
@@ -268,7 +207,7 @@ def result(token: str) -> BaseResponse | str:
     totals = session.get(RESULT_KEY)
     if not isinstance(totals, dict) or totals.get("token") != token:
         return redirect(url_for(".upload"))
-    return render_template("transfer/result.html", totals=totals)
+    return render_template("import_export/result.html", totals=totals)
 
 
 @bp.get("/export.csv")

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from tests.helpers import add_student
 from webapp.extensions import db
+from webapp.import_export.importer import checking
 from webapp.models import AuditEvent, Student
-from webapp.transfer import importer
 
 VALID = "name,email,grade,birthday\nAda,ada@example.org,7,2013-12-10\nBob,,8,\n"
 MIXED = "name,email,grade\nAda,ada@example.org,7\nBob,bob@example.org,x\nCarl,,9\n"
@@ -58,7 +58,7 @@ def test_import_with_errors_lists_them_writes_the_rest_and_exits_1(
 ) -> None:
     result = runner.invoke(args=["students", "import", write(tmp_path, MIXED)])
     assert result.exit_code == 1
-    assert "line 3: grade 'x' is not a whole number." in result.output
+    assert "line 3: The grade 'x' is not a whole number." in result.output
     assert "Created 2, updated 0; 0 unchanged; 1 row with errors not imported." in result.output
     assert names(app) == ["Ada", "Carl"]
 
@@ -133,7 +133,7 @@ def test_unknown_columns_are_reported(runner: FlaskCliRunner, tmp_path: Path) ->
 def test_import_with_worker_processes_says_how_the_checking_went(
     app: Flask, runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importer, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(checking, "PARALLEL_MIN_ROWS", 10)
     rows = "".join(f"Student {n},s{n}@example.org,{n % 12 + 1}\n" for n in range(30))
     path = write(tmp_path, "name,email,grade\n" + rows)
     result = runner.invoke(args=["students", "import", "--jobs", "2", path])

@@ -7,7 +7,7 @@ PostgreSQL, ``fetchmany`` on SQLite) and each batch is written out as CSV before
 is read, so memory stays flat however large the table.
 
 Text cells that a spreadsheet would run as a formula are neutralised
-(:func:`webapp.transfer.csvformat.neutralise`); the importer undoes it, so an exported
+(:func:`webapp.import_export.csvformat.neutralise`); the importer undoes it, so an exported
 file imports back unchanged.
 """
 
@@ -22,9 +22,11 @@ from typing import Any, TextIO
 from sqlalchemy import Select, String, func, type_coerce
 
 from webapp.extensions import db
+from webapp.fields.base import Kind
+from webapp.fields.student import STUDENT
+from webapp.import_export.csvformat import FIELDS, TEXT_FIELDS, neutralise
 from webapp.models import Student
 from webapp.students.service import RosterQuery, roster_statement
-from webapp.transfer.csvformat import FIELDS, neutralise
 
 #: Rows fetched and written per batch.
 BATCH_SIZE = 2_000
@@ -32,18 +34,20 @@ BATCH_SIZE = 2_000
 #: Byte order mark written first when asked for: Excel then reads the file as UTF-8.
 BOM = "\ufeff"
 
-#: The exported columns. Dates are read as the database returns them: SQLite stores ISO
-#: text, written out as it is (parsing it into ``date`` objects and formatting them back
-#: took a third of the export's time); PostgreSQL's driver returns ``date`` objects,
-#: which the CSV writer formats as ISO text too.
-_COLUMNS = (
-    Student.id,
-    Student.name,
-    Student.email,
-    Student.grade,
-    type_coerce(Student.birthday, String).label("birthday"),
-    type_coerce(Student.enrolled_on, String).label("enrolled_on"),
+#: The exported columns: every declared student field, in order. Dates are read as the
+#: database returns them: SQLite stores ISO text, written out as it is (parsing it into
+#: ``date`` objects and formatting them back took a third of the export's time, see
+#: ``bench/results/import-export-design.md``); PostgreSQL's driver returns ``date``
+#: objects, which the CSV writer formats as ISO text too.
+_COLUMNS = tuple(
+    type_coerce(getattr(Student, field.name), String).label(field.name)
+    if field.kind is Kind.DATE
+    else getattr(Student, field.name)
+    for field in STUDENT
 )
+
+#: Positions of the text columns, whose cells :func:`neutralise` may change.
+_TEXT_INDEXES = tuple(index for index, name in enumerate(FIELDS) if name in TEXT_FIELDS)
 
 #: First characters of the text cells that :func:`neutralise` may change.
 _RISKY_START = frozenset("'=+-@\t\r")
@@ -56,7 +60,7 @@ def export_statement(query: RosterQuery) -> Select[Any]:
         query: the roster's search, filter and sort (its page and page size are ignored).
 
     Returns:
-        A SELECT of ``id, name, email, grade, birthday, enrolled_on`` in roster order.
+        A SELECT of the declared fields (``id, name, email, ...``) in roster order.
     """
     return roster_statement(query).with_only_columns(*_COLUMNS)
 
@@ -74,19 +78,21 @@ def count_rows(query: RosterQuery) -> int:
     return db.session.execute(statement).scalar_one()
 
 
-def _safe_rows(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """A batch of rows with their name and email neutralised (blanks stay empty)."""
-    return [
-        (
-            student_id,
-            neutralise(name) if name[:1] in _RISKY_START else name,
-            neutralise(email) if email and email[0] in _RISKY_START else email,
-            grade,
-            birthday,
-            enrolled_on,
-        )
-        for student_id, name, email, grade, birthday, enrolled_on in rows
-    ]
+def _safe_rows(rows: Sequence[Any]) -> list[Sequence[Any]]:
+    """A batch of rows with their text cells neutralised (blanks stay empty)."""
+    safe: list[Sequence[Any]] = []
+    append, text_indexes, risky = safe.append, _TEXT_INDEXES, _RISKY_START
+    for row in rows:
+        for index in text_indexes:
+            cell = row[index]
+            if cell and cell[0] in risky:
+                row = tuple(
+                    neutralise(value) if position in text_indexes and value else value
+                    for position, value in enumerate(row)
+                )
+                break
+        append(row)
+    return safe
 
 
 def _batches(query: RosterQuery, batch_size: int) -> Iterator[Sequence[Any]]:

@@ -1,6 +1,6 @@
 """``flask students import`` and ``flask students export``, on the services of this package.
 
-Both are attached to the ``students`` command group by ``webapp.students.cli``.
+The application factory adds both to the ``students`` command group.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from webapp.import_export import exporter, importer
+from webapp.import_export.importer import Action, ImportConflictError, ImportFileError
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.students.service import DEFAULT_SORT, SORTABLE_COLUMNS, RosterQuery
-from webapp.transfer import exporter, importer
-from webapp.transfer.importer import Action, ImportConflictError, ImportFileError
 
 #: Default ``--jobs``: the processors this process may use, up to 4.
 DEFAULT_JOBS = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 4)
@@ -33,9 +33,10 @@ SORT_CHOICES = [key for column in SORTABLE_COLUMNS for key in (column, f"-{colum
 def _skip_final_collection() -> None:
     """Let the interpreter exit without its final garbage collections (once per process).
 
-    A command line process that imported the app and moved 100,000 rows spends a quarter
-    of a second in the collections the interpreter runs as it shuts down, on objects
-    that reference counting frees anyway; :func:`gc.freeze` at exit skips them.
+    A command line process that moved 100,000 rows spends a noticeable time in the
+    collections the interpreter runs as it shuts down, on objects that reference counting
+    frees anyway (``bench/results/import-export-design.md``); :func:`gc.freeze` at exit
+    skips them.
     """
     atexit.register(gc.freeze)
 

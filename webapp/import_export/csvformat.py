@@ -17,15 +17,23 @@ from __future__ import annotations
 
 import re
 
-#: The student fields, in the order of an exported file's columns.
-FIELDS: tuple[str, ...] = ("id", "name", "email", "grade", "birthday", "enrolled_on")
+from webapp.fields.student import STUDENT
 
-#: What people call the fields in a header, once normalised by :func:`normalise_header`.
+#: The student fields, in the order of an exported file's columns (their declarations'
+#: names and order).
+FIELDS: tuple[str, ...] = STUDENT.names
+
+#: What people call the fields in a header, once normalised by :func:`normalise_header`:
+#: each field's name and its declared aliases.
 HEADER_ALIASES: dict[str, str] = {
-    **{field: field for field in FIELDS},
-    "enrollment_date": "enrolled_on",
-    "enrolment_date": "enrolled_on",
+    **{field.name: field.name for field in STUDENT},
+    **{alias: field.name for field in STUDENT for alias in field.aliases},
 }
+
+#: The fields whose cells are text that a spreadsheet could take for a formula.
+TEXT_FIELDS: frozenset[str] = frozenset(
+    field.name for field in STUDENT if field.kind in {"text", "email"}
+)
 
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV Injection").
 FORMULA_TRIGGERS = frozenset("=+-@\t\r")

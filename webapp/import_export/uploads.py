@@ -123,15 +123,16 @@ def save(data: bytes, *, filename: str, owner: str, meta: dict[str, Any]) -> Upl
     fd = os.open(csv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+    created = time.time()
     record = {
         "owner": owner,
         "filename": filename,
         "size": len(data),
-        "created": time.time(),
+        "created": created,
         "meta": meta,
     }
     _write_json(json_path, record)
-    return Upload(token, owner, filename, len(data), record["created"], meta)
+    return Upload(token, owner, filename, len(data), created, meta)
 
 
 def load(token: str, owner: str) -> Upload | None:
