@@ -91,7 +91,7 @@ def request_id() -> str:
         g.request_id = (
             incoming if trusted and REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
         )
-    return g.request_id
+    return str(g.request_id)
 
 
 def make_handler(log_format: str) -> logging.Handler:
@@ -113,7 +113,8 @@ def make_handler(log_format: str) -> logging.Handler:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     else:
         raise ValueError(f"LOG_FORMAT must be text or json, got {log_format!r}")
-    handler.webapp_handler = True  # type: ignore[attr-defined]
+    # A mark for configure_logging, which replaces the handler it added before.
+    handler.webapp_handler = True  # type: ignore[attr-defined]  # (a mark of our own)
     return handler
 
 

@@ -90,7 +90,7 @@ def matching_step(secret: str, code: str, *, now: float | None = None) -> int | 
     for offset in range(-VALID_WINDOW, VALID_WINDOW + 1):
         at = moment + offset * totp.interval
         if hmac.compare_digest(totp.at(at), digits):
-            return totp.timecode(at)  # type: ignore[arg-type]
+            return totp.timecode(at)
     return None
 
 
@@ -99,7 +99,7 @@ def _normalise_recovery(code: str) -> str:
 
 
 def _recovery_hash_method() -> str:
-    return current_app.config["RECOVERY_CODE_HASH_METHOD"]
+    return str(current_app.config["RECOVERY_CODE_HASH_METHOD"])
 
 
 def new_recovery_codes() -> tuple[list[str], list[str]]:
@@ -256,7 +256,9 @@ def _use(user: User, step: int | None, recovery_id: int | None) -> bool:
         .where(RecoveryCode.id == recovery_id, RecoveryCode.used_at.is_(None))
         .values(used_at=utcnow())
     )
-    if used.rowcount == 1:  # type: ignore[attr-defined]
+    # An UPDATE's result is a CursorResult, which has rowcount; Session.execute is typed
+    # as returning the general Result.
+    if used.rowcount == 1:  # type: ignore[attr-defined]  # (see above)
         logger.info("Recovery code used: user_id=%s", user.id)
         return True
     return False

@@ -17,7 +17,7 @@ SETUP_SECRET = "two_factor_setup_secret"
 
 
 def _rate_limit() -> str:
-    return current_app.config["SECOND_FACTOR_RATE_LIMIT"]
+    return str(current_app.config["SECOND_FACTOR_RATE_LIMIT"])
 
 
 def _status_page(disable_form: CodeForm | None = None, status: int = 200) -> tuple[str, int]:
@@ -52,7 +52,7 @@ def two_factor_setup() -> Response | tuple[str, int]:
     form = ConfirmSetupForm()
     if form.validate_on_submit():
         try:
-            codes = two_factor.enable(user, secret, form.code.data)
+            codes = two_factor.enable(user, secret, form.code.data or "")
         except two_factor.InvalidCode:
             form.code.errors = [
                 "This is not the code the app shows now. Check the app and try again."
@@ -81,7 +81,7 @@ def two_factor_disable() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             two_factor.check_may_disable(user)
-            two_factor.verify(user.id, form.code.data, request.remote_addr)
+            two_factor.verify(user.id, form.code.data or "", request.remote_addr)
             two_factor.disable(user)
         except service.TooManyAttempts as wait:
             raise throttled(wait.until, "wrong codes for this account") from wait

@@ -34,7 +34,7 @@ def _login_rate_limit() -> str:
 
 
 def _second_factor_rate_limit() -> str:
-    return current_app.config["SECOND_FACTOR_RATE_LIMIT"]
+    return str(current_app.config["SECOND_FACTOR_RATE_LIMIT"])
 
 
 def throttled(until: datetime, what: str) -> TooManyRequests:
@@ -120,7 +120,7 @@ def second_factor() -> Response | tuple[str, int]:
     form = SignInCodeForm()
     if form.validate_on_submit():
         try:
-            user = two_factor.verify(user_id, form.code.data, request.remote_addr)
+            user = two_factor.verify(user_id, form.code.data or "", request.remote_addr)
         except service.TooManyAttempts as wait:
             raise throttled(wait.until, "wrong codes for this account") from wait
         except two_factor.InvalidCode:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -103,7 +104,9 @@ def create_command(
         _verify(result.path)
 
 
-def _checked(function, *args: object, **kwargs: object) -> service.VerifyReport:
+def _checked(
+    function: Callable[..., service.VerifyReport], *args: object, **kwargs: object
+) -> service.VerifyReport:
     """Call a verifying service function with this release's revisions and ``PG_BIN_DIR``.
 
     Raises:

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy.engine import URL
 
@@ -105,8 +106,15 @@ def libpq_arguments(url: URL) -> tuple[str, dict[str, str]]:
     return conninfo, env
 
 
-def _run(command: list[str], env: Mapping[str, str] | None = None, **kwargs) -> None:
-    result = subprocess.run(command, env=env, stderr=subprocess.PIPE, check=False, **kwargs)
+def _run(
+    command: list[str], env: Mapping[str, str] | None = None, stdout: IO[bytes] | None = None
+) -> None:
+    """Run ``command``, its output to ``stdout``.
+
+    Raises:
+        BackupError: the command failed; with its name, exit status and error output.
+    """
+    result = subprocess.run(command, env=env, stdout=stdout, stderr=subprocess.PIPE, check=False)
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip()
         raise BackupError(f"{Path(command[0]).name} failed (exit {result.returncode}): {message}")

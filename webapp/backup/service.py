@@ -399,7 +399,7 @@ def _is_empty_postgres(engine: Engine) -> bool:
                 "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
             )
         )
-    return found == 0
+    return bool(found == 0)
 
 
 def _restore_sqlite(archive: Path, target: Path) -> Callable[[], None]:

@@ -85,4 +85,5 @@ def is_empty(path: Path) -> bool:
     if not path.exists() or path.stat().st_size == 0:
         return True
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-        return connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        (tables,) = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return bool(tables == 0)

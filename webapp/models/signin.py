@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.types import UTCDateTime, utcnow
 
 #: Longest text form of a client address (an IPv6 address with an IPv4 tail).
@@ -22,7 +22,7 @@ class Step(enum.StrEnum):
     SECOND_FACTOR = "second_factor"
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-in attempts of one subject from one client address.
 
     A row exists for any email typed, known or not, so that unknown emails are throttled
@@ -59,7 +59,7 @@ class LoginThrottle(db.Model):
         return f"<LoginThrottle {self.step} client={self.client} failures={self.failures}>"
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """One single-use recovery code of an account with two-factor sign-in.
 
     Attributes:
