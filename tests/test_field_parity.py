@@ -133,6 +133,20 @@ def test_existing_student_same_verdict_and_message(
     assert import_verdict(app, values, student_id) == expected
 
 
+def assert_same_warnings(
+    app: Flask, values: dict[str, str], student_id: int | None, expected: list[str]
+) -> None:
+    """Form and import accept ``values`` with the same warnings, one containing each of
+    ``expected`` in turn."""
+    form_errors, form_warnings = form_verdict_and_warnings(app, values, student_id)
+    row = import_row(app, values, student_id)
+    assert (form_errors, list(row.errors)) == ([], [])
+    assert form_warnings == list(row.warnings)
+    assert len(form_warnings) == len(expected), form_warnings
+    for message, text in zip(form_warnings, expected, strict=True):
+        assert text in message
+
+
 #: Unusual but possible values: valid on both sides, with the same warnings.
 WARNING_CASES = [
     pytest.param({}, [], id="usual"),
@@ -171,13 +185,7 @@ def test_new_student_same_warnings(
     app: Flask, changes: dict[str, str], expected: list[str]
 ) -> None:
     values = {**VALID, **changes}
-    form_errors, form_warnings = form_verdict_and_warnings(app, values)
-    row = import_row(app, values)
-    assert (form_errors, list(row.errors)) == ([], [])
-    assert form_warnings == list(row.warnings)
-    assert len(form_warnings) == len(expected), form_warnings
-    for message, text in zip(form_warnings, expected, strict=True):
-        assert text in message
+    assert_same_warnings(app, values, None, expected)
 
 
 #: Edits of a student stored with the tutorial's Einstein's birthday: only what is entered
@@ -213,10 +221,4 @@ def test_existing_student_same_warnings(
         "enrolled_on": "2024-09-02",
     }
     values = {**stored, **changes}
-    form_errors, form_warnings = form_verdict_and_warnings(app, values, student_id)
-    row = import_row(app, values, student_id)
-    assert (form_errors, list(row.errors)) == ([], [])
-    assert form_warnings == list(row.warnings)
-    assert len(form_warnings) == len(expected), form_warnings
-    for message, text in zip(form_warnings, expected, strict=True):
-        assert text in message
+    assert_same_warnings(app, values, student_id, expected)

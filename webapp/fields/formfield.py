@@ -144,11 +144,10 @@ class WarningsConfirmation:
         for name, message in warnings:
             self.by_field.setdefault(name, []).append(message)
         fields = [record[name] for name in self.by_field]
+        # The messages name the other values a warning reads (the enrollment date of an
+        # unusual age); the field's own value is added for warnings that do not name it.
         fingerprint = repr(
-            [
-                (f.name, f.display(values.get(f.name)), w)
-                for f, w in zip(fields, self.by_field.values(), strict=True)
-            ]
+            [(f.name, f.display(values.get(f.name)), self.by_field[f.name]) for f in fields]
         )
         self.token = hashlib.sha256(fingerprint.encode()).hexdigest()[:16] if fields else ""
         dates = all(f.kind is Kind.DATE for f in fields)
