@@ -227,3 +227,105 @@ def test_delete_flash_offers_undo(app: Flask, editor: FlaskClient) -> None:
     response = editor.post(f"/students/{student_id}/delete", data={"version": "1"})
     html = editor.get(response.location).get_data(as_text=True)
     assert f'Deleted Grace Hopper. <a href="/students/{student_id}/history">Undo</a>' in html
+
+
+def test_restore_of_an_older_deletion_is_refused_and_changes_nothing(
+    app: Flask, editor: FlaskClient
+) -> None:
+    """Issue 18, finding 7: deleted, restored, edited, deleted again; the first deletion's
+    values are stale, so restoring it would silently drop the edit."""
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/delete", data={"version": "1"})
+    first_deletion = events(app, student_id)[-1]
+    assert editor.post(f"/audit/{first_deletion.id}/restore").status_code == 302
+    restored_version = fetch_student(app, student_id).version
+    editor.post(
+        f"/students/{student_id}/edit",
+        data=valid_form(name="Grace Brewster Hopper", version=str(restored_version)),
+    )
+    editor.post(f"/students/{student_id}/delete", data={"version": str(restored_version + 1)})
+    before = events(app, student_id)
+
+    response = editor.post(f"/audit/{first_deletion.id}/restore")
+
+    assert response.status_code == 409
+    assert "already undone" in response.get_data(as_text=True)
+    assert fetch_student(app, student_id) is None
+    assert [e.id for e in events(app, student_id)] == [e.id for e in before]
+    # The latest deletion restores the latest values.
+    assert editor.post(f"/audit/{before[-1].id}/restore").status_code == 302
+    assert fetch_student(app, student_id).name == "Grace Brewster Hopper"
+
+
+def test_restore_of_a_deletion_that_is_not_the_latest_event_is_refused(
+    app: Flask, editor: FlaskClient
+) -> None:
+    """A deletion restored by hand-made means (say, an import bringing the id back) is not
+    marked undone, but later events still make it stale."""
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/delete", data={"version": "1"})
+    deletion = events(app, student_id)[-1]
+    with app.app_context():
+        db.session.add(
+            AuditEvent(
+                actor="command line",
+                action="create",
+                student_id=student_id,
+                student_name="Grace Hopper",
+                changes={},
+            )
+        )
+        db.session.add(
+            AuditEvent(
+                actor="command line",
+                action="delete",
+                student_id=student_id,
+                student_name="Grace Hopper",
+                changes={"name": ["Grace Hopper", None]},
+            )
+        )
+        db.session.commit()
+
+    response = editor.post(f"/audit/{deletion.id}/restore")
+
+    assert response.status_code == 409
+    assert "Only the latest deletion can be restored" in response.get_data(as_text=True)
+    assert fetch_student(app, student_id) is None
+
+
+def test_revert_of_an_already_reverted_change_is_refused(app: Flask, editor) -> None:
+    student_id = create(editor)
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Wrong", version="1"))
+    update = events(app, student_id)[-1]
+    assert editor.post(f"/audit/{update.id}/revert").status_code == 302
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Wrong", version="3"))
+    count = len(events(app, student_id))
+
+    response = editor.post(f"/audit/{update.id}/revert")
+
+    assert response.status_code == 409
+    assert "already undone" in response.get_data(as_text=True)
+    assert fetch_student(app, student_id).name == "Wrong"
+    assert len(events(app, student_id)) == count
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["_method=POST", "endpoint=x", "_external=1", "_scheme=javascript", "_anchor=x", "page=2&x=1"],
+)
+def test_audit_log_ignores_query_keys_other_than_its_filters(app: Flask, query: str) -> None:
+    """Issue 18, finding 6: every key used to reach url_for (500s, absolute links)."""
+    admin = app.test_client(user="admin")
+    editor = app.test_client(user="editor")
+    for number in range(60):  # two pages of the log
+        create(editor, name=f"Student {number}", email=f"s{number}@example.org")
+
+    response = admin.get(f"/audit/?{query}&action=create")
+
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'href="http' not in html  # no absolute links built from the Host header
+    assert 'href="/audit/?' in html
+    assert "_method" not in html
+    assert "endpoint=" not in html
+    assert "action=create" in html

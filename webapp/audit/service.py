@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from webapp.extensions import db
 from webapp.fields.student import STUDENT
@@ -42,17 +42,34 @@ def undone_by(events: list[AuditEvent]) -> dict[int, AuditEvent]:
     }
 
 
+def _refuse_if_undone(event: AuditEvent, what: str) -> None:
+    """Raise :class:`UndoError` when another event already reverted or restored ``event``.
+
+    The buttons of an undone event are hidden, but a request can name any event id, so the
+    server checks too (issue 18, finding 7).
+    """
+    undoing = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.reverts_id == event.id).limit(1)
+    )
+    if undoing is not None:
+        raise UndoError(
+            f"Not done: this {what} was already undone on "
+            f"{undoing.occurred_at:%-d %B %Y at %H:%M} UTC by {undoing.actor}."
+        )
+
+
 def revert(event: AuditEvent) -> Student:
     """Put back the old values of an update, as a new update recorded as ``revert``; commits.
 
     Raises:
-        UndoError: the event is not an update or revert; the student was deleted; or a
-            field of it was changed again since, so reverting would overwrite that
-            later change (the message names the fields).
+        UndoError: the event is not an update or revert; it was reverted already; the
+            student was deleted; or a field of it was changed again since, so reverting
+            would overwrite that later change (the message names the fields).
         DuplicateEmailError: the old email now belongs to another student.
     """
     if event.action not in {Action.UPDATE, Action.REVERT}:
         raise UndoError("Only a change to a student can be reverted.")
+    _refuse_if_undone(event, "change")
     student = db.session.get(Student, event.student_id)
     if student is None:
         raise UndoError(f"{event.student_name} has been deleted; restore the student first.")
@@ -74,14 +91,28 @@ def restore(event: AuditEvent) -> Student:
     """Bring back a deleted student with its id and last values, recorded as ``restore``;
     commits.
 
+    Only the student's latest event can be restored, and only while it is a deletion: an
+    older deletion (one restored since, after which the student changed and was deleted
+    again) would bring back stale values and silently drop the later changes.
+
     Raises:
-        UndoError: the event is not a deletion, or the student exists again.
+        UndoError: the event is not a deletion; the student exists again; the deletion
+            was restored already; or it is not the student's latest event.
         DuplicateEmailError: its email now belongs to another student.
     """
     if event.action != Action.DELETE:
         raise UndoError("Only a deleted student can be restored.")
     if db.session.get(Student, event.student_id) is not None:
         raise UndoError(f"{event.student_name} exists already; nothing to restore.")
+    _refuse_if_undone(event, "deletion")
+    latest = db.session.scalar(
+        select(func.max(AuditEvent.id)).where(AuditEvent.student_id == event.student_id)
+    )
+    if latest != event.id:
+        raise UndoError(
+            f"Not restored: {event.student_name} changed after this deletion. Only the "
+            "latest deletion can be restored, with the values the student had last."
+        )
     values = STUDENT.from_json({field: old for field, (old, _) in event.changes.items()})
     student = Student(id=event.student_id)
     return students.save_student(student, values, action=Action.RESTORE, reverts=event)

@@ -20,6 +20,8 @@ from webapp.students.service import MAX_PAGE, DuplicateEmailError, StaleRecordEr
 
 CONFLICT = 409
 LOG_PER_PAGE = 50
+#: The query parameters of the audit log's filter form, kept in its page links.
+LOG_FILTERS = ("user", "action", "since", "until")
 
 
 def _history_page(
@@ -116,8 +118,10 @@ def log() -> str:
     )
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     page = db.paginate(statement, page=page_number, per_page=LOG_PER_PAGE, error_out=False)
+    # Only the filters go into the page links: any other key would reach url_for, where
+    # "_method", "_external" or "endpoint" change what it builds (issue 18, finding 6).
     args: dict[str, Any] = {
-        key: value for key, value in request.args.items() if key not in {"page", "submit"}
+        key: value for key, value in request.args.items() if key in LOG_FILTERS and value
     }
     return render_template(
         "audit/log.html",
