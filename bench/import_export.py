@@ -324,7 +324,7 @@ def export_sql() -> str:
     from sqlalchemy.dialects import sqlite
 
     from webapp.import_export.exporter import export_statement
-    from webapp.students.service import RosterQuery
+    from webapp.students.roster import RosterQuery
 
     compiled = export_statement(RosterQuery()).compile(
         dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}

@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from tests.helpers import add_student
 from webapp.extensions import db
-from webapp.students import service
+from webapp.students import roster as service
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.fields.student import STUDENT
 from webapp.models import AuditEvent, Role, Student, User
-from webapp.students.service import MAX_PAGE, DuplicateEmailError, StaleRecordError
+from webapp.students.roster import MAX_PAGE
+from webapp.students.service import DuplicateEmailError, StaleRecordError
 
 CONFLICT = 409
 LOG_PER_PAGE = 50

@@ -43,6 +43,7 @@ class Kind(enum.StrEnum):
     EMAIL = "email"
     NUMBER = "number"
     DATE = "date"
+    CHOICE = "choice"
 
 
 #: Turns a field's stripped, non-blank text into its value: ``parse(text, noun)``, where
@@ -84,6 +85,28 @@ def parse_whole_number(text: str, noun: str) -> int:
     if text.isdecimal() or _SIGNED_NUMBER.match(text):
         return int(text)
     raise FieldError(f"The {noun} {quote(text)} is not a whole number.")
+
+
+def choice_parser(choices: tuple[tuple[str, str], ...]) -> Parser[str]:
+    """A parser that accepts one of ``choices`` by its value or its label, in any case.
+
+    Args:
+        choices: ``(value, label)`` pairs (``("transferred", "Transferred out")``).
+
+    Returns:
+        ``parse(text, noun)`` returning the value; it raises :class:`FieldError`
+        (``"The status 'gone' is not one of: Enrolled, Withdrawn, ..."``) otherwise.
+    """
+    known = {key.casefold(): value for value, label in choices for key in (value, label)}
+    listed = ", ".join(label for _, label in choices)
+
+    def parse(text: str, noun: str) -> str:
+        try:
+            return known[" ".join(text.split()).casefold()]
+        except KeyError:
+            raise FieldError(f"The {noun} {quote(text)} is not one of: {listed}.") from None
+
+    return parse
 
 
 def parse_iso_date(text: str, noun: str) -> date:
@@ -133,6 +156,8 @@ class Field(Generic[T]):
         in_form: whether the record's form has this field.
         audited: whether the audit trail records its changes.
         writable: whether the import writes it (``id`` only identifies a row).
+        choices: for a :attr:`Kind.CHOICE` field, its ``(value, label)`` pairs in the
+            order a form lists them.
     """
 
     name: str
@@ -152,6 +177,7 @@ class Field(Generic[T]):
     in_form: bool = True
     audited: bool = True
     writable: bool = True
+    choices: tuple[tuple[str, str], ...] = ()
 
     @functools.cached_property
     def noun(self) -> str:
@@ -200,10 +226,14 @@ class Field(Generic[T]):
         """The value as text: ``""`` for blank, ISO dates, numbers in digits.
 
         What the import preview, the command line, the conflict notes and the audit
-        trail's tables show.
+        trail's tables show. A choice shows its label.
         """
         if value is None:
             return ""
+        if self.choices:
+            return dict(self.choices).get(value, str(value))
+        if isinstance(value, bool):
+            return "yes" if value else "no"
         if isinstance(value, date):
             return value.isoformat()
         return str(value)
@@ -256,6 +286,10 @@ class RecordFields:
 
     def __getitem__(self, name: str) -> Field[Any]:
         return self.by_name[name]
+
+    def __add__(self, other: RecordFields) -> RecordFields:
+        """Both records' fields (this one's first) and rules: a row that holds two records."""
+        return RecordFields(self.fields + other.fields, self.rules + other.rules)
 
     def __iter__(self) -> Iterator[Field[Any]]:
         return iter(self.fields)

@@ -1,6 +1,8 @@
 """The student record's fields: the one place each of them is declared.
 
 The form, the CSV import and export, the audit trail and the pages read :data:`STUDENT`.
+The grade and the status are an enrollment's, per school year
+(:mod:`webapp.fields.enrollment`); a CSV row holds both records (:data:`ROSTER_ROW`).
 Limits come from the model (:mod:`webapp.models.student`), whose constraints the database
 enforces whatever code writes.
 
@@ -19,7 +21,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from webapp.fields import rules
+from webapp.fields import enrollment, rules
 from webapp.fields.base import (
     Field,
     FieldError,
@@ -33,14 +35,11 @@ from webapp.fields.base import (
 from webapp.models.student import (
     EARLIEST_BIRTHDAY,
     EMAIL_MAX_LENGTH,
-    GRADE_MAX,
-    GRADE_MIN,
     NAME_MAX_LENGTH,
 )
 from webapp.models.types import MAX_ID
 
 NAME_BLANK_MESSAGE = "Enter the student's name."
-GRADE_BLANK_MESSAGE = f"Enter a grade from {GRADE_MIN} to {GRADE_MAX}."
 _EARLIEST = f"{EARLIEST_BIRTHDAY:%-d %B %Y}"
 
 
@@ -63,17 +62,6 @@ def clean_name(value: str, today: date) -> str:
 def clean_email(value: str, today: date) -> str:
     """Normalise an address (see :func:`webapp.fields.rules.normalise_email`)."""
     return rules.normalise_email(value)
-
-
-def check_grade(value: int, today: date) -> int:
-    """Accept a grade from ``GRADE_MIN`` to ``GRADE_MAX``.
-
-    Raises:
-        FieldError: outside that range.
-    """
-    if not GRADE_MIN <= value <= GRADE_MAX:
-        raise FieldError(f"The grade must be from {GRADE_MIN} to {GRADE_MAX}.")
-    return value
 
 
 def check_birthday(value: date, today: date) -> date:
@@ -154,18 +142,6 @@ EMAIL: Field[str] = Field(
     html={"maxlength": EMAIL_MAX_LENGTH, "autocomplete": "off"},
 )
 
-GRADE: Field[int] = Field(
-    "grade",
-    "Grade",
-    Kind.NUMBER,
-    parse_whole_number,
-    rules=(check_grade,),
-    required=True,
-    required_message=GRADE_BLANK_MESSAGE,
-    csv_help=f"A whole number from {GRADE_MIN} to {GRADE_MAX}; required for new students.",
-    html={"min": GRADE_MIN, "max": GRADE_MAX, "inputmode": "numeric"},
-)
-
 BIRTHDAY: Field[date] = Field(
     "birthday",
     "Birthday",
@@ -194,6 +170,16 @@ ENROLLED_ON: Field[date] = Field(
 
 #: The student record: its fields in display order, and its rules across fields.
 STUDENT = RecordFields(
-    (ID, NAME, EMAIL, GRADE, BIRTHDAY, ENROLLED_ON),
+    (ID, NAME, EMAIL, BIRTHDAY, ENROLLED_ON),
     rules=(RecordRule("enrolled_on", ("birthday", "enrolled_on"), check_enrolled_after_birthday),),
+)
+
+
+#: A roster row, as the CSV import and export hold it: the student's fields and the
+#: current school year's enrollment (grade and status), with both records' rules. The
+#: grade comes after the email, where the tutorial's table had it.
+ROSTER_ROW = RecordFields(
+    (ID, NAME, EMAIL, enrollment.GRADE, BIRTHDAY, ENROLLED_ON)
+    + tuple(enrollment.ENROLLMENT[name] for name in enrollment.STATUS_FIELDS[1:]),
+    rules=STUDENT.rules,
 )
