@@ -229,7 +229,9 @@ class RowPagination(Pagination):
         return int(db.session.execute(counted).scalar_one())
 
 
-def roster_page(query: RosterQuery, viewer: User | None = None) -> RowPagination:
+def roster_page(
+    query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
+) -> RowPagination:
     """Return one page of the roster, with the total count.
 
     A page past the end is replaced by the last page. Two SQL statements (the count and
@@ -238,12 +240,17 @@ def roster_page(query: RosterQuery, viewer: User | None = None) -> RowPagination
     Args:
         query: search, filters, sort and page.
         viewer: the account looking (see :func:`scoped`).
+        year_id: the school year shown; the current one by default.
 
     Returns:
         The page; its items are ``(Student, Enrollment | None)`` rows.
     """
-    statement = roster_statement(query, viewer)
-    page = RowPagination(select=statement, page=query.page, per_page=query.per_page)
+    statement = roster_statement(query, viewer, year_id=year_id)
+    page = RowPagination(
+        select=statement, page=query.page, per_page=query.per_page, error_out=False
+    )
     if page.total and query.page > (page.pages or 1):
-        page = RowPagination(select=statement, page=page.pages, per_page=query.per_page)
+        page = RowPagination(
+            select=statement, page=page.pages, per_page=query.per_page, error_out=False
+        )
     return page

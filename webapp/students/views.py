@@ -47,7 +47,8 @@ def index() -> str:
     """Show the roster of the current school year: search, grade and status filters, sort
     and pagination, all from the URL; enrolled students by default."""
     query = roster.parse_roster_query(request.args)
-    page = roster.roster_page(query, current_user)
+    year = current_year()
+    page = roster.roster_page(query, current_user, year_id=year.id)
     columns = list(_ROSTER_COLUMNS)
     if query.status != roster.DEFAULT_STATUS:
         columns.append(ROSTER_ROW["status"])
@@ -55,7 +56,7 @@ def index() -> str:
         "students/index.html",
         query=query,
         page=page,
-        year=current_year(),
+        year=year,
         grades=range(GRADE_MIN, GRADE_MAX + 1),
         statuses=roster.STATUS_FILTERS,
         columns=columns,
