@@ -140,9 +140,7 @@ ENROLLMENT_CASES = [
         [],
         id="transfer-by-label",
     ),
-    pytest.param(
-        {"status": "graduated", "status_on": "2027-06-30"}, [], id="graduation"
-    ),
+    pytest.param({"status": "graduated", "status_on": "2027-06-30"}, [], id="graduation"),
     pytest.param({"grade": ""}, ["Enter a grade from 1 to 12."], id="grade-required"),
     pytest.param(
         {"status": "gone"},

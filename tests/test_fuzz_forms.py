@@ -170,9 +170,7 @@ def test_edit_form_never_errors_and_stores_only_valid_rows(
         assert_escaped(fuzz_client.get("/students/").get_data(as_text=True))
 
 
-@given(
-    q=text_values, grade=number_values, sort=text_values, page=number_values, status=text_values
-)
+@given(q=text_values, grade=number_values, sort=text_values, page=number_values, status=text_values)
 def test_roster_parameters_never_error(
     app: Flask,
     fuzz_client: FlaskClient,

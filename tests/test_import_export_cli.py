@@ -178,7 +178,9 @@ def test_export_to_a_file(roster: Flask, runner: FlaskCliRunner, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "Exported 2 students to" in result.output
     lines = target.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "id,name,email,grade,birthday,enrolled_on,status,status_on,reason,destination"
+    assert lines[0] == (
+        "id,name,email,grade,birthday,enrolled_on,status,status_on,reason,destination"
+    )
     assert [line.split(",")[1] for line in lines[1:]] == ["Ada", "Carl"]
     assert [path.name for path in target.parent.iterdir()] == ["out.csv"]  # no partial file
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import re
+from datetime import date
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.helpers import current_enrollment, add_student, fetch_student, field_errors, valid_form
+from tests.helpers import add_student, current_enrollment, fetch_student, field_errors, valid_form
 from webapp.extensions import db
 from webapp.models import Student
 
@@ -45,7 +44,9 @@ def test_stale_save_returns_409_with_stored_values_beside_typed_ones(
     # Another secretary saves first, from the same version 1.
     first = client.post(
         f"/students/{student_id}/edit",
-        data=valid_form(name="Ada King", email="ada@example.org", birthday="2013-12-10", version="1"),
+        data=valid_form(
+            name="Ada King", email="ada@example.org", birthday="2013-12-10", version="1"
+        ),
     )
     assert first.status_code == 302
 

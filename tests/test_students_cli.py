@@ -6,8 +6,8 @@ from datetime import date
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy.orm import selectinload
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.fields.student import STUDENT

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
-from tests.helpers import current_grade, add_student, fetch_student, field_errors, valid_form
+from tests.helpers import add_student, current_grade, fetch_student, field_errors, valid_form
 from webapp.extensions import db
 from webapp.models import Student
 

@@ -126,9 +126,9 @@ def register_blueprints(app: Flask) -> None:
     """Register one blueprint per feature (the dashboard is the home page, ``/``)."""
     from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
+    from webapp.dashboard import bp as dashboard_bp
     from webapp.health import bp as health_bp
     from webapp.import_export import bp as import_export_bp
-    from webapp.dashboard import bp as dashboard_bp
     from webapp.students import bp as students_bp
     from webapp.users import bp as users_bp
     from webapp.years import bp as years_bp

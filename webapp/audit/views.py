@@ -15,8 +15,8 @@ from webapp.audit.forms import LogFilterForm, UndoForm
 from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.models import AuditEvent, Role, Student, User
-from webapp.students.roster import MAX_PAGE
 from webapp.students.enrollments import StaleEnrollmentError
+from webapp.students.roster import MAX_PAGE
 from webapp.students.service import DuplicateEmailError, StaleRecordError
 
 CONFLICT = 409

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 from sqlalchemy import func, literal, select, union_all
 
@@ -91,7 +92,7 @@ def per_month(today: date) -> list[Month]:
     """
     bounds = month_starts(today)
     counts = []
-    for index, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for index, (start, end) in enumerate(pairwise(bounds)):
         counts.append(
             select(literal(index), literal("enrolled"), func.count())
             .select_from(Student)

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from markupsafe import Markup, escape
 from wtforms import Field as WtfField
 from wtforms import Form
 from wtforms.form import BaseForm
 from wtforms.validators import StopValidation
-from markupsafe import Markup, escape
 from wtforms.widgets import DateInput, EmailInput, NumberInput, TextInput, html_params
 
 from webapp.fields.base import Field, FieldError, Kind, RecordFields

@@ -176,10 +176,18 @@ STUDENT = RecordFields(
 
 
 #: A roster row, as the CSV import and export hold it: the student's fields and the
-#: current school year's enrollment (grade and status), with both records' rules. The
-#: grade comes after the email, where the tutorial's table had it.
+#: current school year's enrollment (grade and status), with the student's rules (the
+#: enrollment's rules read its start date, which is not a column: the import checks them
+#: against it). The grade comes after the email, where the tutorial's table had it.
 ROSTER_ROW = RecordFields(
-    (ID, NAME, EMAIL, enrollment.GRADE, BIRTHDAY, ENROLLED_ON)
-    + tuple(enrollment.ENROLLMENT[name] for name in enrollment.STATUS_FIELDS[1:]),
+    (
+        ID,
+        NAME,
+        EMAIL,
+        enrollment.GRADE,
+        BIRTHDAY,
+        ENROLLED_ON,
+        *(enrollment.ENROLLMENT[name] for name in enrollment.STATUS_FIELDS[1:]),
+    ),
     rules=STUDENT.rules,
 )

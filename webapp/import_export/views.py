@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_login import current_user
 from flask import (
     Response,
     flash,
@@ -22,6 +21,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse

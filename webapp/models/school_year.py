@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from webapp.extensions import Model
 from webapp.models.types import UTCDateTime, new_sourced_id, utcnow
 
-#: The longest name of a school year ("2026–27"), in characters.
+#: The longest name of a school year (such as 2026-27 with an en dash), in characters.
 YEAR_NAME_MAX_LENGTH = 40
 
 

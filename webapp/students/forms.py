@@ -189,10 +189,11 @@ class EnrollForm(FlaskForm):
         if valid:
             year, day = self.chosen_year(), self.entered_on.data
             if not year.covers(day):
-                self.entered_on.errors.append(
+                self.entered_on.errors = [
+                    *self.entered_on.errors,
                     f"The first day must fall within {year.name} "
-                    f"({year.starts_on.isoformat()} to {year.ends_on.isoformat()})."
-                )
+                    f"({year.starts_on.isoformat()} to {year.ends_on.isoformat()}).",
+                ]
                 valid = False
         return valid
 

@@ -166,7 +166,7 @@ def scoped(statement: Select[Any], viewer: User | None) -> Select[Any]:
 
 def roster_statement(
     query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
-) -> Select[tuple[Student, Enrollment]]:
+) -> Select[Any]:
     """Return the roster's SELECT: ``(Student, Enrollment | None)`` rows, filtered, ordered.
 
     Each student is joined to the enrollment in the school year shown; with the status
@@ -186,7 +186,7 @@ def roster_statement(
     if year_id is None:
         year_id = current_year_id()
     joined = and_(Enrollment.student_id == Student.id, Enrollment.school_year_id == year_id)
-    statement = select(Student, Enrollment)
+    statement: Select[Any] = select(Student, Enrollment)  # type: ignore[assignment]  # (a row of two entities; mypy wants Select[tuple])
     if query.status in {ALL, NOT_ENROLLED}:
         statement = statement.outerjoin(Enrollment, joined)
         if query.status == NOT_ENROLLED:

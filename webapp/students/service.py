@@ -121,7 +121,8 @@ def get_student(student_id: int, viewer: User | None = None) -> Student | None:
     (:func:`webapp.students.roster.scoped`) decides what a 404 is.
     """
     statement = scoped(select(Student).where(Student.id == student_id), viewer)
-    return db.session.scalar(statement)
+    student: Student | None = db.session.scalar(statement)
+    return student
 
 
 def deletion_event(student_id: int) -> AuditEvent | None:

@@ -18,9 +18,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import Date, Select, TextClause, bindparam, exists, func, select, text
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    Date,
+    Select,
+    TextClause,
+    bindparam,
+    exists,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeEngine
 
 from webapp import trail
 from webapp.database import begin_write
@@ -237,13 +250,17 @@ def counts(from_year: SchoolYear, holds: Collection[int] = ()) -> Preview:
 
 #: The types of the bound parameters the statements below share (values go through the
 #: column types' conversions: aware UTC timestamps stored naive, dates as ISO text on SQLite).
-_PARAMETER_TYPES = {"now": UTCDateTime(), "starts_on": Date(), "ends_on": Date()}
+_PARAMETER_TYPES: dict[str, TypeEngine[Any]] = {
+    "now": UTCDateTime(),
+    "starts_on": Date(),
+    "ends_on": Date(),
+}
 
 
 def _sql(statement: str) -> TextClause:
     """``text(statement)`` with the shared parameters it uses typed, and ``:held`` a list."""
     clause = text(statement)
-    typed = [
+    typed: list[BindParameter[Any]] = [
         bindparam(name, type_=type_)
         for name, type_ in _PARAMETER_TYPES.items()
         if f":{name}" in statement
@@ -365,7 +382,7 @@ def run(
             ),
             params,
         )
-        created = inserted.rowcount
+        created = cast(CursorResult[Any], inserted).rowcount
         session.execute(
             _sql(
                 _events_sql(
@@ -405,7 +422,7 @@ def run(
             ),
             params,
         )
-        rollover.graduated = updated.rowcount
+        rollover.graduated = cast(CursorResult[Any], updated).rowcount
         rollover.held_back = (
             session.scalar(
                 select(func.count())

@@ -364,7 +364,10 @@ class PlanWriter:
         enrolling += [
             (row, row.student_id)
             for row in updated
-            if row.values and row.values["enrollment_id"] is None and "entered_on" in row.values
+            if row.student_id is not None
+            and row.values
+            and row.values["enrollment_id"] is None
+            and "entered_on" in row.values
         ]
         made = _enroll(
             [row.values for row, _ in enrolling if row.values],
