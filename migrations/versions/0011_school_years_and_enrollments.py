@@ -150,8 +150,8 @@ POSTGRESQL_TRIGGERS = (
         "trg_enrollments_counts_update",
         "CREATE TRIGGER trg_enrollments_counts_update"
         " AFTER UPDATE OF school_year_id, grade, status ON enrollments FOR EACH ROW"
-        " WHEN (OLD.school_year_id, OLD.grade, OLD.status)"
-        " IS DISTINCT FROM (NEW.school_year_id, NEW.grade, NEW.status)"
+        " WHEN ((OLD.school_year_id, OLD.grade, OLD.status)"
+        " IS DISTINCT FROM (NEW.school_year_id, NEW.grade, NEW.status))"
         " EXECUTE FUNCTION enrollment_counts_maintain()",
     ),
 )
@@ -510,14 +510,14 @@ def _move_columns_to_the_end(columns: list[str]) -> None:
     checks = inspector.get_check_constraints("students")
     moved = [c for c in checks if any(col in c["sqltext"] for col in columns)]
     for check in moved:
-        op.drop_constraint(check["name"], "students", type_="check")
+        op.drop_constraint(op.f(check["name"]), "students", type_="check")
     by_name = {c["name"]: c for c in inspector.get_columns("students")}
     indexes = inspector.get_indexes("students")
     for name in columns:
         column = by_name[name]
         own_indexes = [i for i in indexes if i["column_names"] == [name]]
         for index in own_indexes:
-            op.drop_index(index["name"], table_name="students")
+            op.drop_index(op.f(index["name"]), table_name="students")
         op.add_column("students", sa.Column(f"{name}_moved", column["type"], nullable=True))
         op.execute(f"UPDATE students SET {name}_moved = {name}")
         op.drop_column("students", name)
@@ -530,9 +530,9 @@ def _move_columns_to_the_end(columns: list[str]) -> None:
             server_default=sa.text(column["default"]) if column.get("default") else None,
         )
         for index in own_indexes:
-            op.create_index(index["name"], "students", [name], unique=bool(index["unique"]))
+            op.create_index(op.f(index["name"]), "students", [name], unique=bool(index["unique"]))
     for check in moved:
-        op.create_check_constraint(check["name"], "students", check["sqltext"])
+        op.create_check_constraint(op.f(check["name"]), "students", check["sqltext"])
 
 
 def downgrade() -> None:
