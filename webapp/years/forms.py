@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SubmitField
 
@@ -70,18 +71,8 @@ class RolloverForm(FlaskForm):
 
     def holds(self) -> set[int]:
         """The ids of the students ticked to be held back (garbled values ignored)."""
-        values = self.formdata_list("hold")
+        values = request.form.getlist("hold") if request.method == "POST" else []
         return {int(value) for value in values if value.isdecimal() and len(value) < 12}
-
-    def formdata_list(self, name: str) -> list[str]:
-        """Every value submitted under ``name``."""
-        formdata = getattr(self, "_formdata", None)
-        return list(formdata.getlist(name)) if formdata is not None else []
-
-    def process(self, formdata: Any = None, *args: Any, **kwargs: Any) -> None:
-        """Keep the submitted data, for :meth:`holds`."""
-        self._formdata = formdata
-        super().process(formdata, *args, **kwargs)
 
 
 class ButtonForm(FlaskForm):
