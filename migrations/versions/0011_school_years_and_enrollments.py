@@ -1,7 +1,7 @@
 """School years, enrollments per year, rollovers, and an audit trail for every kind of record.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-30
 
 Upgrade, schema:
@@ -61,7 +61,7 @@ from alembic.util import CommandError
 
 # revision identifiers, used by Alembic.
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -542,7 +542,7 @@ def downgrade() -> None:
     if missing:
         ids = ", ".join(map(str, missing))
         raise CommandError(
-            "Cannot downgrade to 0008: student id "
+            "Cannot downgrade to 0010: student id "
             + ids
             + " has no enrollment in any school year, so no grade to keep. Enroll them "
             "(or delete them) first; the downgrade stopped before changing anything."
@@ -555,7 +555,7 @@ def downgrade() -> None:
         " ORDER BY y.is_current DESC, y.starts_on DESC LIMIT 1)"
     )
 
-    # The trail: only students' events are left, as revision 0008 knew them.
+    # The trail: only students' events are left, as revision 0010 knew them.
     _restore_grades_in_deletion_events()
     op.execute("DELETE FROM audit_events WHERE entity <> 'student'")
     with _audit_reverts_set_aside(), op.batch_alter_table("audit_events") as batch:

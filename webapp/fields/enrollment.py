@@ -35,7 +35,7 @@ from webapp.models.enrollment import (
     STATUS_LABELS,
     Status,
 )
-from webapp.models.student import EARLIEST_BIRTHDAY, GRADE_MAX, GRADE_MIN
+from webapp.models.student import GRADE_MAX, GRADE_MIN
 
 GRADE_BLANK_MESSAGE = f"Enter a grade from {GRADE_MIN} to {GRADE_MAX}."
 STATUS_CHOICES = tuple((status.value, STATUS_LABELS[status]) for status in Status)
@@ -55,17 +55,6 @@ def check_grade(value: int, today: date) -> int:
     """
     if not GRADE_MIN <= value <= GRADE_MAX:
         raise FieldError(f"The grade must be from {GRADE_MIN} to {GRADE_MAX}.")
-    return value
-
-
-def check_date(value: date, today: date) -> date:
-    """Accept a date from ``EARLIEST_BIRTHDAY`` on (older ones are typing mistakes).
-
-    Raises:
-        FieldError: before that day.
-    """
-    if value < EARLIEST_BIRTHDAY:
-        raise FieldError(f"The date cannot be before {EARLIEST_BIRTHDAY:%-d %B %Y}.")
     return value
 
 
@@ -173,11 +162,9 @@ STATUS_ON: Field[date] = Field(
     "Status date",
     Kind.DATE,
     parse_iso_date,
-    rules=(check_date,),
     description="The day the student withdrew, graduated or transferred out. Empty while enrolled.",
     csv_help="For a student who left: the day, as YYYY-MM-DD. Empty while enrolled.",
     aliases=("status_date", "date_left", "left_on"),
-    html={"min": EARLIEST_BIRTHDAY.isoformat()},
 )
 
 REASON: Field[str] = Field(
@@ -210,13 +197,11 @@ ENTERED_ON: Field[date] = Field(
     "Start date",
     Kind.DATE,
     parse_iso_date,
-    rules=(check_date,),
     required=True,
     required_message="Enter the day the enrollment begins.",
     description="The day the student starts in this school year.",
     in_form=False,
     writable=False,
-    html={"min": EARLIEST_BIRTHDAY.isoformat()},
 )
 
 #: The enrollment record: its fields in display order, and the status lifecycle's rules.

@@ -17,7 +17,6 @@ from webapp.fields.base import (
     parse_text,
 )
 from webapp.models.school_year import YEAR_NAME_MAX_LENGTH
-from webapp.models.student import EARLIEST_BIRTHDAY
 
 
 def clean_year_name(value: str, today: date) -> str:
@@ -32,17 +31,6 @@ def clean_year_name(value: str, today: date) -> str:
     if len(name) > YEAR_NAME_MAX_LENGTH:
         raise FieldError(f"The name can have at most {YEAR_NAME_MAX_LENGTH} characters.")
     return name
-
-
-def check_year_date(value: date, today: date) -> date:
-    """Accept a day from 1900 on.
-
-    Raises:
-        FieldError: before 1900.
-    """
-    if value < EARLIEST_BIRTHDAY:
-        raise FieldError(f"The date cannot be before {EARLIEST_BIRTHDAY:%-d %B %Y}.")
-    return value
 
 
 def check_ends_after_start(values: Mapping[str, Any]) -> None:
@@ -72,10 +60,8 @@ STARTS_ON: Field[date] = Field(
     "First day",
     Kind.DATE,
     parse_iso_date,
-    rules=(check_year_date,),
     required=True,
     required_message="Enter the year's first day.",
-    html={"min": EARLIEST_BIRTHDAY.isoformat()},
 )
 
 ENDS_ON: Field[date] = Field(
@@ -83,10 +69,8 @@ ENDS_ON: Field[date] = Field(
     "Last day",
     Kind.DATE,
     parse_iso_date,
-    rules=(check_year_date,),
     required=True,
     required_message="Enter the year's last day.",
-    html={"min": EARLIEST_BIRTHDAY.isoformat()},
 )
 
 IS_CURRENT: Field[bool] = Field(

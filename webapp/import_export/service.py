@@ -33,15 +33,17 @@ def preview_meta(plan: ImportPlan) -> dict[str, Any]:
         plan: the import's plan.
 
     Returns:
-        ``{"digest", "fields", "ignored", "counts", "rows"}``; each row is ``[line,
-        action, student id, name, [[field label, old, new], ...], [error, ...]]``, values
-        shown as their fields display them. JSON-serialisable.
+        ``{"digest", "fields", "ignored", "counts", "warned", "rows"}``, ``warned`` the
+        number of rows with warnings; each row is ``[line, action, student id, name,
+        [[field label, old, new], ...], [error, ...], [warning, ...]]``, values shown as
+        their fields display them. JSON-serialisable.
     """
     return {
         "digest": plan.digest(),
         "fields": list(plan.fields),
         "ignored": list(plan.ignored_columns),
         "counts": {action.value: count for action, count in plan.counts.items()},
+        "warned": sum(1 for row in plan.rows if row.warnings),
         "rows": [
             [
                 row.line,
@@ -57,6 +59,7 @@ def preview_meta(plan: ImportPlan) -> dict[str, Any]:
                     for change in row.changes
                 ],
                 list(row.errors),
+                list(row.warnings),
             ]
             for row in plan.rows
         ],

@@ -131,7 +131,8 @@ def preview(token: str) -> BaseResponse | str:
     show = request.args.get("show", "all")
     if show not in SHOW_CHOICES:
         show = "all"
-    rows = upload.meta["rows"]
+    # Previews stored before warnings existed have six items a row.
+    rows = [row if len(row) > 6 else [*row, []] for row in upload.meta["rows"]]
     if show != "all":
         rows = [row for row in rows if row[1] == show]
     per_page = PREVIEW_PER_PAGE

@@ -4,6 +4,7 @@ from webapp.models.audit import Action, AuditBatch, AuditEvent, Entity
 from webapp.models.enrollment import STATUS_LABELS, Enrollment, EnrollmentCount, Status
 from webapp.models.rollover import Rollover
 from webapp.models.school_year import SchoolYear
+from webapp.models.signin import LoginThrottle, RecoveryCode, Step
 from webapp.models.student import Student
 from webapp.models.user import Role, User
 
@@ -15,10 +16,13 @@ __all__ = [
     "Enrollment",
     "EnrollmentCount",
     "Entity",
+    "LoginThrottle",
+    "RecoveryCode",
     "Role",
     "Rollover",
     "SchoolYear",
     "Status",
+    "Step",
     "Student",
     "User",
 ]

@@ -19,7 +19,6 @@ NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit, what email-validator enforces
 #: The grades of an enrollment (:mod:`webapp.models.enrollment`).
 GRADE_MIN, GRADE_MAX = 1, 12
-EARLIEST_BIRTHDAY = date(1900, 1, 1)
 
 
 class Student(Model):
@@ -27,7 +26,9 @@ class Student(Model):
 
     The table started life as the SQLAlchemy tutorial's ``students`` table (see the first
     migration); the constraints below were added by later migrations, and the database
-    enforces them whatever code writes the rows. The grade and the status are per school
+    enforces them whatever code writes the rows. They hold invariants only (a name, one
+    student per email, no enrollment before birth); how plausible a date is is a warning
+    the user confirms (``webapp.fields.student``). The grade and the status are per school
     year, in the student's :class:`~webapp.models.enrollment.Enrollment` rows (migration
     0011 moved the tutorial's ``grade`` there).
 
@@ -36,7 +37,7 @@ class Student(Model):
         sourced_id: a UUID that names the student to other systems (OneRoster).
         name: full name, 1 to ``NAME_MAX_LENGTH`` characters, never blank.
         email: optional address, unique case-insensitively (a unique index on ``lower(email)``).
-        birthday: optional date of birth, not before ``EARLIEST_BIRTHDAY``.
+        birthday: optional date of birth (any date: the tutorial's Einstein was born in 1879).
         enrolled_on: the day the student first enrolled at the school, not before the
             birthday.
         created_at: when the row was created (aware UTC).
@@ -64,10 +65,6 @@ class Student(Model):
     __table_args__ = (
         CheckConstraint(
             f"length(trim(name)) >= 1 AND length(name) <= {NAME_MAX_LENGTH}", name="name_length"
-        ),
-        CheckConstraint(
-            f"birthday IS NULL OR birthday >= '{EARLIEST_BIRTHDAY.isoformat()}'",
-            name="birthday_after_1900",
         ),
         CheckConstraint(
             "birthday IS NULL OR enrolled_on >= birthday", name="enrolled_after_birthday"

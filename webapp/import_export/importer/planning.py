@@ -22,6 +22,11 @@ lifecycle's rules hold as on the status form: a withdrawal has a date and a reas
 transfer a date and a destination, no status is dated before its enrollment began. A
 status change clears the date, reason or destination the new status has no use for,
 when the file has no column for them.
+
+An unusual value (the declarations' warnings: a birthday in 1879) is imported as written,
+with the warning on the row's plan for the preview and the command line. As on the form,
+only the values a row writes anew are judged: every field of a new student, the changed
+fields of an existing one (:meth:`webapp.fields.base.RecordFields.check_warnings`).
 """
 
 from __future__ import annotations
@@ -100,6 +105,8 @@ class RowPlan:
             in the current year to update, or ``None`` to make one when ``entered_on``
             is set).
         before: for an update, the student's stored fields as the plan read them.
+        warnings: the plausibility warnings of the values a create or an update writes
+            anew: imported as they are, and shown on the preview and by the command line.
     """
 
     line: int
@@ -110,6 +117,7 @@ class RowPlan:
     errors: tuple[str, ...] = ()
     values: dict[str, Any] | None = None
     before: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def display(name: str, value: Any) -> str:
@@ -289,6 +297,7 @@ class Planner:
         # What blanks mean and the rules across fields, from the declarations (as
         # RecordFields.complete and check_record do; inlined, since this loop is hot).
         defaults, student_rules = self._defaults, STUDENT.rules
+        check_warnings, today = STUDENT.check_warnings, self.today
         enrollment_rules = ENROLLMENT.rules
         given_enrollment = [name for name in given if name in ENROLLMENT.by_name]
         absent_dependents = [name for name in _STATUS_HAS if name not in self.fields]
@@ -384,9 +393,14 @@ class Planner:
             if errors:
                 append(RowPlan(row.line, Action.ERROR, target_id, label, errors=tuple(errors)))
             elif target is None:
+                warnings = tuple(message for _, message in check_warnings(new, today))
                 if student_id is not None:
                     new["id"] = student_id
-                append(RowPlan(row.line, Action.CREATE, student_id, label, values=new))
+                append(
+                    RowPlan(
+                        row.line, Action.CREATE, student_id, label, values=new, warnings=warnings
+                    )
+                )
             else:
                 changes = tuple(
                     Change(name, target[name], new[name])
@@ -396,6 +410,9 @@ class Planner:
                 if not changes:
                     append(RowPlan(row.line, Action.UNCHANGED, target_id, label))
                     continue
+                # Only what the row writes anew: a stored value is not judged again.
+                changed = {change.field for change in changes}
+                warnings = tuple(message for _, message in check_warnings(new, today, changed))
                 written = {name: new[name] for name in (*given, *cleared)}
                 written["id"] = target_id
                 written["enrollment_id"] = target["enrollment_id"]
@@ -412,6 +429,7 @@ class Planner:
                         changes,
                         values=written,
                         before=target,
+                        warnings=warnings,
                     )
                 )
         return plans
