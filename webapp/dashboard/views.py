@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask import render_template
 
 from webapp.dashboard import bp, service
+from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.school_year import SCHOOL_YEAR
+from webapp.fields.student import STUDENT
 from webapp.models import STATUS_LABELS, Status
+
+#: How the latest changes name a changed field: its declaration's noun.
+FIELD_NOUNS = {
+    field.name: field.noun for record in (SCHOOL_YEAR, STUDENT, ENROLLMENT) for field in record
+}
 
 
 @bp.get("/")
@@ -15,4 +23,5 @@ def index() -> str:
         "dashboard/index.html",
         board=service.dashboard(),
         labels={status.value: STATUS_LABELS[status] for status in Status},
+        nouns=FIELD_NOUNS,
     )
