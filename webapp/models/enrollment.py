@@ -97,7 +97,7 @@ class Enrollment(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    school_year: Mapped[SchoolYear] = relationship(lazy="joined", innerjoin=True)
+    school_year: Mapped[SchoolYear] = relationship()
 
     __table_args__ = (
         UniqueConstraint("student_id", "school_year_id"),

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -48,7 +49,8 @@ def enrollments_of(student_id: int) -> list[Enrollment]:
     """The student's enrollments, the latest school year first (with their years loaded)."""
     statement = (
         select(Enrollment)
-        .join(SchoolYear, SchoolYear.id == Enrollment.school_year_id)
+        .join(Enrollment.school_year)
+        .options(contains_eager(Enrollment.school_year))
         .where(Enrollment.student_id == student_id)
         .order_by(SchoolYear.starts_on.desc())
     )
