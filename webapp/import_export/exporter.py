@@ -54,17 +54,21 @@ _TEXT_INDEXES = tuple(index for index, name in enumerate(FIELDS) if name in TEXT
 _RISKY_START = frozenset("'=+-@\t\r")
 
 
-def export_statement(query: RosterQuery, viewer: User | None = None) -> Select[Any]:
+def export_statement(
+    query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
+) -> Select[Any]:
     """The roster's SELECT for ``query`` (all pages), reading only the exported columns.
 
     Args:
         query: the roster's search, filters and sort (its page and page size are ignored).
         viewer: the account exporting (the roster's scope); ``None`` for the command line.
+        year_id: the school year whose grade and status are exported; the current one by
+            default.
 
     Returns:
         A SELECT of the declared columns (``id, name, email, grade, ...``) in roster order.
     """
-    return roster_statement(query, viewer).with_only_columns(*_COLUMNS)
+    return roster_statement(query, viewer, year_id=year_id).with_only_columns(*_COLUMNS)
 
 
 def count_rows(query: RosterQuery, viewer: User | None = None) -> int:
