@@ -14,8 +14,9 @@ each run on a fresh copy of a migrated SQLite database, compared in the same run
 Since the audit trail exists, an import also writes audit events: two per new student
 (the student, its enrollment); the report therefore gives a second baseline that adds
 the raw ``executemany`` of those events. The import's own split (parse, validate, match,
-write) is what the command prints. Imports run with one process and with ``--jobs`` processes checking rows (which
-then run alongside the matching and writing: the import streams).
+write) is what the command prints. Imports run with one process and with ``--jobs``
+processes checking rows (which then run alongside the matching and writing: the import
+streams).
 
 Export: ``flask students export --output FILE`` of a seeded database (1,000,000 rows by
 default), against ``sqlite3 -csv`` running the same SELECT (the roster's default order)
