@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
 from webapp.database import configure_engine
+from webapp.years.rollover import uuid_sql
 
 #: The account the benchmarks log in as.
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@bench.example", "bench-password-123"
@@ -29,15 +30,6 @@ ADMIN_EMAIL, ADMIN_PASSWORD = "admin@bench.example", "bench-password-123"
 _SERIES = {
     "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)",
     "postgresql": "WITH n(i) AS (SELECT generate_series(1, :count))",
-}
-_UUID = {
-    "postgresql": "gen_random_uuid()::text",
-    "sqlite": (
-        "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4'"
-        " || substr(hex(randomblob(2)), 2) || '-'"
-        " || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2)"
-        " || '-' || hex(randomblob(6)))"
-    ),
 }
 
 
@@ -70,7 +62,7 @@ def seed(url: str, count: int) -> float:
     started = time.perf_counter()
     with connect(url) as connection:
         dialect = connection.dialect.name
-        series, uuid = _SERIES[dialect], _UUID[dialect]
+        series, uuid = _SERIES[dialect], uuid_sql(dialect)
         today, now = date.today(), datetime.now(UTC).replace(tzinfo=None)
         year_id = connection.execute(
             text("SELECT id FROM school_years WHERE is_current")

@@ -4,8 +4,9 @@ The lesson's CRUD chapter (all three of its constraints, and its name index in
 ``__table_args__``) makes the file and adds its sample students, Albert Einstein (born
 1879) and Alan Turing; gunicorn is started on it the way production starts, so its
 ``flask db upgrade`` is the takeover. Then a secretary changes Einstein's grade (his
-enrollment in the current school year, on its own form) and nothing else, and types in another 19th-century student, confirming the birthday
-warning (a page state checked with axe-core).
+enrollment in the current school year, on its own form) and nothing else, and types in
+another 19th-century student, confirming the birthday warning (a page state checked with
+axe-core).
 """
 
 from __future__ import annotations

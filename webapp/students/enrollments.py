@@ -13,8 +13,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp import trail

@@ -277,7 +277,7 @@ def _json(dialect: str) -> tuple[str, str]:
     return "json_object", "json_array"
 
 
-def _uuid(dialect: str) -> str:
+def uuid_sql(dialect: str) -> str:
     """SQL for a random version-4 UUID per row (as migration 0011 makes them)."""
     if dialect == "postgresql":
         return "gen_random_uuid()::text"
@@ -374,7 +374,7 @@ def run(
             _sql(
                 "INSERT INTO enrollments (sourced_id, student_id, school_year_id, grade, status,"
                 " entered_on, rollover_id, version, created_at, updated_at)"
-                f" SELECT {_uuid(dialect)}, e.student_id, :to_id,"
+                f" SELECT {uuid_sql(dialect)}, e.student_id, :to_id,"
                 " CASE WHEN e.student_id IN :held THEN e.grade ELSE e.grade + 1 END,"
                 " 'enrolled', :starts_on, :rollover_id, 1, :now, :now"
                 f" FROM enrollments e WHERE {movers}"

@@ -224,35 +224,22 @@ def set_current(
     if before is not None and before.id == year.id:
         return None
     # Clear first: the partial unique index allows one current row at any moment.
-    if before is not None:
+    changes = [(before, False)] if before is not None else []
+    for changed, current in [*changes, (year, True)]:
         db.session.execute(
             update(SchoolYear)
-            .where(SchoolYear.id == before.id)
-            .values(is_current=False, version=SchoolYear.version + 1)
+            .where(SchoolYear.id == changed.id)
+            .values(is_current=current, version=SchoolYear.version + 1)
             .execution_options(synchronize_session="fetch")
         )
         trail.record_event(
             Action.UPDATE,
             Entity.SCHOOL_YEAR,
-            before.id,
-            {"is_current": [True, False]},
-            note=before.name,
+            changed.id,
+            {"is_current": [not current, current]},
+            note=changed.name,
             batch=batch,
         )
-    db.session.execute(
-        update(SchoolYear)
-        .where(SchoolYear.id == year.id)
-        .values(is_current=True, version=SchoolYear.version + 1)
-        .execution_options(synchronize_session="fetch")
-    )
-    trail.record_event(
-        Action.UPDATE,
-        Entity.SCHOOL_YEAR,
-        year.id,
-        {"is_current": [False, True]},
-        note=year.name,
-        batch=batch,
-    )
     if commit:
         db.session.commit()
     return before
