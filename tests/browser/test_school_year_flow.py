@@ -146,6 +146,13 @@ def test_a_school_year_from_start_to_finish(page: Page, screenshot: Callable[[st
     assert_accessible(page)
     assert post(page, "Save") in {302, 303}
     expect(page.locator(".flash")).to_contain_text("Saved the school year")
+    page.get_by_role("link", name=re.compile(r"^Edit")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Edit")
+    assert_accessible(page)
+    page.goto(f"/students/{hal}/enroll")  # next year is one Hal is not enrolled in
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Enroll Hal Heldback")
+    assert_accessible(page)
+    page.goto("/years/")
 
     # The rollover: preview, hold Hal back, confirm.
     page.get_by_role("link", name=re.compile("^Roll over into")).first.click()

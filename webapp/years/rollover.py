@@ -8,8 +8,8 @@ already enrolled in the next year, are left as they are.
 
 The writes are set-based SQL, a handful of statements whatever the number of students
 (``INSERT ... SELECT``, ``UPDATE ... WHERE``), in one transaction with their audit events,
-which share one :class:`~webapp.models.AuditBatch`; 100,000 students roll over in about
-a second (``bench/results/rollover.md``). An undo removes the batch's work in the same
+which share one :class:`~webapp.models.AuditBatch`; 100,000 students roll over in
+seconds (``bench/results/rollover.md``). An undo removes the batch's work in the same
 way, as long as nothing in the new year has changed since.
 """
 
