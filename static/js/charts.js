@@ -59,7 +59,7 @@
               backgroundColor: type === "line" ? colour : colour + "cc",
               borderColor: colour,
               borderWidth: 2,
-              tension: 0.2
+              tension: 0
             };
           })
         },
