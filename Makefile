@@ -108,7 +108,7 @@ distclean: clean ## Also remove the virtualenv
 
 # Benchmarks
 
-.PHONY: bench-csv bench-concurrency bench-load bench-spreadsheets bench-faults security-scan
+.PHONY: bench-rollover bench-dashboard bench-csv bench-concurrency bench-load bench-spreadsheets bench-faults security-scan
 
 bench-csv: install ## CSV import (100,000 rows) and export (1,000,000 rows) vs baselines
 	$(BIN)/python -m bench.import_export
@@ -129,3 +129,9 @@ bench-faults: install system-deps ## Faults under load (killed workers and maste
 security-scan: install system-deps ## sqlmap on the roster, export and audit log (logged in), bandit on webapp/
 	$(BIN)/python -m bench.security --databases sqlite postgresql --output /tmp/security-scan.md
 	@echo "Report in /tmp/security-scan.md; bench/results/security.md keeps the last one run."
+
+bench-rollover: install system-deps ## Year-end rollover of 100,000 students and its undo, SQLite and PostgreSQL
+	$(BIN)/python -m bench.rollover
+
+bench-dashboard: install system-deps ## The dashboard at 1,000,000 students, SQLite and PostgreSQL
+	$(BIN)/python -m bench.dashboard

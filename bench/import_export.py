@@ -7,13 +7,16 @@ each run on a fresh copy of a migrated SQLite database, compared in the same run
   ``webapp.fields`` on the already-split cells, with the ``int`` and ISO-date parsing
   they need, garbage collector paused as in the import), plus
 * inserting the same rows with the ``sqlite3`` module's ``executemany`` into the same
-  schema (one transaction, values already as stored, the app's connection pragmas).
+  schema (one transaction, values already as stored, the app's connection pragmas): each
+  student and, since school years exist (revision 0011), its enrollment in the current
+  year.
 
-Since the audit trail exists, an import also writes one audit event per student; the
-report therefore gives a second baseline that adds the raw ``executemany`` of those
-events. The import's own split (parse, validate, match, write) is what the command
-prints. Imports run with one process and with ``--jobs`` processes checking rows (which
-then run alongside the matching and writing: the import streams).
+Since the audit trail exists, an import also writes audit events: two per new student
+(the student, its enrollment); the report therefore gives a second baseline that adds
+the raw ``executemany`` of those events. The import's own split (parse, validate, match,
+write) is what the command prints. Imports run with one process and with ``--jobs``
+processes checking rows (which then run alongside the matching and writing: the import
+streams).
 
 Export: ``flask students export --output FILE`` of a seeded database (1,000,000 rows by
 default), against ``sqlite3 -csv`` running the same SELECT (the roster's default order)
@@ -49,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -243,46 +247,61 @@ def raw_executemany(
         connection.close()
 
 
+#: The school year a fresh migrated database enrolls new students in (the one 0011 made).
+YEAR_ID = 1
+
+
 def student_values(rows: list[list[str]]) -> list[tuple[object, ...]]:
     """The rows as the students table stores them (timestamps as SQLAlchemy writes them)."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return [
-        (name, email or None, int(grade), birthday or None, enrolled_on, stamp, stamp, 1)
+        (name, email or None, birthday or None, enrolled_on, stamp, stamp, 1, str(uuid.uuid4()))
         for name, email, grade, birthday, enrolled_on in rows
     ]
 
 
+def enrollment_values(rows: list[list[str]]) -> list[tuple[object, ...]]:
+    """Each row's enrollment in the current school year, as the import stores it."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return [
+        (str(uuid.uuid4()), number, YEAR_ID, int(grade), "enrolled", enrolled_on, 1, stamp, stamp)
+        for number, (_, _, grade, _, enrolled_on) in enumerate(rows, start=1)
+    ]
+
+
 def audit_values(rows: list[list[str]]) -> list[tuple[object, ...]]:
-    """One create event per row, as the import records it."""
+    """Two create events per row, as the import records them: the student, its enrollment."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     values = []
     for number, (name, email, grade, birthday, enrolled_on) in enumerate(rows, start=1):
-        fields = {"name": name, "email": email, "grade": int(grade), "birthday": birthday}
-        fields["enrolled_on"] = enrolled_on
+        fields = {"name": name, "email": email, "birthday": birthday, "enrolled_on": enrolled_on}
         changes = {key: [None, value] for key, value in fields.items() if value}
-        values.append(
-            (
-                stamp,
-                None,
-                "command line",
-                "create",
-                number,
-                name,
-                json.dumps(changes),
-                None,
-                f"import bench.csv, line {number + 1}",
-            )
-        )
+        enrolled = {
+            "grade": [None, int(grade)],
+            "status": [None, "enrolled"],
+            "entered_on": [None, enrolled_on],
+        }
+        note = f"import bench.csv, line {number + 1}"
+        for entity, record in (("student", changes), ("enrollment", enrolled)):
+            values.append(
+                (stamp, None, "command line", "create", entity, number, number, name,
+                 json.dumps(record), None, note)
+            )  # fmt: skip
     return values
 
 
 STUDENTS_INSERT = (
-    "INSERT INTO students (name, email, grade, birthday, enrolled_on, created_at, updated_at,"
-    " version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO students (name, email, birthday, enrolled_on, created_at, updated_at,"
+    " version, sourced_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+ENROLLMENTS_INSERT = (
+    "INSERT INTO enrollments (sourced_id, student_id, school_year_id, grade, status,"
+    " entered_on, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 AUDIT_INSERT = (
-    "INSERT INTO audit_events (occurred_at, user_id, actor, action, student_id, student_name,"
-    " changes, reverts_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO audit_events (occurred_at, user_id, actor, action, entity, entity_id,"
+    " student_id, student_name, changes, reverts_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?, ?)"
 )
 
 
@@ -311,7 +330,7 @@ def cli_import(template: Path, path: Path, rows: int, jobs: int) -> ImportRun:
         events = connection.execute("SELECT count(*) FROM audit_events").fetchone()[0]
     finally:
         connection.close()
-    if (students, events) != (rows, rows):
+    if (students, events) != (rows, 2 * rows):
         raise SystemExit(f"import wrote {students} students and {events} events, not {rows}")
     split = {key: float(value) for key, value in match.groupdict().items()}
     checked = CHECK_LINE.search(output)
@@ -328,9 +347,9 @@ def export_sql() -> str:
     from sqlalchemy.dialects import sqlite
 
     from webapp.import_export.exporter import export_statement
-    from webapp.students.service import RosterQuery
+    from webapp.students.roster import RosterQuery
 
-    compiled = export_statement(RosterQuery()).compile(
+    compiled = export_statement(RosterQuery(), year_id=YEAR_ID).compile(
         dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
     )
     return " ".join(str(compiled).split())
@@ -428,6 +447,7 @@ def run(args: argparse.Namespace) -> list[str]:
     path = import_file(args.import_rows)
     rows = read_rows(path)
     students, events = student_values(rows), audit_values(rows)
+    enrollments = enrollment_values(rows)
     jobs = args.jobs or min(len(os.sched_getaffinity(0)), 4)
     job_counts = sorted({1, jobs})
     validation, raw_students, raw_events = Samples(), Samples(), Samples()
@@ -436,7 +456,11 @@ def run(args: argparse.Namespace) -> list[str]:
         print(f"Import round {round_number} of {args.repeat}...", flush=True)
         validation.add(validation_alone(rows))
         raw_database = fresh_copy(template, "raw.db")
-        raw_students.add(raw_executemany(raw_database, STUDENTS_INSERT, students))
+        # A student is a students row and its enrollment in the current year.
+        raw_students.add(
+            raw_executemany(raw_database, STUDENTS_INSERT, students)
+            + raw_executemany(raw_database, ENROLLMENTS_INSERT, enrollments)
+        )
         raw_events.add(raw_executemany(raw_database, AUDIT_INSERT, events))
         for count in job_counts:
             imports[count].append(cli_import(template, path, args.import_rows, count))

@@ -8,22 +8,57 @@ from datetime import date
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Student, User
+from webapp.models import Enrollment, SchoolYear, Student, User
 
 
-def add_student(app: Flask, **values: Any) -> int:
-    """Insert one student directly through the ORM and return its id."""
-    defaults: dict[str, Any] = {"name": "Ada Lovelace", "grade": 5}
+def add_student(app: Flask, grade: int | None = 5, **values: Any) -> int:
+    """Insert one student directly through the ORM and return its id.
+
+    The student is enrolled in the current school year with ``grade`` (status enrolled),
+    unless ``grade`` is ``None``.
+    """
+    defaults: dict[str, Any] = {"name": "Ada Lovelace"}
     defaults.update(values)
     with app.app_context():
         student = Student(**defaults)
         if student.enrolled_on is None:
             student.enrolled_on = date(2020, 9, 1)
         db.session.add(student)
+        db.session.flush()
+        if grade is not None:
+            year_id = db.session.scalar(select(SchoolYear.id).where(SchoolYear.is_current))
+            db.session.add(
+                Enrollment(
+                    student_id=student.id,
+                    school_year_id=year_id,
+                    grade=grade,
+                    entered_on=student.enrolled_on,
+                )
+            )
         db.session.commit()
         return student.id
+
+
+def current_enrollment(app: Flask, student_id: int) -> Enrollment | None:
+    """The student's enrollment in the current school year, detached, or ``None``."""
+    with app.app_context():
+        enrollment = db.session.scalar(
+            select(Enrollment)
+            .join(SchoolYear, SchoolYear.id == Enrollment.school_year_id)
+            .where(Enrollment.student_id == student_id, SchoolYear.is_current)
+        )
+        if enrollment is not None:
+            db.session.expunge(enrollment)
+        return enrollment
+
+
+def current_grade(app: Flask, student_id: int) -> int | None:
+    """The student's grade in the current school year, or ``None``."""
+    enrollment = current_enrollment(app, student_id)
+    return enrollment.grade if enrollment else None
 
 
 def fetch_student(app: Flask, student_id: int) -> Student | None:

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 
 from tests.accounts import ACCOUNTS
-from tests.helpers import add_student, valid_form
+from tests.helpers import add_student, current_enrollment, valid_form
 from webapp.models import Role
 
 REQUIRED: dict[str, Role | None] = {
@@ -27,12 +27,20 @@ REQUIRED: dict[str, Role | None] = {
     "auth.two_factor_status": Role.VIEWER,
     "auth.two_factor_setup": Role.VIEWER,
     "auth.two_factor_disable": Role.VIEWER,
-    "index": Role.VIEWER,
+    "dashboard.index": Role.VIEWER,
     "students.index": Role.VIEWER,
     "students.detail": Role.VIEWER,
     "students.create": Role.EDITOR,
     "students.edit": Role.EDITOR,
     "students.delete": Role.EDITOR,
+    "students.enrollment": Role.EDITOR,
+    "students.enroll": Role.EDITOR,
+    "years.index": Role.ADMIN,
+    "years.create": Role.ADMIN,
+    "years.edit": Role.ADMIN,
+    "years.make_current": Role.ADMIN,
+    "years.rollover_page": Role.ADMIN,
+    "years.undo_rollover": Role.ADMIN,
     "users.index": Role.ADMIN,
     "users.create": Role.ADMIN,
     "users.manage": Role.ADMIN,
@@ -56,13 +64,16 @@ REQUIRED: dict[str, Role | None] = {
 CLIENTS = [None, "viewer", "editor", "admin"]
 
 
-def requests_for(app: Flask, student_id: int, event_id: int) -> list[tuple[str, str, str]]:
+def requests_for(
+    app: Flask, student_id: int, event_id: int, **ids: int
+) -> list[tuple[str, str, str]]:
     """(endpoint, method, url) for every rule and method, with real ids filled in."""
     values = {
         "student_id": student_id,
         "user_id": ACCOUNTS["viewer"].id,
         "event_id": event_id,
         "filename": "css/app.css",
+        **ids,
     }
     found = []
     for rule in app.url_map.iter_rules():
@@ -108,9 +119,16 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
 def test_role_matrix(app: Flask, client_role: str | None) -> None:
     created = app.test_client(user="admin").post("/students/new", data=valid_form())
     student_id = int(created.location.rsplit("/", 1)[1])
+    enrollment = current_enrollment(app, student_id)
+    assert enrollment is not None
+    ids = {
+        "enrollment_id": enrollment.id,
+        "year_id": enrollment.school_year_id,
+        "rollover_id": 1,
+    }
     outcomes: Counter[str] = Counter()
     unexpected = []
-    for endpoint, method, url in requests_for(app, student_id, event_id=1):
+    for endpoint, method, url in requests_for(app, student_id, event_id=1, **ids):
         # A fresh client per request: a logout or deactivation must not leak into the next.
         client = app.test_client(user=client_role)
         data = {**valid_form(), "role": "viewer", "password": "x" * 10, "confirm": "x" * 10}

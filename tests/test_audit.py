@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.accounts import ACCOUNTS
-from tests.helpers import fetch_student, valid_form
+from tests.helpers import current_enrollment, current_grade, fetch_student, valid_form
 from webapp.extensions import db
 from webapp.models import AuditEvent
 
@@ -37,31 +37,51 @@ def editor(app: Flask) -> FlaskClient:
     return app.test_client(user="editor")
 
 
+def change_enrollment(client: FlaskClient, app: Flask, student_id: int, **values: str) -> None:
+    """Post the enrollment form of the student's current year with ``values``."""
+    enrollment = current_enrollment(app, student_id)
+    assert enrollment is not None
+    data = {"grade": str(enrollment.grade), "status": enrollment.status, "version": "1"}
+    data.update(values)
+    response = client.post(f"/students/{student_id}/enrollments/{enrollment.id}", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
 def test_create_records_every_value_and_who(app: Flask, editor: FlaskClient) -> None:
     student_id = create(editor, name="Grace Hopper", email="", grade="7")
-    [event] = events(app, student_id)
-    assert event.action == "create"
+    event, enrolled = events(app, student_id)
+    assert (event.action, event.entity, event.entity_id) == ("create", "student", student_id)
     assert (event.user_id, event.actor) == (ACCOUNTS["editor"].id, ACCOUNTS["editor"].email)
     assert event.changes == {
         "name": [None, "Grace Hopper"],
-        "grade": [None, 7],
         "birthday": [None, "2013-12-09"],
         "enrolled_on": [None, "2019-09-02"],
+    }
+    assert (enrolled.action, enrolled.entity) == ("create", "enrollment")
+    assert enrolled.student_id == student_id
+    assert enrolled.changes == {
+        "grade": [None, 7],
+        "status": [None, "enrolled"],
+        "entered_on": [None, "2019-09-02"],
     }
 
 
 def test_update_records_only_changed_fields_old_and_new(app: Flask, editor) -> None:
     student_id = create(editor)
-    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Grace B. Hopper", grade="8"))
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Grace B. Hopper"))
     event = events(app, student_id)[-1]
     assert event.action == "update"
-    assert event.changes == {"name": ["Grace Hopper", "Grace B. Hopper"], "grade": [7, 8]}
+    assert event.changes == {"name": ["Grace Hopper", "Grace B. Hopper"]}
+    change_enrollment(editor, app, student_id, grade="8")
+    event = events(app, student_id)[-1]
+    assert (event.action, event.entity) == ("update", "enrollment")
+    assert event.changes == {"grade": [7, 8]}
 
 
 def test_save_without_changes_records_nothing(app: Flask, editor: FlaskClient) -> None:
     student_id = create(editor)
     editor.post(f"/students/{student_id}/edit", data=valid_form())
-    assert [event.action for event in events(app, student_id)] == ["create"]
+    assert [event.action for event in events(app, student_id)] == ["create", "create"]
 
 
 def test_delete_records_the_last_values(app: Flask, editor: FlaskClient) -> None:
@@ -80,7 +100,7 @@ def test_failed_save_writes_no_event(app: Flask, editor: FlaskClient, monkeypatc
         "/students/new", data=valid_form(name="Other", email="TAKEN@example.org")
     )
     assert response.status_code == 422
-    assert len(events(app)) == 1  # the database refused the row, and its event with it
+    assert len(events(app)) == 2  # the database refused the row, and its events with it
 
 
 def test_history_page_lists_changes_newest_first(app: Flask, editor: FlaskClient) -> None:
@@ -101,18 +121,18 @@ def test_history_of_unknown_student_is_404(client: FlaskClient) -> None:
 
 def test_revert_restores_old_values_as_a_new_audited_change(app: Flask, editor) -> None:
     student_id = create(editor)
-    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Wrong Name", grade="9"))
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="Wrong Name"))
     update = events(app, student_id)[-1]
 
     response = editor.post(f"/audit/{update.id}/revert")
 
     assert response.status_code == 302
     student = fetch_student(app, student_id)
-    assert (student.name, student.grade) == ("Grace Hopper", 7)
+    assert student.name == "Grace Hopper"
     revert = events(app, student_id)[-1]
     assert revert.action == "revert"
     assert revert.reverts_id == update.id
-    assert revert.changes == {"name": ["Wrong Name", "Grace Hopper"], "grade": [9, 7]}
+    assert revert.changes == {"name": ["Wrong Name", "Grace Hopper"]}
     history = editor.get(f"/students/{student_id}/history").get_data(as_text=True)
     assert "Undone by" in history
 
@@ -132,12 +152,49 @@ def test_revert_refuses_when_the_fields_changed_again(app: Flask, editor) -> Non
 
 def test_revert_of_an_untouched_field_still_works(app: Flask, editor) -> None:
     student_id = create(editor)
-    editor.post(f"/students/{student_id}/edit", data=valid_form(grade="9", version="1"))
+    change_enrollment(editor, app, student_id, grade="9")
     grade_change = events(app, student_id)[-1]
-    editor.post(f"/students/{student_id}/edit", data=valid_form(grade="9", name="New", version="2"))
+    editor.post(f"/students/{student_id}/edit", data=valid_form(name="New", version="1"))
     assert editor.post(f"/audit/{grade_change.id}/revert").status_code == 302
-    student = fetch_student(app, student_id)
-    assert (student.name, student.grade) == ("New", 7)
+    assert fetch_student(app, student_id).name == "New"
+    assert current_grade(app, student_id) == 7
+
+
+def test_revert_of_a_withdrawal_enrolls_the_student_again(app: Flask, editor) -> None:
+    student_id = create(editor)
+    change_enrollment(
+        editor, app, student_id, status="withdrawn", status_on="2026-10-01", reason="Moved away"
+    )
+    withdrawal = events(app, student_id)[-1]
+    assert withdrawal.changes == {
+        "status": ["enrolled", "withdrawn"],
+        "status_on": [None, "2026-10-01"],
+        "reason": [None, "Moved away"],
+    }
+    html = editor.get(f"/students/{student_id}/history").get_data(as_text=True)
+    assert "Withdrawal reason" in html
+    assert "Moved away" in html
+
+    assert editor.post(f"/audit/{withdrawal.id}/revert").status_code == 302
+
+    enrollment = current_enrollment(app, student_id)
+    assert (enrollment.status, enrollment.status_on, enrollment.reason) == ("enrolled", None, None)
+    assert events(app, student_id)[-1].reverts_id == withdrawal.id
+
+
+def test_restore_brings_back_the_enrollments_too(app: Flask, editor) -> None:
+    student_id = create(editor, grade="4")
+    change_enrollment(
+        editor, app, student_id, status="withdrawn", status_on="2026-10-01", reason="Moved"
+    )
+    editor.post(f"/students/{student_id}/delete", data={"version": "1"})
+    assert current_enrollment(app, student_id) is None
+    deletion = events(app, student_id)[-1]
+
+    assert editor.post(f"/audit/{deletion.id}/restore").status_code == 302
+
+    enrollment = current_enrollment(app, student_id)
+    assert (enrollment.grade, enrollment.status, enrollment.reason) == (4, "withdrawn", "Moved")
 
 
 def test_restore_brings_back_a_deleted_student_with_its_id(app: Flask, editor) -> None:
@@ -202,15 +259,16 @@ def test_audit_log_filters_by_user_action_and_date(app: Flask, editor: FlaskClie
         assert response.status_code == 200
         return response.get_data(as_text=True)
 
-    assert "<strong>3</strong> changes" in shown("")
+    # Each new student is two events: the student, and the enrollment in the current year.
+    assert "<strong>5</strong> changes" in shown("")
     html = shown(f"user={ACCOUNTS['editor'].id}")
-    assert "<strong>2</strong> changes" in html
+    assert "<strong>3</strong> changes" in html
     assert "By Admin" not in html
     assert "<strong>1</strong> change." in shown("action=update")
     today = date.today()
-    assert "<strong>3</strong> changes" in shown(f"since={today}&until={today}")
+    assert "<strong>5</strong> changes" in shown(f"since={today}&until={today}")
     assert "<strong>0</strong> changes" in shown(f"until={today - timedelta(days=1)}")
-    assert "<strong>3</strong> changes" in shown("since=garbage&action=nonsense")
+    assert "<strong>5</strong> changes" in shown("since=garbage&action=nonsense")
 
 
 def test_audit_log_is_for_admins_only(app: Flask) -> None:

@@ -56,7 +56,7 @@ def test_login_then_see_students_and_last_login_recorded(app: Flask, anonymous) 
     editor = ACCOUNTS["editor"]
     response = login(anonymous, editor.email, editor.password)
     assert response.status_code == 302
-    assert response.location == "/students/"
+    assert response.location == "/"  # the dashboard, the home page
     assert anonymous.get("/students/").status_code == 200
     assert fetch_user(app, editor.email).last_login_at is not None
 
@@ -106,7 +106,7 @@ def test_next_cannot_redirect_off_site(anonymous: FlaskClient, target: str) -> N
     editor = ACCOUNTS["editor"]
     response = login(anonymous, editor.email, editor.password, next_url=target)
     assert response.status_code == 302
-    assert response.location == "/students/"
+    assert response.location == "/"
 
 
 def test_next_to_a_local_page_is_followed(anonymous: FlaskClient) -> None:

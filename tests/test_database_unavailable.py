@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.accounts import ACCOUNTS
 from webapp.extensions import db
-from webapp.students import service
+from webapp.students import roster
 
 
 @contextmanager
@@ -73,7 +73,7 @@ def test_connection_ended_by_the_server_fails_its_rollback_and_still_gets_a_503(
         monkeypatch.setattr(engine.dialect, "do_rollback", rollback_ended)
         gone()
 
-    monkeypatch.setattr(service, "roster_page", roster_fails)
+    monkeypatch.setattr(roster, "roster_page", roster_fails)
     client = app.test_client(user="editor")
     response = client.get("/students/")
     assert response.status_code == 503
@@ -93,7 +93,7 @@ def test_full_disk_is_a_503_that_says_so(
     def no_space(*args: object, **kwargs: object) -> None:
         raise OperationalError("INSERT", {}, full)
 
-    monkeypatch.setattr(service, "roster_page", no_space)
+    monkeypatch.setattr(roster, "roster_page", no_space)
     with caplog.at_level(logging.ERROR, logger="webapp.errors"):
         response = app.test_client().get("/students/")
     assert response.status_code == 503

@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from tests.helpers import add_student
 from webapp.extensions import db
-from webapp.students import service
+from webapp.students import roster, service
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_database_unavailable_is_503_with_retry_after(
     def unavailable(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(service, "roster_page", unavailable)
+    monkeypatch.setattr(roster, "roster_page", unavailable)
     response = app.test_client().get("/students/")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
@@ -72,7 +72,7 @@ def test_500_page_shows_no_traceback_sql_or_path_and_logs_them(
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("SELECT secret FROM students -- /srv/webapp/service.py")
 
-    monkeypatch.setattr(service, "roster_page", broken)
+    monkeypatch.setattr(roster, "roster_page", broken)
     with caplog.at_level(logging.ERROR):
         response = app.test_client().get("/students/")
     assert response.status_code == 500

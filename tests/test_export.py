@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from tests.helpers import add_student
 from webapp.import_export import csvformat, exporter, importer
 from webapp.import_export.importer import Action
-from webapp.students.service import RosterQuery
+from webapp.students.roster import RosterQuery
 
 
 def read_csv(body: bytes) -> list[list[str]]:
@@ -25,6 +25,9 @@ def read_csv(body: bytes) -> list[list[str]]:
 
 def names(rows: list[list[str]]) -> list[str]:
     return [row[1] for row in rows[1:]]
+
+
+HEADER = "id,name,email,grade,birthday,enrolled_on,status,status_on,reason,destination\r\n"
 
 
 @pytest.fixture
@@ -47,14 +50,14 @@ def test_export_is_a_utf8_csv_attachment_with_a_bom(roster: Flask, client: Flask
         f'attachment; filename="students-{date.today().isoformat()}.csv"'
     )
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.data.startswith(b"\xef\xbb\xbfid,name,email,grade,birthday,enrolled_on\r\n")
+    assert response.data.startswith(b"\xef\xbb\xbf" + HEADER.encode())
 
 
 def test_export_has_every_field_of_every_student(roster: Flask, client: FlaskClient) -> None:
     rows = read_csv(client.get("/students/export.csv").data)
     assert rows[0] == list(csvformat.FIELDS)
     ada = next(row for row in rows if row[1] == "Ada Lovelace")
-    assert ada[2:] == ["ada@example.org", "7", "2013-12-10", "2019-09-02"]
+    assert ada[2:] == ["ada@example.org", "7", "2013-12-10", "2019-09-02", "enrolled", "", "", ""]
     emmy = next(row for row in rows if row[1] == "Emmy Noether")
     assert emmy[2] == ""
     assert emmy[4] == ""
@@ -107,7 +110,7 @@ def test_export_streams_in_batches(roster: Flask) -> None:
     with roster.test_request_context():
         chunks = list(exporter.iter_csv(RosterQuery(), batch_size=2))
     assert len(chunks) == 1 + 3  # the header, then ceil(5 / 2) batches
-    assert chunks[0] == "id,name,email,grade,birthday,enrolled_on\r\n"
+    assert chunks[0] == HEADER
     assert sum(chunk.count("\r\n") for chunk in chunks[1:]) == 5
 
 

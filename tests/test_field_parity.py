@@ -16,11 +16,11 @@ import pytest
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
-from tests.helpers import add_student
+from tests.helpers import add_student, current_enrollment
 from webapp.extensions import db
 from webapp.import_export import importer
-from webapp.models import Student
-from webapp.students.forms import StudentForm
+from webapp.models import Enrollment, Student
+from webapp.students.forms import EnrollmentForm, NewStudentForm, StudentForm
 
 FIELDS = ("name", "email", "grade", "birthday", "enrolled_on")
 VALID = {
@@ -72,25 +72,34 @@ def form_verdict_and_warnings(
     """The form's error messages and warnings for ``values``."""
     with app.test_request_context(method="POST"):
         student = db.session.get(Student, student_id) if student_id else None
-        form = StudentForm(formdata=MultiDict(values), student=student, meta={"csrf": False})
+        form_class = StudentForm if student else NewStudentForm
+        form = form_class(formdata=MultiDict(values), student=student, meta={"csrf": False})
         form.validate()
-        errors = [message for name in FIELDS for message in form[name].errors]
+        errors = [message for name in FIELDS if name in form for message in form[name].errors]
         return errors, form.warnings.messages()
 
 
-def import_verdict(app: Flask, values: dict[str, str], student_id: int | None = None) -> list[str]:
+def import_verdict(
+    app: Flask,
+    values: dict[str, str],
+    student_id: int | None = None,
+    fields: tuple[str, ...] = FIELDS,
+) -> list[str]:
     """The import's error messages for a one-row file of ``values`` (empty when valid)."""
-    return list(import_row(app, values, student_id).errors)
+    return list(import_row(app, values, student_id, fields).errors)
 
 
 def import_row(
-    app: Flask, values: dict[str, str], student_id: int | None = None
+    app: Flask,
+    values: dict[str, str],
+    student_id: int | None = None,
+    fields: tuple[str, ...] = FIELDS,
 ) -> importer.RowPlan:
     """The import's plan of a one-row file of ``values``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", *FIELDS])
-    writer.writerow([student_id or "", *(values[name] for name in FIELDS)])
+    writer.writerow(["id", *fields])
+    writer.writerow([student_id or "", *(values[name] for name in fields)])
     with app.app_context():
         plan = importer.plan_import(importer.read_and_validate(buffer.getvalue().encode()))
         db.session.rollback()
@@ -115,7 +124,6 @@ EXISTING_CASES = [
         ["The enrollment date cannot be before the birthday."],
         id="blank-enrollment-checked-as-stored",
     ),
-    pytest.param({"grade": ""}, ["Enter a grade from 1 to 12."], id="required-stays-required"),
 ]
 
 
@@ -129,8 +137,64 @@ def test_existing_student_same_verdict_and_message(
         app, name="Ada Lovelace", grade=7, birthday=date(2013, 12, 10), enrolled_on=date(2015, 9, 1)
     )
     values = {**VALID, "email": "", **changes}
+    fields = tuple(name for name in FIELDS if name != "grade")
     assert form_verdict(app, values, student_id) == expected
-    assert import_verdict(app, values, student_id) == expected
+    assert import_verdict(app, values, student_id, fields) == expected
+
+
+ENROLLMENT_FIELDS = ("grade", "status", "status_on", "reason", "destination")
+ENROLLED = {"grade": "7", "status": "enrolled", "status_on": "", "reason": "", "destination": ""}
+
+ENROLLMENT_CASES = [
+    pytest.param({}, [], id="unchanged"),
+    pytest.param(
+        {"status": "withdrawn", "status_on": "2026-10-01", "reason": "Moved away"},
+        [],
+        id="withdrawal",
+    ),
+    pytest.param(
+        {"status": "Transferred out", "status_on": "2026-10-01", "destination": "Hill School"},
+        [],
+        id="transfer-by-label",
+    ),
+    pytest.param({"status": "graduated", "status_on": "2027-06-30"}, [], id="graduation"),
+    pytest.param({"grade": ""}, ["Enter a grade from 1 to 12."], id="grade-required"),
+    pytest.param(
+        {"status": "gone"},
+        ["The status 'gone' is not one of: Enrolled, Withdrawn, Graduated, Transferred out."],
+        id="status-unknown",
+    ),
+    pytest.param(
+        {"status": "withdrawn", "reason": "Moved away"},
+        ["Enter the date the student withdrew."],
+        id="withdrawal-without-date",
+    ),
+    pytest.param(
+        {"status": "withdrawn", "status_on": "2026-10-01"},
+        ["Enter the reason for the withdrawal."],
+        id="withdrawal-without-reason",
+    ),
+    pytest.param(
+        {"status": "transferred", "status_on": "2026-10-01"},
+        ["Enter the school the student transferred to."],
+        id="transfer-without-destination",
+    ),
+    pytest.param(
+        {"status": "withdrawn", "status_on": "2015-08-31", "reason": "Moved away"},
+        ["The status date 2015-08-31 is before the enrollment began (2015-09-01)."],
+        id="withdrawal-before-the-enrollment",
+    ),
+    pytest.param(
+        {"status_on": "2026-10-01"},
+        ["An enrolled student has no status date: leave it empty."],
+        id="enrolled-with-a-date",
+    ),
+    pytest.param(
+        {"reason": "Why not"},
+        ["Only a withdrawal has a reason: leave it empty."],
+        id="reason-without-withdrawal",
+    ),
+]
 
 
 def assert_same_warnings(
@@ -178,6 +242,31 @@ WARNING_CASES = [
         id="enrolled-today",
     ),
 ]
+
+
+def enrollment_form_verdict(app: Flask, values: dict[str, str], enrollment_id: int) -> list[str]:
+    """The status form's error messages for ``values`` (empty when it accepts them)."""
+    with app.test_request_context(method="POST"):
+        enrollment = db.session.get(Enrollment, enrollment_id)
+        form = EnrollmentForm(
+            formdata=MultiDict(values), enrollment=enrollment, meta={"csrf": False}
+        )
+        form.validate()
+        return [message for name in ENROLLMENT_FIELDS for message in form[name].errors]
+
+
+@pytest.mark.parametrize(("changes", "expected"), ENROLLMENT_CASES)
+def test_status_change_same_verdict_and_message(
+    app: Flask, changes: dict[str, str], expected: list[str]
+) -> None:
+    """The status form on the student's page and an import row with the status columns
+    hold the status lifecycle the same way, with the same messages."""
+    student_id = add_student(app, grade=7, enrolled_on=date(2015, 9, 1))
+    enrollment = current_enrollment(app, student_id)
+    assert enrollment is not None
+    values = {**ENROLLED, **changes}
+    assert enrollment_form_verdict(app, values, enrollment.id) == expected
+    assert import_verdict(app, values, student_id, ENROLLMENT_FIELDS) == expected
 
 
 @pytest.mark.parametrize(("changes", "expected"), WARNING_CASES)

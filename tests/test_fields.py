@@ -8,13 +8,15 @@ import pytest
 
 from webapp.fields import rules
 from webapp.fields.base import Field, FieldError, Kind, RecordFields, parse_text
-from webapp.fields.student import STUDENT
+from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.school_year import SCHOOL_YEAR
+from webapp.fields.student import ROSTER_ROW, STUDENT
 
 TODAY = date(2026, 1, 1)
 
 
 def clean(name: str, text: str) -> object:
-    return STUDENT[name].clean(text, TODAY)
+    return ROSTER_ROW[name].clean(text, TODAY)
 
 
 @pytest.mark.parametrize(
@@ -248,15 +250,54 @@ def test_display_and_audit_forms() -> None:
     assert birthday.display(None) == ""
     assert birthday.to_json(date(2013, 2, 3)) == "2013-02-03"
     assert birthday.from_json("2013-02-03") == date(2013, 2, 3)
-    assert STUDENT["grade"].to_json(7) == 7
-    assert STUDENT["grade"].from_json(7) == 7
+    assert ENROLLMENT["grade"].to_json(7) == 7
+    assert ENROLLMENT["grade"].from_json(7) == 7
+    assert ENROLLMENT["status"].display("transferred") == "Transferred out"
+    assert SCHOOL_YEAR["is_current"].display(True) == "yes"
 
 
 def test_declarations_list_the_fields_once_each() -> None:
-    assert STUDENT.names == ("id", "name", "email", "grade", "birthday", "enrolled_on")
+    assert STUDENT.names == ("id", "name", "email", "birthday", "enrolled_on")
     assert [f.name for f in STUDENT.form_fields] == list(STUDENT.names[1:])
     assert [f.name for f in STUDENT.audited] == list(STUDENT.names[1:])
     assert STUDENT["enrolled_on"].aliases == ("enrollment_date", "enrolment_date")
+    # A CSV row: the student's fields, and the current year's grade and status.
+    assert ROSTER_ROW.names == (
+        "id",
+        "name",
+        "email",
+        "grade",
+        "birthday",
+        "enrolled_on",
+        "status",
+        "status_on",
+        "reason",
+        "destination",
+    )
+    assert ROSTER_ROW["grade"] is ENROLLMENT["grade"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("enrolled", "enrolled"),
+        (" Withdrawn ", "withdrawn"),
+        ("TRANSFERRED  OUT", "transferred"),
+        ("transferred", "transferred"),
+        ("graduated", "graduated"),
+        ("", None),
+    ],
+)
+def test_status_accepts_the_value_or_the_label_in_any_case(raw: str, expected: object) -> None:
+    assert clean("status", raw) == expected
+
+
+def test_year_rules() -> None:
+    values = {"name": "2026–27", "starts_on": date(2026, 9, 1), "ends_on": date(2026, 9, 1)}
+    assert SCHOOL_YEAR.check_record(values) == [
+        ("ends_on", "The last day must be after the first day.")
+    ]
+    assert SCHOOL_YEAR["name"].clean("  2026–27 ", TODAY) == "2026–27"
 
 
 def test_warnings_are_messages_a_person_may_confirm() -> None:

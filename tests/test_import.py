@@ -19,7 +19,7 @@ from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.import_export import importer, uploads
 from webapp.import_export.importer import Action, ImportFileError, checking, support, writing
-from webapp.models import AuditEvent, Student
+from webapp.models import AuditEvent, Enrollment, SchoolYear, Student
 
 HEADER = "id,name,email,grade,birthday,enrolled_on\n"
 
@@ -50,22 +50,31 @@ def apply(app: Flask, text: str, **options: Any) -> importer.ImportResult:
 
 
 def students(app: Flask) -> list[dict[str, Any]]:
-    """Every student as a dict, by id."""
+    """Every student as a dict, by id, with the grade and status of the current year."""
     with app.app_context():
-        rows = db.session.execute(select(Student).order_by(Student.id)).scalars().all()
+        year_id = db.session.scalar(select(SchoolYear.id).where(SchoolYear.is_current))
+        rows = db.session.execute(
+            select(Student, Enrollment)
+            .outerjoin(
+                Enrollment,
+                (Enrollment.student_id == Student.id) & (Enrollment.school_year_id == year_id),
+            )
+            .order_by(Student.id)
+        ).all()
         return [
             {
                 "id": s.id,
                 "name": s.name,
                 "email": s.email,
-                "grade": s.grade,
+                "grade": e.grade if e else None,
+                "status": e.status if e else None,
                 "birthday": s.birthday,
                 "enrolled_on": s.enrolled_on,
                 "version": s.version,
                 "created_at": s.created_at,
                 "updated_at": s.updated_at,
             }
-            for s in rows
+            for s, e in rows
         ]
 
 
@@ -369,7 +378,7 @@ def test_enrollment_is_checked_against_the_stored_birthday(app: Flask) -> None:
 def test_update_bumps_version_and_updated_at_and_keeps_created_at(app: Flask) -> None:
     ada = add_student(app, name="Ada", grade=7)
     [before] = students(app)
-    apply(app, f"id,grade\n{ada},8\n")
+    apply(app, f"id,name\n{ada},Ada King\n")
     [after] = students(app)
     assert after["version"] == before["version"] + 1
     assert after["updated_at"] > before["updated_at"]
@@ -423,7 +432,11 @@ def test_large_import_is_written_in_batches(app: Flask, monkeypatch: pytest.Monk
     update = "".join(f"s{n}@example.org,{(n + 1) % 12 + 1}\n" for n in range(40))
     result = apply(app, "email,grade\n" + update)
     assert (result.created, result.updated) == (0, 40)
-    assert {s["version"] for s in students(app)} == {2}
+    assert [s["grade"] for s in students(app)] == [(n + 1) % 12 + 1 for n in range(40)]
+    # The grade is the enrollment's: the students' own rows are left alone.
+    assert {s["version"] for s in students(app)} == {1}
+    with app.app_context():
+        assert set(db.session.scalars(select(Enrollment.version))) == {2}
 
 
 def test_rows_checked_in_worker_processes_match_one_process(
@@ -564,7 +577,7 @@ def test_streamed_import_with_worker_processes(app: Flask, monkeypatch: pytest.M
     assert (result.created, result.errors) == (51, 9)  # grades 0 and 13 are refused
     assert result.timings["check"] > 0
     assert count(app) == 51
-    assert len(events(app)) == 51
+    assert len(events(app)) == 2 * 51  # each new student, and its enrollment
 
 
 def ids_by_name(app: Flask) -> dict[str, int]:
@@ -642,7 +655,7 @@ def test_a_row_the_database_refuses_rolls_back_the_whole_import(
     def insert_after_a_concurrent_save(rows: Any, ids: Any, now: Any) -> None:
         db.session.execute(
             Student.__table__.insert().values(
-                name="Zed", email="carl@example.org", grade=3, enrolled_on=date(2020, 9, 1)
+                name="Zed", email="carl@example.org", sourced_id="z", enrolled_on=date(2020, 9, 1)
             )
         )
         real_insert(rows, ids, now)
@@ -675,18 +688,26 @@ def test_imported_changes_are_audited_like_form_saves(app: Flask) -> None:
         begin_write()
         importer.apply_plan(importer.plan_import(validated, lock=True), source="roster.csv")
     bob = next(s["id"] for s in students(app) if s["name"] == "Bob")
-    update, create = events(app)
+    update, regrade, create, enroll = events(app)
     assert (update.action, update.student_id, update.student_name) == ("update", ada, "Ada")
-    assert update.changes == {"grade": [7, 8], "birthday": [None, "2013-12-10"]}
+    assert (update.entity, update.entity_id) == ("student", ada)
+    assert update.changes == {"birthday": [None, "2013-12-10"]}
     assert update.note == "import roster.csv, line 2"
     assert update.actor == "command line"
+    assert (regrade.action, regrade.entity, regrade.student_id) == ("update", "enrollment", ada)
+    assert regrade.changes == {"grade": [7, 8]}
     assert (create.action, create.student_id, create.student_name) == ("create", bob, "Bob")
     assert create.changes == {
         "name": [None, "Bob"],
-        "grade": [None, 3],
         "enrolled_on": [None, date.today().isoformat()],
     }
     assert create.note == "import roster.csv, line 3"
+    assert (enroll.action, enroll.entity, enroll.student_id) == ("create", "enrollment", bob)
+    assert enroll.changes == {
+        "grade": [None, 3],
+        "status": [None, "enrolled"],
+        "entered_on": [None, date.today().isoformat()],
+    }
 
 
 def test_unchanged_rows_errors_and_dry_runs_are_not_audited(app: Flask) -> None:

@@ -166,8 +166,8 @@ def test_export_to_stdout_matches_the_web_export(roster: Flask, runner: FlaskCli
     web = roster.test_client().get("/students/export.csv?grade=7&sort=-name")
     assert result.stdout_bytes == web.data.removeprefix(b"\xef\xbb\xbf")
     assert result.stdout.splitlines()[1:] == [
-        "2,Ada,ada@example.org,7,2013-12-10,2020-09-01",
-        "3,'=Bob,,7,,2020-09-01",
+        "2,Ada,ada@example.org,7,2013-12-10,2020-09-01,enrolled,,,",
+        "3,'=Bob,,7,,2020-09-01,enrolled,,,",
     ]
 
 
@@ -178,7 +178,9 @@ def test_export_to_a_file(roster: Flask, runner: FlaskCliRunner, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "Exported 2 students to" in result.output
     lines = target.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "id,name,email,grade,birthday,enrolled_on"
+    assert lines[0] == (
+        "id,name,email,grade,birthday,enrolled_on,status,status_on,reason,destination"
+    )
     assert [line.split(",")[1] for line in lines[1:]] == ["Ada", "Carl"]
     assert [path.name for path in target.parent.iterdir()] == ["out.csv"]  # no partial file
 
@@ -210,9 +212,10 @@ def test_command_line_import_is_audited_as_the_command_line(
     runner.invoke(args=["students", "import", write(tmp_path, VALID, "roster.csv")])
     with app.app_context():
         events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
-        assert [(e.actor, e.user_id, e.action, e.note) for e in events] == [
-            ("command line", None, "create", "import roster.csv, line 2"),
-            ("command line", None, "create", "import roster.csv, line 3"),
+        assert [(e.actor, e.user_id, e.action, e.entity, e.note) for e in events] == [
+            ("command line", None, "create", entity, f"import roster.csv, line {line}")
+            for line in (2, 3)
+            for entity in ("student", "enrollment")
         ]
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.helpers import add_student, fetch_student, field_errors, valid_form
+from tests.helpers import add_student, current_enrollment, fetch_student, field_errors, valid_form
 from webapp.extensions import db
 from webapp.models import Student
 
@@ -43,11 +44,13 @@ def test_stale_save_returns_409_with_stored_values_beside_typed_ones(
     # Another secretary saves first, from the same version 1.
     first = client.post(
         f"/students/{student_id}/edit",
-        data=valid_form(name="Ada King", email="ada@example.org", grade="6", version="1"),
+        data=valid_form(
+            name="Ada King", email="ada@example.org", birthday="2013-12-10", version="1"
+        ),
     )
     assert first.status_code == 302
 
-    mine = valid_form(name="Ada Byron", email="ada@example.org", grade="7", version="1")
+    mine = valid_form(name="Ada Byron", email="ada@example.org", version="1")
     response = client.post(f"/students/{student_id}/edit", data=mine)
 
     assert response.status_code == 409
@@ -55,11 +58,11 @@ def test_stale_save_returns_409_with_stored_values_beside_typed_ones(
     assert "Someone else changed this student" in html
     assert 'value="Ada Byron"' in html  # what I typed is kept
     assert 'id="name-stored">Now stored: <strong>Ada King</strong>' in html
-    assert 'id="grade-stored">Now stored: <strong>6</strong>' in html
+    assert 'id="birthday-stored">Now stored: <strong>2013-12-10</strong>' in html
     assert 'id="email-stored"' not in html  # same on both sides
     assert version_in(html) == "2"  # the form is now based on the stored version
     student = fetch_student(app, student_id)
-    assert (student.name, student.grade, student.version) == ("Ada King", 6, 2)
+    assert (student.name, student.birthday, student.version) == ("Ada King", date(2013, 12, 10), 2)
 
 
 def test_after_a_conflict_saving_again_applies_my_values_on_top(
@@ -100,9 +103,11 @@ def test_edit_without_a_valid_current_version_is_a_conflict(
 def test_invalid_stale_form_shows_validation_errors_first(app: Flask, client: FlaskClient) -> None:
     student_id = add_student(app, name="Ada", grade=5)
     client.post(f"/students/{student_id}/edit", data=valid_form(version="1"))
-    response = client.post(f"/students/{student_id}/edit", data=valid_form(grade="40", version="1"))
+    response = client.post(
+        f"/students/{student_id}/edit", data=valid_form(birthday="soon", version="1")
+    )
     assert response.status_code == 422
-    assert "grade" in field_errors(response.get_data(as_text=True))
+    assert "birthday" in field_errors(response.get_data(as_text=True))
 
 
 def test_stale_delete_is_refused_with_409_and_current_record(
@@ -180,3 +185,30 @@ def test_optimistic_locking_off_lets_a_stale_save_through(app: Flask, client: Fl
     )
     assert response.status_code == 302
     assert fetch_student(app, student_id).name == "Second"
+
+
+# --- enrollments: a status change on a stale version -------------------------------------
+
+
+def test_stale_status_change_is_409_and_changes_nothing(app: Flask, client: FlaskClient) -> None:
+    student_id = add_student(app, name="Ada", grade=5, enrolled_on=date(2020, 9, 1))
+    enrollment = current_enrollment(app, student_id)
+    url = f"/students/{student_id}/enrollments/{enrollment.id}"
+    first = client.post(url, data={"grade": "6", "status": "enrolled", "version": "1"})
+    assert first.status_code == 302
+
+    withdrawal = {
+        "grade": "5",
+        "status": "withdrawn",
+        "status_on": "2026-10-01",
+        "reason": "Moved away",
+        "version": "1",
+    }
+    response = client.post(url, data=withdrawal)
+
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Someone else changed this enrollment" in html
+    assert version_in(html) == "2"
+    stored = current_enrollment(app, student_id)
+    assert (stored.grade, stored.status, stored.version) == (6, "enrolled", 2)

@@ -135,7 +135,9 @@ def test_installed_package_migrates_runs_its_commands_and_serves(
         installed, elsewhere, *flask, "students", "seed", "-n", "5", **settings
     )
     exported = run(installed, elsewhere, *flask, "students", "export", **settings)
-    assert exported.splitlines()[0] == "id,name,email,grade,birthday,enrolled_on"
+    assert exported.splitlines()[0] == (
+        "id,name,email,grade,birthday,enrolled_on,status,status_on,reason,destination"
+    )
     assert len(exported.splitlines()) == 6
     run(installed, elsewhere, *flask, "users", "create-first-admin", **settings)
     assert "admin" in run(installed, elsewhere, *flask, "users", "list", **settings)

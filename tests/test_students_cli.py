@@ -7,6 +7,7 @@ from datetime import date
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.fields.student import STUDENT
@@ -18,7 +19,9 @@ def test_seed_adds_valid_realistic_students(app: Flask, runner: FlaskCliRunner) 
     assert result.exit_code == 0, result.output
     assert "Added 300 students." in result.output
     with app.app_context():
-        students = db.session.scalars(select(Student)).all()
+        students = db.session.scalars(
+            select(Student).options(selectinload(Student.enrollments))
+        ).all()
     assert len(students) == 300
     today = date.today()
     for student in students:
@@ -28,7 +31,9 @@ def test_seed_adds_valid_realistic_students(app: Flask, runner: FlaskCliRunner) 
         assert STUDENT.check_record(values) == []
         age = student.age_on(today)
         assert age is not None
-        assert student.grade + 3 <= age <= student.grade + 8
+        [enrollment] = student.enrollments  # enrolled in the current school year
+        assert (enrollment.status, enrollment.entered_on) == ("enrolled", student.enrolled_on)
+        assert enrollment.grade + 3 <= age <= enrollment.grade + 8
 
 
 def test_seed_twice_keeps_emails_unique(app: Flask, runner: FlaskCliRunner) -> None:

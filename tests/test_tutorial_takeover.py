@@ -136,8 +136,10 @@ def at_head(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
+#: The rows at head; the grade is the enrollment's in the current school year (0011).
 HEAD_COLUMNS = sa.text(
-    "SELECT id, name, email, grade, birthday, enrolled_on FROM students ORDER BY id"
+    "SELECT s.id, s.name, s.email, e.grade, s.birthday, s.enrolled_on FROM students s"
+    " JOIN enrollments e ON e.student_id = s.id ORDER BY s.id"
 ).columns(birthday=sa.Date(), enrolled_on=sa.Date())
 
 
@@ -197,7 +199,7 @@ def test_new_students_never_get_an_id_the_learner_merged_in(empty: Database) -> 
 
     with app_context_on(empty):
         for number in range(6):
-            db.session.add(AppStudent(name=f"New {number}", grade=5))
+            db.session.add(AppStudent(name=f"New {number}"))
         db.session.commit()
         ids = db.session.scalars(sa.select(AppStudent.id).order_by(AppStudent.id)).all()
 
@@ -338,9 +340,15 @@ def test_downgrade_to_the_takeover_revision_gives_the_lesson_its_table_back(
     run(empty, "upgrade", "head")
     # A student typed into the app meanwhile, born in the 19th century too.
     empty.execute(
-        "INSERT INTO students (name, email, grade, birthday, enrolled_on, created_at, updated_at)"
-        " VALUES ('Srinivasa Ramanujan', 'ramanujan@example.org', 11, '1887-12-22',"
-        " '2025-09-01', '2026-01-01', '2026-01-01')"
+        "INSERT INTO students (name, email, birthday, enrolled_on, created_at, updated_at,"
+        " sourced_id) VALUES ('Srinivasa Ramanujan', 'ramanujan@example.org', '1887-12-22',"
+        " '2025-09-01', '2026-01-01', '2026-01-01', 'ramanujan')",
+        # His grade, as the app keeps it: an enrollment in the current school year.
+        "INSERT INTO enrollments (sourced_id, student_id, school_year_id, grade, status,"
+        " entered_on, version, created_at, updated_at)"
+        " SELECT 'ramanujan', s.id, y.id, 11, 'enrolled', s.enrolled_on, 1, s.created_at,"
+        " s.updated_at FROM students s, school_years y"
+        " WHERE s.sourced_id = 'ramanujan' AND y.is_current",
     )
 
     downgraded = flask_cli(empty, "db", "downgrade", "0001")
@@ -373,7 +381,7 @@ def test_downgrade_to_the_takeover_revision_gives_the_lesson_its_table_back(
 
     assert empty.query(HEAD_COLUMNS) == at_head(read_back)
     with app_context_on(empty):
-        db.session.add(AppStudent(name="Next", grade=5))
+        db.session.add(AppStudent(name="Next"))
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.max(AppStudent.id))) == 41
 

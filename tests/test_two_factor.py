@@ -68,7 +68,7 @@ def test_login_asks_for_the_code_after_the_password(app: Flask) -> None:
     assert client.get("/students/").status_code == 302  # not logged in yet
     response = client.post("/login/code", data={"code": _next_code(secret)})
     assert response.status_code == 302
-    assert response.location == "/students/"
+    assert response.location == "/"
     assert client.get("/students/").status_code == 200
 
 

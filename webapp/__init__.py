@@ -10,9 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter, Map
-from werkzeug.wrappers import Response
 
 from webapp import models  # noqa: F401  (registers the tables with the metadata)
 from webapp.config import load_config
@@ -130,13 +129,15 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register one blueprint per feature, and the root redirect to the roster."""
+    """Register one blueprint per feature (the dashboard is the home page, ``/``)."""
     from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
+    from webapp.dashboard import bp as dashboard_bp
     from webapp.health import bp as health_bp
     from webapp.import_export import bp as import_export_bp
     from webapp.students import bp as students_bp
     from webapp.users import bp as users_bp
+    from webapp.years import bp as years_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(students_bp)
@@ -144,11 +145,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
-
-    @app.get("/")
-    def index() -> Response:
-        """Send visitors to the student roster."""
-        return redirect(url_for("students.index"))
+    app.register_blueprint(years_bp)
+    app.register_blueprint(dashboard_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -165,6 +163,7 @@ def register_commands(app: Flask) -> None:
     from webapp.import_export.cli import export_command, import_command
     from webapp.students.cli import students_cli
     from webapp.users.cli import users_cli
+    from webapp.years.cli import years_cli
 
     # `flask students import/export`: the import_export feature's commands, in the
     # students group (students does not depend on import_export).
@@ -172,5 +171,6 @@ def register_commands(app: Flask) -> None:
     students_cli.add_command(export_command)
     app.cli.add_command(students_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(years_cli)
     app.cli.add_command(check_deploy_command)
     app.cli.add_command(backup_cli)

@@ -163,7 +163,8 @@ def worker_kill_import(
         workload.stop()
     events = _scalar(
         database_url,
-        "SELECT count(*) FROM audit_events WHERE student_name LIKE 'Imported Student %'",
+        "SELECT count(*) FROM audit_events"
+        " WHERE entity = 'student' AND student_name LIKE 'Imported Student %'",
     )
     result.figures.update(
         {

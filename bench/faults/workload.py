@@ -265,10 +265,11 @@ def check_database(database_url: str, workload: Workload, before: float = float(
                 for row in connection.execute(
                     text(
                         "SELECT s.id, s.version, "
+                        # The student's own events (its enrollment has events too).
                         "(SELECT count(*) FROM audit_events a WHERE a.student_id = s.id "
-                        " AND a.action = 'create') AS creates, "
+                        " AND a.entity = 'student' AND a.action = 'create') AS creates, "
                         "(SELECT count(*) FROM audit_events a WHERE a.student_id = s.id "
-                        " AND a.action = 'update') AS updates "
+                        " AND a.entity = 'student' AND a.action = 'update') AS updates "
                         "FROM students s WHERE s.email LIKE :like"
                     ),
                     {"like": like},

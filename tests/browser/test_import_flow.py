@@ -54,6 +54,7 @@ def test_upload_preview_confirm_export_and_round_trip(
     page: Page, live_server: LiveServer, tmp_path: Path, screenshot: Callable[[str], None]
 ) -> None:
     log_in(page, "editor")
+    page.goto("/students/")
     page.get_by_role("main").get_by_role("link", name="Import CSV").click()
     expect(page).to_have_url(f"{live_server.url}/students/import")
     expect(page.get_by_role("heading", level=1)).to_have_text("Import students from a CSV file")
@@ -118,7 +119,9 @@ def test_upload_preview_confirm_export_and_round_trip(
     exported = tmp_path / download.suggested_filename
     download.save_as(exported)
     lines = exported.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == "id,name,email,grade,birthday,enrolled_on"
+    assert lines[0] == (
+        "id,name,email,grade,birthday,enrolled_on,status,status_on,reason,destination"
+    )
     assert [line.split(",")[1] for line in lines[1:]] == ["Hedy Lamarr", "Grace Hopper"]
 
     page.goto("/students/import")

@@ -1,8 +1,10 @@
 """Reading the audit trail, and undoing changes from it.
 
-What Django admin's history does, plus undo: an update can be reverted (if its fields
-were not changed again since) and a deleted student restored, each as a new change that
-is itself audited.
+What Django admin's history does, plus undo: an update of a student or of an enrollment
+(a grade or status change) can be reverted (if its fields were not changed again since)
+and a deleted student restored with its enrollments, each as a new change that is itself
+audited. A change that was part of a bulk action (a rollover) is undone with the whole
+action, on the school years page.
 """
 
 from __future__ import annotations
@@ -12,9 +14,22 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Select, func, select
 
 from webapp.extensions import db
+from webapp.fields.base import Field
+from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
-from webapp.models import Action, AuditEvent, Student
+from webapp.models import Action, AuditEvent, Enrollment, Entity, Student
+from webapp.students import enrollments
 from webapp.students import service as students
+
+#: Every audited field an event may name, for the change tables: a student's, an
+#: enrollment's (which also shows the grade that events from before revision 0011
+#: recorded on the student) and a school year's.
+AUDITED_FIELDS: tuple[Field[object], ...] = (
+    *STUDENT.audited,
+    *ENROLLMENT.audited,
+    *(field for field in SCHOOL_YEAR.audited if field.name not in STUDENT.by_name),
+)
 
 
 class UndoError(Exception):
@@ -70,11 +85,25 @@ def revert(event: AuditEvent) -> Student:
     if event.action not in {Action.UPDATE, Action.REVERT}:
         raise UndoError("Only a change to a student can be reverted.")
     _refuse_if_undone(event, "change")
+    if event.batch_id is not None:
+        raise UndoError(
+            "This change was part of a rollover: undo the whole rollover on the school years "
+            "page instead."
+        )
+    if event.entity == Entity.ENROLLMENT:
+        return revert_enrollment(event)
+    if event.entity != Entity.STUDENT or event.student_id is None:
+        raise UndoError("Only a change to a student or an enrollment can be reverted here.")
     student = db.session.get(Student, event.student_id)
     if student is None:
         raise UndoError(f"{event.student_name} has been deleted; restore the student first.")
     current = STUDENT.snapshot(student)
     moved = [field for field, (_, new) in event.changes.items() if current.get(field) != new]
+    if "grade" in moved and "grade" not in STUDENT.by_name:
+        raise UndoError(
+            "Not reverted: this change from before school years were kept included the "
+            "grade, which is now per school year. Change the grade on the student's page."
+        )
     if moved:
         raise UndoError(
             "Not reverted: "
@@ -85,6 +114,37 @@ def revert(event: AuditEvent) -> Student:
     return students.save_student(
         student, values, expected_version=student.version, action=Action.REVERT, reverts=event
     )
+
+
+def revert_enrollment(event: AuditEvent) -> Student:
+    """Put back the old grade or status of an enrollment change, recorded as ``revert``;
+    commits.
+
+    Raises:
+        UndoError: the enrollment no longer exists, or a field of it changed again since.
+        StaleEnrollmentError: it changed meanwhile.
+    """
+    enrollment = db.session.get(Enrollment, event.entity_id)
+    student = db.session.get(Student, event.student_id) if event.student_id else None
+    if enrollment is None or student is None:
+        raise UndoError(f"This enrollment of {event.student_name} no longer exists.")
+    current = enrollments.snapshot(enrollment)
+    moved = [field for field, (_, new) in event.changes.items() if current.get(field) != new]
+    if moved:
+        raise UndoError(
+            "Not reverted: "
+            + ", ".join(ENROLLMENT[field].noun for field in moved if field in ENROLLMENT.by_name)
+            + f" of {student.name} in {enrollment.school_year.name} changed again since. "
+            "Change the enrollment instead."
+        )
+    values = ENROLLMENT.from_json({field: old for field, (old, _) in event.changes.items()})
+    try:
+        enrollments.save_enrollment(
+            enrollment, values, enrollment.version, action=Action.REVERT, reverts=event
+        )
+    except enrollments.EnrollmentError as error:
+        raise UndoError(f"Not reverted: {error}") from error
+    return student
 
 
 def restore(event: AuditEvent) -> Student:
@@ -100,7 +160,7 @@ def restore(event: AuditEvent) -> Student:
             was restored already; or it is not the student's latest event.
         DuplicateEmailError: its email now belongs to another student.
     """
-    if event.action != Action.DELETE:
+    if event.action != Action.DELETE or event.entity != Entity.STUDENT:
         raise UndoError("Only a deleted student can be restored.")
     if db.session.get(Student, event.student_id) is not None:
         raise UndoError(f"{event.student_name} exists already; nothing to restore.")
@@ -114,8 +174,18 @@ def restore(event: AuditEvent) -> Student:
             "latest deletion can be restored, with the values the student had last."
         )
     values = STUDENT.from_json({field: old for field, (old, _) in event.changes.items()})
+    kept = event.changes.get("enrollments", [None])[0]
+    # A deletion from before school years were kept recorded the grade on the student.
+    grade = event.changes.get("grade", [None])[0]
     student = Student(id=event.student_id)
-    return students.save_student(student, values, action=Action.RESTORE, reverts=event)
+    return students.save_student(
+        student,
+        values,
+        action=Action.RESTORE,
+        reverts=event,
+        grade=grade,
+        kept_enrollments=kept,
+    )
 
 
 def log_statement(

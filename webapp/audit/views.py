@@ -14,9 +14,10 @@ from webapp.audit import bp, service
 from webapp.audit.forms import LogFilterForm, UndoForm
 from webapp.auth.access import role_required
 from webapp.extensions import db
-from webapp.fields.student import STUDENT
 from webapp.models import AuditEvent, Role, Student, User
-from webapp.students.service import MAX_PAGE, DuplicateEmailError, StaleRecordError
+from webapp.students.enrollments import StaleEnrollmentError
+from webapp.students.roster import MAX_PAGE
+from webapp.students.service import DuplicateEmailError, StaleRecordError
 
 CONFLICT = 409
 LOG_PER_PAGE = 50
@@ -43,7 +44,7 @@ def _history_page(
         name=student.name if student else events[0].student_name,
         events=events,
         undone=service.undone_by(events),
-        fields=STUDENT.audited,
+        fields=service.AUDITED_FIELDS,
         form=UndoForm(),
         problem=problem,
     )
@@ -62,6 +63,8 @@ def _undo(
     """Run ``undo`` (revert or restore) on the event; redirect to the student, or show the
     history page with the reason it was refused (409)."""
     event = db.get_or_404(AuditEvent, event_id)
+    if event.student_id is None:
+        abort(404)
     if not UndoForm().validate_on_submit():
         abort(400)
     try:
@@ -75,7 +78,7 @@ def _undo(
             CONFLICT,
             "Not done: the email address now belongs to another student.",
         )
-    except StaleRecordError:
+    except (StaleRecordError, StaleEnrollmentError):
         return _history_page(
             event.student_id, CONFLICT, "Not done: the student changed meanwhile. Try again."
         )
@@ -128,5 +131,5 @@ def log() -> str:
         form=form,
         page=page,
         page_url=lambda number: url_for(".log", page=number, **args),
-        fields=STUDENT.audited,
+        labels={field.name: field.noun for field in service.AUDITED_FIELDS},
     )

@@ -71,7 +71,7 @@ def login() -> Response | tuple[str, int]:
     """Show the login form; on success start a fresh session (or ask for the second
     factor) and go where the user was going."""
     form = LoginForm()
-    target = safe_next(request.values.get("next"), url_for("students.index"))
+    target = safe_next(request.values.get("next"), url_for("dashboard.index"))
     if current_user.is_authenticated:
         return redirect(target)
     if form.validate_on_submit():
@@ -103,7 +103,7 @@ def _pending() -> tuple[int, str, str] | None:
     user_id, _, token = str(pending.get("user", "")).partition(":")
     if not user_id.isdigit():
         return None
-    return int(user_id), token, safe_next(pending.get("next"), url_for("students.index"))
+    return int(user_id), token, safe_next(pending.get("next"), url_for("dashboard.index"))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])

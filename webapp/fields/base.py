@@ -49,6 +49,7 @@ class Kind(enum.StrEnum):
     EMAIL = "email"
     NUMBER = "number"
     DATE = "date"
+    CHOICE = "choice"
 
 
 #: Turns a field's stripped, non-blank text into its value: ``parse(text, noun)``, where
@@ -93,6 +94,28 @@ def parse_whole_number(text: str, noun: str) -> int:
     if text.isdecimal() or _SIGNED_NUMBER.match(text):
         return int(text)
     raise FieldError(f"The {noun} {quote(text)} is not a whole number.")
+
+
+def choice_parser(choices: tuple[tuple[str, str], ...]) -> Parser[str]:
+    """A parser that accepts one of ``choices`` by its value or its label, in any case.
+
+    Args:
+        choices: ``(value, label)`` pairs (``("transferred", "Transferred out")``).
+
+    Returns:
+        ``parse(text, noun)`` returning the value; it raises :class:`FieldError`
+        (``"The status 'gone' is not one of: Enrolled, Withdrawn, ..."``) otherwise.
+    """
+    known = {key.casefold(): value for value, label in choices for key in (value, label)}
+    listed = ", ".join(label for _, label in choices)
+
+    def parse(text: str, noun: str) -> str:
+        try:
+            return known[" ".join(text.split()).casefold()]
+        except KeyError:
+            raise FieldError(f"The {noun} {quote(text)} is not one of: {listed}.") from None
+
+    return parse
 
 
 def parse_iso_date(text: str, noun: str) -> date:
@@ -142,6 +165,8 @@ class Field(Generic[T]):
         in_form: whether the record's form has this field.
         audited: whether the audit trail records its changes.
         writable: whether the import writes it (``id`` only identifies a row).
+        choices: for a :attr:`Kind.CHOICE` field, its ``(value, label)`` pairs in the
+            order a form lists them.
     """
 
     name: str
@@ -161,6 +186,7 @@ class Field(Generic[T]):
     in_form: bool = True
     audited: bool = True
     writable: bool = True
+    choices: tuple[tuple[str, str], ...] = ()
 
     @functools.cached_property
     def noun(self) -> str:
@@ -209,10 +235,14 @@ class Field(Generic[T]):
         """The value as text: ``""`` for blank, ISO dates, numbers in digits.
 
         What the import preview, the command line, the conflict notes and the audit
-        trail's tables show.
+        trail's tables show. A choice shows its label.
         """
         if value is None:
             return ""
+        if self.choices:
+            return dict(self.choices).get(value, str(value))
+        if isinstance(value, bool):
+            return "yes" if value else "no"
         if isinstance(value, date):
             return value.isoformat()
         return str(value)

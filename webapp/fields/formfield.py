@@ -17,23 +17,49 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, Final
 
+from markupsafe import Markup, escape
 from wtforms import Field as WtfField
 from wtforms import Form
 from wtforms.form import BaseForm
 from wtforms.validators import StopValidation
-from wtforms.widgets import DateInput, EmailInput, Input, NumberInput, TextInput
+from wtforms.widgets import DateInput, EmailInput, NumberInput, TextInput, html_params
 
 from webapp.fields.base import Field, FieldError, Kind, RecordFields
 
 #: :attr:`DeclaredField.stored` of a field on the form of a new record.
 NOT_STORED: Final = object()
 
+
+class ChoiceSelect:
+    """A ``<select>`` of a choice field's declared ``(value, label)`` pairs.
+
+    The option whose value (or label) the field's text names is selected; a field that is
+    not required starts with an empty option.
+    """
+
+    def __call__(self, field: DeclaredField, **kwargs: Any) -> Markup:
+        kwargs.setdefault("id", field.id)
+        if field.flags.required:
+            kwargs.setdefault("required", True)
+        declaration = field.declaration
+        chosen = " ".join(field.text.split()).casefold()
+        options = [] if declaration.required else [("", "")]
+        options.extend(declaration.choices)
+        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        for value, label in options:
+            selected = " selected" if chosen in {value.casefold(), label.casefold()} else ""
+            html.append(f'<option value="{escape(value)}"{selected}>{escape(label)}</option>')
+        html.append("</select>")
+        return Markup("".join(html))
+
+
 #: The HTML input of each kind of field.
-WIDGETS: dict[Kind, type[Input]] = {
+WIDGETS: dict[Kind, type[Any]] = {
     Kind.TEXT: TextInput,
     Kind.EMAIL: EmailInput,
     Kind.NUMBER: NumberInput,
     Kind.DATE: DateInput,
+    Kind.CHOICE: ChoiceSelect,
 }
 
 
@@ -68,7 +94,15 @@ class DeclaredField(WtfField):
     def process_data(self, value: Any) -> None:
         """Take a stored value (``obj=``, ``data=``): shown as the declaration displays it."""
         self.data = value
-        self.text = self.declaration.display(value)
+        # A choice keeps its value (the select's option values), others show as displayed.
+        declaration = self.declaration
+        self.text = (
+            ""
+            if value is None
+            else str(value)
+            if declaration.choices
+            else declaration.display(value)
+        )
 
     def process_formdata(self, valuelist: Sequence[str]) -> None:
         """Keep the submitted text; it is checked in :meth:`pre_validate`."""

@@ -1,6 +1,8 @@
 """The student record's fields: the one place each of them is declared.
 
 The form, the CSV import and export, the audit trail and the pages read :data:`STUDENT`.
+The grade and the status are an enrollment's, per school year
+(:mod:`webapp.fields.enrollment`); a CSV row holds both records (:data:`ROSTER_ROW`).
 Limits come from the model (:mod:`webapp.models.student`), whose constraints the database
 enforces whatever code writes.
 
@@ -24,7 +26,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from webapp.fields import rules
+from webapp.fields import enrollment, rules
 from webapp.fields.base import (
     Field,
     FieldError,
@@ -36,11 +38,10 @@ from webapp.fields.base import (
     parse_text,
     parse_whole_number,
 )
-from webapp.models.student import EMAIL_MAX_LENGTH, GRADE_MAX, GRADE_MIN, NAME_MAX_LENGTH
+from webapp.models.student import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from webapp.models.types import MAX_ID
 
 NAME_BLANK_MESSAGE = "Enter the student's name."
-GRADE_BLANK_MESSAGE = f"Enter a grade from {GRADE_MIN} to {GRADE_MAX}."
 
 #: Plausibility, not invariants: outside these, the form asks the user to confirm and the
 #: import shows a warning; neither refuses the value, and the database has no such rule.
@@ -67,17 +68,6 @@ def clean_name(value: str, today: date) -> str:
 def clean_email(value: str, today: date) -> str:
     """Normalise an address (see :func:`webapp.fields.rules.normalise_email`)."""
     return rules.normalise_email(value)
-
-
-def check_grade(value: int, today: date) -> int:
-    """Accept a grade from ``GRADE_MIN`` to ``GRADE_MAX``.
-
-    Raises:
-        FieldError: outside that range.
-    """
-    if not GRADE_MIN <= value <= GRADE_MAX:
-        raise FieldError(f"The grade must be from {GRADE_MIN} to {GRADE_MAX}.")
-    return value
 
 
 def check_birthday(value: date, today: date) -> date:
@@ -190,18 +180,6 @@ EMAIL: Field[str] = Field(
     html={"maxlength": EMAIL_MAX_LENGTH, "autocomplete": "off"},
 )
 
-GRADE: Field[int] = Field(
-    "grade",
-    "Grade",
-    Kind.NUMBER,
-    parse_whole_number,
-    rules=(check_grade,),
-    required=True,
-    required_message=GRADE_BLANK_MESSAGE,
-    csv_help=f"A whole number from {GRADE_MIN} to {GRADE_MAX}; required for new students.",
-    html={"min": GRADE_MIN, "max": GRADE_MAX, "inputmode": "numeric"},
-)
-
 BIRTHDAY: Field[date] = Field(
     "birthday",
     "Birthday",
@@ -228,7 +206,27 @@ ENROLLED_ON: Field[date] = Field(
 
 #: The student record: its fields in display order, and its rules and warnings across fields.
 STUDENT = RecordFields(
-    (ID, NAME, EMAIL, GRADE, BIRTHDAY, ENROLLED_ON),
+    (ID, NAME, EMAIL, BIRTHDAY, ENROLLED_ON),
     rules=(RecordRule("enrolled_on", ("birthday", "enrolled_on"), check_enrolled_after_birthday),),
     warnings=(RecordWarning("birthday", ("birthday", "enrolled_on"), unusual_age_at_enrollment),),
+)
+
+
+#: A roster row, as the CSV import and export hold it: the student's fields and the
+#: current school year's enrollment (grade and status), with the student's rules and
+#: warnings (the
+#: enrollment's rules read its start date, which is not a column: the import checks them
+#: against it). The grade comes after the email, where the tutorial's table had it.
+ROSTER_ROW = RecordFields(
+    (
+        ID,
+        NAME,
+        EMAIL,
+        enrollment.GRADE,
+        BIRTHDAY,
+        ENROLLED_ON,
+        *(enrollment.ENROLLMENT[name] for name in enrollment.STATUS_FIELDS[1:]),
+    ),
+    rules=STUDENT.rules,
+    warnings=STUDENT.warnings,
 )

@@ -20,7 +20,7 @@ from flask.cli import with_appcontext
 from webapp.import_export import exporter, importer
 from webapp.import_export.importer import Action, ImportConflictError, ImportFileError
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.students.service import DEFAULT_SORT, SORTABLE_COLUMNS, RosterQuery
+from webapp.students.roster import DEFAULT_SORT, SORTABLE_COLUMNS, STATUS_FILTERS, RosterQuery
 
 #: Default ``--jobs``: the processors this process may use, up to 4.
 DEFAULT_JOBS = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 4)
@@ -194,17 +194,27 @@ def import_command(
     show_default=True,
     help="Column to sort by; prefix with - for descending.",
 )
+@click.option(
+    "--status",
+    type=click.Choice(list(STATUS_FILTERS)),
+    default="enrolled",
+    show_default=True,
+    help="Status in the current school year: a status, all (everyone) or none (not enrolled).",
+)
 @click.option("--bom", is_flag=True, help="Start with a UTF-8 byte order mark (for Excel).")
 @with_appcontext
-def export_command(output: str, search: str, grade: int | None, sort: str, bom: bool) -> None:
+def export_command(
+    output: str, search: str, grade: int | None, sort: str, status: str, bom: bool
+) -> None:
     """Export students as CSV, the same rows and order as the roster with the same search.
 
-    Columns: id, name, email, grade, birthday, enrolled_on. Rows are read and written in
+    Columns: id, name, email, grade, birthday, enrolled_on, status, status_on, reason,
+    destination (grade and status in the current school year). Rows are read and written in
     batches, so memory stays flat however many students there are. Cells that a
     spreadsheet would run as formulas get a leading ' (the import removes it).
     """
     _skip_final_collection()
-    query = RosterQuery(q=" ".join(search.split())[:200], grade=grade, sort=sort)
+    query = RosterQuery(q=" ".join(search.split())[:200], grade=grade, status=status, sort=sort)
     if output == "-":
         # UTF-8 and the CSV's own CRLF line ends, whatever the locale and platform.
         sys.stdout.flush()

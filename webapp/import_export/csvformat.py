@@ -17,22 +17,23 @@ from __future__ import annotations
 
 import re
 
-from webapp.fields.student import STUDENT
+from webapp.fields.student import ROSTER_ROW
 
-#: The student fields, in the order of an exported file's columns (their declarations'
-#: names and order).
-FIELDS: tuple[str, ...] = STUDENT.names
+#: The columns of a roster row, in the order of an exported file's columns: the student's
+#: fields and the current school year's grade and status (their declarations' names and
+#: order, :data:`webapp.fields.student.ROSTER_ROW`).
+FIELDS: tuple[str, ...] = ROSTER_ROW.names
 
 #: What people call the fields in a header, once normalised by :func:`normalise_header`:
 #: each field's name and its declared aliases.
 HEADER_ALIASES: dict[str, str] = {
-    **{field.name: field.name for field in STUDENT},
-    **{alias: field.name for field in STUDENT for alias in field.aliases},
+    **{field.name: field.name for field in ROSTER_ROW},
+    **{alias: field.name for field in ROSTER_ROW for alias in field.aliases},
 }
 
 #: The fields whose cells are text that a spreadsheet could take for a formula.
 TEXT_FIELDS: frozenset[str] = frozenset(
-    field.name for field in STUDENT if field.kind in {"text", "email"}
+    field.name for field in ROSTER_ROW if field.kind in {"text", "email"}
 )
 
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV Injection").

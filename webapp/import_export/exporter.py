@@ -1,7 +1,8 @@
 """CSV export of the roster, shared by ``/students/export.csv`` and ``flask students export``.
 
-The export is exactly what the roster shows for the same search, grade filter and sort
-(:func:`webapp.students.service.roster_statement`), every page of it. It streams: rows
+The export is exactly what the roster shows for the same search, grade and status filters
+and sort (:func:`webapp.students.roster.roster_statement`), every page of it: each
+student's fields and the current school year's grade and status. It streams: rows
 are fetched :data:`BATCH_SIZE` at a time (``yield_per``: a server-side cursor on
 PostgreSQL, ``fetchmany`` on SQLite) and each batch is written out as CSV before the next
 is read, so memory stays flat however large the table.
@@ -23,10 +24,11 @@ from sqlalchemy import Select, String, func, type_coerce
 
 from webapp.extensions import db
 from webapp.fields.base import Kind
-from webapp.fields.student import STUDENT
+from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.csvformat import FIELDS, TEXT_FIELDS, neutralise
-from webapp.models import Student
-from webapp.students.service import RosterQuery, roster_statement
+from webapp.models import Enrollment, Student, User
+from webapp.students.roster import RosterQuery, roster_statement
 
 #: Rows fetched and written per batch.
 BATCH_SIZE = 2_000
@@ -40,10 +42,9 @@ BOM = "\ufeff"
 #: ``bench/results/import-export-design.md``); PostgreSQL's driver returns ``date``
 #: objects, which the CSV writer formats as ISO text too.
 _COLUMNS = tuple(
-    type_coerce(getattr(Student, field.name), String).label(field.name)
-    if field.kind is Kind.DATE
-    else getattr(Student, field.name)
-    for field in STUDENT
+    type_coerce(column, String).label(field.name) if field.kind is Kind.DATE else column
+    for field in ROSTER_ROW
+    for column in [getattr(Enrollment if field.name in ENROLLMENT.by_name else Student, field.name)]
 )
 
 #: Positions of the text columns, whose cells :func:`neutralise` may change.
@@ -53,28 +54,36 @@ _TEXT_INDEXES = tuple(index for index, name in enumerate(FIELDS) if name in TEXT
 _RISKY_START = frozenset("'=+-@\t\r")
 
 
-def export_statement(query: RosterQuery) -> Select[Any]:
+def export_statement(
+    query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
+) -> Select[Any]:
     """The roster's SELECT for ``query`` (all pages), reading only the exported columns.
 
     Args:
-        query: the roster's search, filter and sort (its page and page size are ignored).
+        query: the roster's search, filters and sort (its page and page size are ignored).
+        viewer: the account exporting (the roster's scope); ``None`` for the command line.
+        year_id: the school year whose grade and status are exported; the current one by
+            default.
 
     Returns:
-        A SELECT of the declared fields (``id, name, email, ...``) in roster order.
+        A SELECT of the declared columns (``id, name, email, grade, ...``) in roster order.
     """
-    return roster_statement(query).with_only_columns(*_COLUMNS)
+    return roster_statement(query, viewer, year_id=year_id).with_only_columns(*_COLUMNS)
 
 
-def count_rows(query: RosterQuery) -> int:
+def count_rows(query: RosterQuery, viewer: User | None = None) -> int:
     """How many students the export of ``query`` holds.
 
     Args:
-        query: the roster's search, filter and sort.
+        query: the roster's search, filters and sort.
+        viewer: the account exporting.
 
     Returns:
         The number of rows.
     """
-    statement = roster_statement(query).order_by(None).with_only_columns(func.count(Student.id))
+    statement = (
+        roster_statement(query, viewer).order_by(None).with_only_columns(func.count(Student.id))
+    )
     return db.session.execute(statement).scalar_one()
 
 
@@ -95,13 +104,15 @@ def _safe_rows(rows: Sequence[Any]) -> list[Sequence[Any]]:
     return safe
 
 
-def _batches(query: RosterQuery, batch_size: int) -> Iterator[Sequence[Any]]:
+def _batches(
+    query: RosterQuery, batch_size: int, viewer: User | None = None
+) -> Iterator[Sequence[Any]]:
     """The export's rows, ``batch_size`` at a time, from one streamed SELECT.
 
     Executed on the session's connection (Core rows, no ORM loading); ``yield_per``
     fetches in batches (a server-side cursor on PostgreSQL).
     """
-    statement = export_statement(query).execution_options(yield_per=batch_size)
+    statement = export_statement(query, viewer).execution_options(yield_per=batch_size)
     result = db.session.connection().execute(statement)
     try:
         yield from result.partitions()
@@ -110,7 +121,11 @@ def _batches(query: RosterQuery, batch_size: int) -> Iterator[Sequence[Any]]:
 
 
 def iter_csv(
-    query: RosterQuery, *, bom: bool = False, batch_size: int = BATCH_SIZE
+    query: RosterQuery,
+    *,
+    bom: bool = False,
+    batch_size: int = BATCH_SIZE,
+    viewer: User | None = None,
 ) -> Iterator[str]:
     """Yield the export of ``query`` as CSV text, one chunk per batch of rows.
 
@@ -118,6 +133,7 @@ def iter_csv(
         query: the roster's search, filter and sort.
         bom: start with a UTF-8 byte order mark (for Excel).
         batch_size: rows fetched and written per chunk.
+        viewer: the account exporting (the roster's scope).
 
     Yields:
         The header line first (after the BOM, if any), then the rows of each batch, with
@@ -127,7 +143,7 @@ def iter_csv(
     writer = csv.writer(buffer)
     writer.writerow(FIELDS)
     yield (BOM if bom else "") + buffer.getvalue()
-    for rows in _batches(query, batch_size):
+    for rows in _batches(query, batch_size, viewer):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(_safe_rows(rows))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.extensions import db
-from webapp.fields.student import STUDENT
+from webapp.fields.student import ROSTER_ROW
 from webapp.import_export import importer, uploads
 from webapp.import_export.importer import ImportFileError, ImportPlan, ImportResult
 
@@ -52,7 +52,7 @@ def preview_meta(plan: ImportPlan) -> dict[str, Any]:
                 row.name,
                 [
                     [
-                        STUDENT[change.field].noun,
+                        ROSTER_ROW[change.field].noun,
                         importer.display(change.field, change.old),
                         importer.display(change.field, change.new),
                     ]

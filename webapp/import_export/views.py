@@ -21,17 +21,18 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.auth.access import role_required
-from webapp.fields.student import STUDENT
+from webapp.fields.student import ROSTER_ROW
 from webapp.import_export import bp, exporter, importer, service, uploads
 from webapp.import_export.forms import ConfirmImportForm, UploadForm
 from webapp.import_export.importer import Action, ImportConflictError, ImportFileError
 from webapp.models import Role
-from webapp.students.service import parse_roster_query
+from webapp.students.roster import parse_roster_query
 
 #: HTTP status of a form that failed validation (RFC 9110 "Unprocessable Content").
 UNPROCESSABLE = 422
@@ -97,7 +98,7 @@ def _gone() -> BaseResponse:
 
 def _columns() -> list[Any]:
     """The declared student fields, for the upload page's description of the columns."""
-    return list(STUDENT)
+    return list(ROSTER_ROW)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -219,7 +220,8 @@ def export_csv() -> Response:
     """
     query = parse_roster_query(request.args)
     response = Response(
-        stream_with_context(exporter.iter_csv(query, bom=True)), mimetype="text/csv"
+        stream_with_context(exporter.iter_csv(query, bom=True, viewer=current_user)),
+        mimetype="text/csv",
     )
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{exporter.export_filename(query)}"'

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Index, String, func, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import Model
-from webapp.models.types import UTCDateTime, utcnow
+from webapp.models.types import UTCDateTime, new_sourced_id, utcnow
+
+if TYPE_CHECKING:
+    from webapp.models.enrollment import Enrollment
 
 #: Limits shared by the model, the migrations and the form validators.
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit, what email-validator enforces
+#: The grades of an enrollment (:mod:`webapp.models.enrollment`).
 GRADE_MIN, GRADE_MAX = 1, 12
 
 
@@ -21,17 +26,20 @@ class Student(Model):
 
     The table started life as the SQLAlchemy tutorial's ``students`` table (see the first
     migration); the constraints below were added by later migrations, and the database
-    enforces them whatever code writes the rows. They hold invariants only (a name, a
-    grade of the school, one student per email, no enrollment before birth); how
-    plausible a date is is a warning the user confirms (``webapp.fields.student``).
+    enforces them whatever code writes the rows. They hold invariants only (a name, one
+    student per email, no enrollment before birth); how plausible a date is is a warning
+    the user confirms (``webapp.fields.student``). The grade and the status are per school
+    year, in the student's :class:`~webapp.models.enrollment.Enrollment` rows (migration
+    0011 moved the tutorial's ``grade`` there).
 
     Attributes:
         id: surrogate primary key.
+        sourced_id: a UUID that names the student to other systems (OneRoster).
         name: full name, 1 to ``NAME_MAX_LENGTH`` characters, never blank.
         email: optional address, unique case-insensitively (a unique index on ``lower(email)``).
-        grade: school grade, ``GRADE_MIN`` to ``GRADE_MAX``.
         birthday: optional date of birth (any date: the tutorial's Einstein was born in 1879).
-        enrolled_on: enrollment date, not before the birthday.
+        enrolled_on: the day the student first enrolled at the school, not before the
+            birthday.
         created_at: when the row was created (aware UTC).
         updated_at: when the row was last changed (aware UTC).
         version: optimistic-locking counter, 1 on insert, +1 on every update.
@@ -42,7 +50,6 @@ class Student(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
     email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
-    grade: Mapped[int] = mapped_column(index=True)
     birthday: Mapped[date | None] = mapped_column(index=True)
     # What a blank means (today for a new student) is the field declaration's decision
     # (webapp.fields.student); the server default covers rows written by other means.
@@ -52,12 +59,13 @@ class Student(Model):
     # Optimistic locking: SQLAlchemy adds "WHERE version = <read>" to every UPDATE and
     # DELETE and bumps it; the forms carry the version they showed (see service.py).
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # Last: migration 0011 added it to existing tables.
+    sourced_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_sourced_id)
 
     __table_args__ = (
         CheckConstraint(
             f"length(trim(name)) >= 1 AND length(name) <= {NAME_MAX_LENGTH}", name="name_length"
         ),
-        CheckConstraint(f"grade BETWEEN {GRADE_MIN} AND {GRADE_MAX}", name="grade_range"),
         CheckConstraint(
             "birthday IS NULL OR enrolled_on >= birthday", name="enrolled_after_birthday"
         ),
@@ -67,8 +75,16 @@ class Student(Model):
     )
     __mapper_args__ = {"version_id_col": version}
 
+    #: Every school year's enrollment, oldest year first. The database deletes them with
+    #: the student (``ON DELETE CASCADE``).
+    enrollments: Mapped[list[Enrollment]] = relationship(
+        "Enrollment",
+        order_by="Enrollment.entered_on, Enrollment.id",
+        viewonly=True,
+    )
+
     def __repr__(self) -> str:
-        return f"<Student id={self.id} name={self.name!r} grade={self.grade}>"
+        return f"<Student id={self.id} name={self.name!r}>"
 
     def age_on(self, day: date) -> int | None:
         """Return the student's age in whole years on ``day``, or ``None`` without a birthday.

@@ -1,5 +1,6 @@
 """Column types shared by the models."""
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
@@ -43,3 +44,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """Return the current time as an aware UTC ``datetime`` (a callable column default)."""
     return datetime.now(UTC)
+
+
+def new_sourced_id() -> str:
+    """Return a new random UUID as text: a record's ``sourced_id`` (OneRoster's name)."""
+    return str(uuid.uuid4())

@@ -25,7 +25,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: The student fields, in export order (as ``webapp.import_export.csvformat.FIELDS``).
-FIELDS: tuple[str, ...] = ("id", "name", "email", "grade", "birthday", "enrolled_on")
+FIELDS: tuple[str, ...] = (
+    "id",
+    "name",
+    "email",
+    "grade",
+    "birthday",
+    "enrolled_on",
+    "status",
+    "status_on",
+    "reason",
+    "destination",
+)
 #: The target of a column whose values are not imported.
 IGNORE = "ignore"
 FIRST_NAME, LAST_NAME = "first_name", "last_name"
@@ -80,6 +91,26 @@ ALIASES: dict[str, str] = {
          "datedinscription", "eintrittsdatum", "aufnahmedatum", "fechadeinscripcion",
          "fechadematricula", "dataiscrizione", "datadiiscrizione"],
         "enrolled_on",
+    ),
+    # status in the current school year, and its date, reason and destination school
+    **dict.fromkeys(
+        ["status", "enrollmentstatus", "enrolmentstatus", "statut", "estado", "stato"],
+        "status",
+    ),
+    **dict.fromkeys(
+        ["statuson", "statusdate", "dateleft", "lefton", "leavingdate", "exitdate",
+         "withdrawaldate", "datedesortie", "austrittsdatum", "fechadebaja", "datauscita"],
+        "status_on",
+    ),
+    **dict.fromkeys(
+        ["reason", "withdrawalreason", "exitreason", "reasonforleaving", "motif", "grund",
+         "motivo"],
+        "reason",
+    ),
+    **dict.fromkeys(
+        ["destination", "destinationschool", "transferredto", "newschool", "nouvelleecole",
+         "neueschule", "escueladestino", "scuoladidestinazione"],
+        "destination",
     ),
 }  # fmt: skip
 

@@ -10,19 +10,21 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SubmitField
+from wtforms import BooleanField, HiddenField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
 from wtforms.validators import ValidationError
 
+from webapp.fields.enrollment import ENROLLMENT, GRADE, STATUS_FIELDS
 from webapp.fields.formfield import DeclaredField, WarningsConfirmation, add_declared_fields
 from webapp.fields.student import STUDENT
-from webapp.models import Student
+from webapp.models import Enrollment, SchoolYear, Student
 from webapp.students.service import DUPLICATE_EMAIL_MESSAGE, email_taken
 
 
 class StudentForm(FlaskForm):
     """Create or edit a student: one input per declared form field, plus the version.
 
-    The declarations mirror the model's constraints (lengths, grade range, date rules), so
+    The declarations mirror the model's constraints (lengths, date rules), so
     a submission the form accepts is one the database accepts; the database checks them
     again anyway. Rules across fields (the enrollment date against the birthday) are
     checked on the values as they would be stored: on an edit, a blank enrollment date
@@ -36,7 +38,7 @@ class StudentForm(FlaskForm):
 
     On the edit form, a field sent back exactly as stored keeps its stored value and is not
     judged again (:attr:`DeclaredField.as_stored`): a record taken over from the
-    tutorial, say Albert Einstein born in 1879, is saved after changing only its grade,
+    tutorial, say Albert Einstein born in 1879, is saved after changing only its name,
     without touching its other values.
 
     Args:
@@ -126,6 +128,110 @@ class StudentForm(FlaskForm):
 
 
 add_declared_fields(StudentForm, STUDENT)
+
+
+class NewStudentForm(StudentForm):
+    """Add a student: the student's fields, and the grade in the current school year."""
+
+    grade = DeclaredField(GRADE)
+
+    def declared_fields(self) -> list[DeclaredField]:
+        """The student fields, then the grade."""
+        return [*super().declared_fields(), self["grade"]]
+
+    def values(self) -> dict[str, Any]:
+        """The student's values (without the grade, which is the enrollment's)."""
+        typed = {field.name: field.data for field in StudentForm.declared_fields(self)}
+        return STUDENT.complete(typed, None, date.today())
+
+
+class EnrollmentForm(FlaskForm):
+    """Change an enrollment: the grade, and the status with its date, reason or destination.
+
+    The fields come from their declarations (:data:`webapp.fields.enrollment.ENROLLMENT`),
+    with the status lifecycle's rules across them, checked against the stored start of
+    the enrollment: the same rules and messages as the CSV import.
+
+    Args:
+        enrollment: the enrollment being changed (its values fill the form).
+        **kwargs: passed to :class:`flask_wtf.FlaskForm`.
+    """
+
+    version = HiddenField()
+    submit = SubmitField("Save")
+
+    def __init__(self, *args: Any, enrollment: Enrollment, **kwargs: Any) -> None:
+        kwargs.setdefault("obj", enrollment)
+        super().__init__(*args, **kwargs)
+        self.enrollment = enrollment
+
+    def declared_fields(self) -> list[DeclaredField]:
+        """The enrollment fields of the form, in declaration order."""
+        return [self[name] for name in STATUS_FIELDS]
+
+    def values(self) -> dict[str, Any]:
+        """The cleaned values by field name (a blank status keeps the stored one)."""
+        typed = {field.name: field.data for field in self.declared_fields()}
+        if typed["status"] is None:
+            typed["status"] = self.enrollment.status
+        return typed
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Validate each field, then the lifecycle rules against the stored start date."""
+        valid: bool = super().validate(extra_validators)
+        invalid = {field.name for field in self.declared_fields() if field.errors}
+        record = {**self.values(), "entered_on": self.enrollment.entered_on}
+        for name, message in ENROLLMENT.check_record(record, invalid):
+            self[name].errors.append(message)
+            valid = False
+        return valid
+
+    def expected_version(self) -> int | None:
+        """The version the form was rendered from, or ``None`` when absent or garbled."""
+        return submitted_version(self.version)
+
+
+for _name in STATUS_FIELDS:
+    setattr(EnrollmentForm, _name, DeclaredField(ENROLLMENT[_name]))
+
+
+class EnrollForm(FlaskForm):
+    """Enroll a student in another school year: the year, the grade and the first day.
+
+    Args:
+        years: the years the student is not enrolled in, offered in the list.
+        **kwargs: passed to :class:`flask_wtf.FlaskForm`.
+    """
+
+    school_year = SelectField("School year", choices=[], validate_choice=True)
+    grade = DeclaredField(GRADE)
+    entered_on = DeclaredField(ENROLLMENT["entered_on"])
+    submit = SubmitField("Enroll")
+
+    def __init__(self, *args: Any, years: list[SchoolYear], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.years = {str(year.id): year for year in years}
+        self.school_year.choices = [
+            SelectChoice(key, year.name) for key, year in self.years.items()
+        ]
+
+    def chosen_year(self) -> SchoolYear:
+        """The year chosen (after validation)."""
+        return self.years[self.school_year.data]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Validate each field; the first day must fall within the chosen year."""
+        valid: bool = super().validate(extra_validators)
+        if valid:
+            year, day = self.chosen_year(), self.entered_on.data
+            if not year.covers(day):
+                self.entered_on.errors = [
+                    *self.entered_on.errors,
+                    f"The first day must fall within {year.name} "
+                    f"({year.starts_on.isoformat()} to {year.ends_on.isoformat()}).",
+                ]
+                valid = False
+        return valid
 
 
 def submitted_version(field: HiddenField) -> int | None:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import random
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from webapp.database import begin_write
 from webapp.extensions import db
-from webapp.models import Student
+from webapp.models import Enrollment, Status, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.models.types import utcnow
+from webapp.years.service import current_year
 
 #: Rows per INSERT statement; large enough to amortise round trips, small enough to
 #: keep memory flat.
@@ -48,8 +50,9 @@ def generate_students(
         random_seed: seed for Faker and ``random``, for reproducible data.
 
     Yields:
-        Mappings with ``name``, ``email``, ``grade``, ``birthday``, ``enrolled_on``,
-        ``created_at`` and ``updated_at``, each valid under the model's rules.
+        Mappings with ``name``, ``email``, ``grade`` (for the enrollment), ``birthday``,
+        ``enrolled_on``, ``created_at`` and ``updated_at``, each valid under the model's
+        rules.
     """
     fake = Faker(["en_US", "en_GB", "es_ES", "fr_FR", "de_DE"])
     rng = random.Random(random_seed)
@@ -88,7 +91,8 @@ def seed_students(
     random_seed: int | None = None,
     progress: Callable[[int], Any] | None = None,
 ) -> int:
-    """Insert ``count`` generated students in one transaction.
+    """Insert ``count`` generated students in one transaction, each enrolled in the current
+    school year (status enrolled, from the student's enrollment date).
 
     Args:
         count: number of students to add.
@@ -99,21 +103,51 @@ def seed_students(
         The number of students added.
     """
     begin_write()
-    first_serial = (db.session.execute(select(func.max(Student.id))).scalar() or 0) + 1
-    batch: list[dict[str, Any]] = []
-    rows = generate_students(count, first_serial=first_serial, random_seed=random_seed)
+    year = current_year()
+    next_id = (db.session.execute(select(func.max(Student.id))).scalar() or 0) + 1
+    if db.session.get_bind().dialect.name == "sqlite":
+        used = db.session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'students'"))
+        next_id = max(next_id, (used or 0) + 1)
+    rows = generate_students(count, first_serial=next_id, random_seed=random_seed)
+    students: list[dict[str, Any]] = []
+    enrollments: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        db.session.execute(insert(Student), students)
+        db.session.execute(insert(Enrollment), enrollments)
+        if progress:
+            progress(len(students))
+        students.clear()
+        enrollments.clear()
+
     try:
-        for row in rows:
-            batch.append(row)
-            if len(batch) == BATCH_SIZE:
-                db.session.execute(insert(Student), batch)
-                if progress:
-                    progress(len(batch))
-                batch.clear()
-        if batch:
-            db.session.execute(insert(Student), batch)
-            if progress:
-                progress(len(batch))
+        for student_id, row in enumerate(rows, start=next_id):
+            grade = row.pop("grade")
+            students.append({**row, "id": student_id, "sourced_id": str(uuid.uuid4())})
+            enrollments.append(
+                {
+                    "sourced_id": str(uuid.uuid4()),
+                    "student_id": student_id,
+                    "school_year_id": year.id,
+                    "grade": grade,
+                    "status": Status.ENROLLED.value,
+                    "entered_on": row["enrolled_on"],
+                    "created_at": row["created_at"],
+                    "updated_at": row["updated_at"],
+                }
+            )
+            if len(students) == BATCH_SIZE:
+                flush()
+        if students:
+            flush()
+        if db.session.get_bind().dialect.name == "postgresql":
+            # Explicit ids leave the sequence behind: move it past them.
+            db.session.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('students', 'id'),"
+                    " (SELECT max(id) FROM students))"
+                )
+            )
         db.session.commit()
     except Exception:
         db.session.rollback()

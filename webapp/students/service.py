@@ -8,37 +8,20 @@ exception the caller can explain to the user.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, func, inspect, literal, or_, select, union_all
+from sqlalchemy import func, inspect, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp import trail
 from webapp.extensions import db
 from webapp.fields.student import STUDENT
-from webapp.models import Action, AuditEvent, Student
-from webapp.models.student import GRADE_MAX, GRADE_MIN
-
-#: Columns the roster can be sorted by, keyed by their name in the ``sort`` parameter.
-SORTABLE_COLUMNS: dict[str, Any] = {
-    "name": Student.name,
-    "email": func.lower(Student.email),
-    "grade": Student.grade,
-    "birthday": Student.birthday,
-    "enrolled_on": Student.enrolled_on,
-}
-DEFAULT_SORT = "name"
-DEFAULT_PER_PAGE = 25
-MAX_PER_PAGE = 100
-#: Highest page number accepted. Beyond some 10^17 the OFFSET overflows a 64-bit integer:
-#: PostgreSQL answers "bigint out of range", Python's sqlite3 raises OverflowError. A page
-#: past the end shows the last page anyway.
-MAX_PAGE = 1_000_000
-
+from webapp.models import Action, AuditEvent, Student, User
+from webapp.students import enrollments
+from webapp.students.roster import scoped
+from webapp.years.service import current_year
 
 DUPLICATE_EMAIL_MESSAGE = "Another student already has this email address."
 
@@ -76,129 +59,6 @@ def check_version(student: Student, expected_version: int | None) -> None:
     """
     if expected_version is not None and expected_version != student.version:
         raise StaleRecordError(student.version)
-
-
-@dataclass(frozen=True)
-class RosterQuery:
-    """What the roster shows: the state carried in its URL.
-
-    Attributes:
-        q: text searched for in name and email, case-insensitively; ``""`` for all.
-        grade: only students in this grade, or ``None`` for every grade.
-        sort: a key of ``SORTABLE_COLUMNS``, prefixed with ``-`` for descending order.
-        page: 1-based page number.
-        per_page: rows per page.
-    """
-
-    q: str = ""
-    grade: int | None = None
-    sort: str = DEFAULT_SORT
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-
-    @property
-    def sort_key(self) -> str:
-        """The sorted column's key, without the direction."""
-        return self.sort.removeprefix("-")
-
-    @property
-    def descending(self) -> bool:
-        """Whether the sort is descending."""
-        return self.sort.startswith("-")
-
-    def url_args(self, **changes: Any) -> dict[str, Any]:
-        """Return the query-string arguments for this view with ``changes`` applied.
-
-        Defaults are left out so that URLs stay short and shareable.
-        """
-        state = replace(self, **changes)
-        args: dict[str, Any] = {}
-        if state.q:
-            args["q"] = state.q
-        if state.grade is not None:
-            args["grade"] = state.grade
-        if state.sort != DEFAULT_SORT:
-            args["sort"] = state.sort
-        if state.page != 1:
-            args["page"] = state.page
-        if state.per_page != DEFAULT_PER_PAGE:
-            args["per_page"] = state.per_page
-        return args
-
-
-def _to_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
-    """Build a :class:`RosterQuery` from request arguments, correcting what is invalid.
-
-    Bad values never raise: an unknown sort falls back to the default, ``page`` is clamped
-    to ``1..MAX_PAGE``, ``per_page`` to ``1..MAX_PER_PAGE``, and a grade that is not an
-    integer in range is ignored.
-
-    Args:
-        args: the request's query-string arguments.
-
-    Returns:
-        The corrected query.
-    """
-    q = " ".join(args.get("q", "").split())
-    q = "".join(ch for ch in q if ch.isprintable())[:200]
-    grade = _to_int(args.get("grade"))
-    if grade is not None and not GRADE_MIN <= grade <= GRADE_MAX:
-        grade = None
-    sort = args.get("sort", DEFAULT_SORT)
-    if sort.removeprefix("-") not in SORTABLE_COLUMNS:
-        sort = DEFAULT_SORT
-    page = min(max(_to_int(args.get("page")) or 1, 1), MAX_PAGE)
-    per_page = _to_int(args.get("per_page")) or DEFAULT_PER_PAGE
-    per_page = min(max(per_page, 1), MAX_PER_PAGE)
-    return RosterQuery(q=q, grade=grade, sort=sort, page=page, per_page=per_page)
-
-
-def _filtered(query: RosterQuery) -> Select[Student]:
-    statement = select(Student)
-    if query.q:
-        statement = statement.where(
-            or_(
-                Student.name.icontains(query.q, autoescape=True),
-                Student.email.icontains(query.q, autoescape=True),
-            )
-        )
-    if query.grade is not None:
-        statement = statement.where(Student.grade == query.grade)
-    return statement
-
-
-def roster_statement(query: RosterQuery) -> Select[Student]:
-    """Return the SELECT for the roster: filtered and ordered, not yet paginated.
-
-    Rows with an empty sorted column come last in both directions, on SQLite and
-    PostgreSQL alike; ties are broken by ``id`` so paging is stable.
-    """
-    column = SORTABLE_COLUMNS[query.sort_key]
-    order: ColumnElement[Any] = column.desc() if query.descending else column.asc()
-    tiebreak = Student.id.desc() if query.descending else Student.id.asc()
-    if query.sort_key in {"email", "birthday"}:
-        order = order.nulls_last()
-    return _filtered(query).order_by(order, tiebreak)
-
-
-def roster_page(query: RosterQuery) -> Pagination:
-    """Return one page of the roster, with the total count.
-
-    A page past the end is replaced by the last page. Two SQL statements (the count and
-    the page) in the common case.
-    """
-    statement = roster_statement(query)
-    page = db.paginate(statement, page=query.page, per_page=query.per_page, error_out=False)
-    if page.total and query.page > (page.pages or 1):
-        page = db.paginate(statement, page=page.pages, per_page=query.per_page, error_out=False)
-    return page
 
 
 def email_taken(email: str | None, exclude_id: int | None = None) -> bool:
@@ -254,6 +114,17 @@ def email_keys(emails: Iterable[str]) -> dict[str, str]:
     return keys
 
 
+def get_student(student_id: int, viewer: User | None = None) -> Student | None:
+    """The student ``student_id``, if it exists and ``viewer`` may see it.
+
+    Every page about one student loads it here, so the viewer's scope
+    (:func:`webapp.students.roster.scoped`) decides what a 404 is.
+    """
+    statement = scoped(select(Student).where(Student.id == student_id), viewer)
+    student: Student | None = db.session.scalar(statement)
+    return student
+
+
 def deletion_event(student_id: int) -> AuditEvent | None:
     """The audit event that deleted the student, if it is deleted and the trail knows.
 
@@ -281,9 +152,14 @@ def save_student(
     action: Action | None = None,
     reverts: AuditEvent | None = None,
     note: str | None = None,
+    grade: int | None = None,
+    kept_enrollments: list[Mapping[str, Any]] | None = None,
 ) -> Student:
     """Apply ``values`` to ``student`` (new or existing), record it in the audit trail,
     and commit both in one transaction.
+
+    A new student is enrolled in the current school year with ``grade`` (or gets back
+    ``kept_enrollments``, on a restore), in the same transaction.
 
     Args:
         student: a transient ``Student()`` to create, or one loaded in this session.
@@ -296,6 +172,9 @@ def save_student(
             (``revert`` and ``restore`` come from :mod:`webapp.audit.service`).
         reverts: the audit event a revert or restore undoes.
         note: where the change came from, for the audit trail.
+        grade: for a new student, the grade in the current school year.
+        kept_enrollments: for a restored student, the enrollments its deletion kept
+            (:func:`webapp.students.enrollments.deleted_snapshot`).
 
     Returns:
         The saved student, with its id. A save that changes nothing writes nothing.
@@ -326,6 +205,10 @@ def save_student(
             trail.record(
                 action or default, student.id, student.name, changes, reverts=reverts, note=note
             )
+        if not existing and kept_enrollments:
+            enrollments.restore_enrollments(student, kept_enrollments)
+        elif not existing and grade is not None:
+            enrollments.add_enrollment(student, current_year(), grade)
         db.session.commit()
     except StaleDataError as error:
         db.session.rollback()
@@ -353,7 +236,8 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
         expected_version: the version the confirmation page showed (see
             :func:`check_version`).
 
-    The audit trail keeps the student's last values, from which it can be restored.
+    The audit trail keeps the student's last values and enrollments, from which it can
+    be restored; the database deletes the enrollments with the student.
 
     Raises:
         StaleRecordError: the student changed since ``expected_version`` or meanwhile;
@@ -363,10 +247,15 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
     check_version(student, expected_version)
     student_id = student.id
     last_values = STUDENT.snapshot(student)
+    kept = enrollments.deleted_snapshot(student_id, current_year().id)
     db.session.delete(student)
     try:
         db.session.flush()
-        changes = {field: [value, None] for field, value in last_values.items()}
+        changes: dict[str, list[Any]] = {
+            field: [value, None] for field, value in last_values.items()
+        }
+        # Not a field: what a restore puts back (the database deletes them with the student).
+        changes["enrollments"] = [kept, None]
         trail.record(Action.DELETE, student_id, last_values["name"], changes)
         db.session.commit()
     except StaleDataError as error:

@@ -9,17 +9,26 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from webapp.auth.access import role_required
 from webapp.extensions import db
-from webapp.fields.student import STUDENT
-from webapp.models import AuditEvent, Role, Student
+from webapp.fields.enrollment import ENROLLMENT, STATUS_FIELDS
+from webapp.fields.student import ROSTER_ROW, STUDENT
+from webapp.models import AuditEvent, Enrollment, Role, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.students import bp, service
-from webapp.students.forms import ConfirmForm, StudentForm
+from webapp.students import bp, enrollments, roster, service
+from webapp.students.forms import (
+    ConfirmForm,
+    EnrollForm,
+    EnrollmentForm,
+    NewStudentForm,
+    StudentForm,
+)
+from webapp.years.service import current_year
 
 #: HTTP status of a form that failed validation (RFC 9110 "Unprocessable Content").
 UNPROCESSABLE = 422
@@ -27,17 +36,32 @@ UNPROCESSABLE = 422
 CONFLICT = 409
 
 
+#: The roster's columns: the sortable ones, and the status when the filter shows several.
+_ROSTER_COLUMNS = tuple(ROSTER_ROW[name] for name in roster.SORTABLE_COLUMNS)
+#: The roster's columns that are the enrollment's (the others are the student's).
+ENROLLMENT_COLUMNS = frozenset(field.name for field in ENROLLMENT)
+
+
 @bp.get("/")
 def index() -> str:
-    """Show the roster: search, grade filter, sort and pagination, all from the URL."""
-    query = service.parse_roster_query(request.args)
-    page = service.roster_page(query)
+    """Show the roster of the current school year: search, grade and status filters, sort
+    and pagination, all from the URL; enrolled students by default."""
+    query = roster.parse_roster_query(request.args)
+    year = current_year()
+    page = roster.roster_page(query, current_user, year_id=year.id)
+    columns = list(_ROSTER_COLUMNS)
+    if query.status != roster.DEFAULT_STATUS:
+        columns.append(ROSTER_ROW["status"])
     return render_template(
         "students/index.html",
         query=query,
         page=page,
+        year=year,
         grades=range(GRADE_MIN, GRADE_MAX + 1),
-        columns=[STUDENT[name] for name in service.SORTABLE_COLUMNS],
+        statuses=roster.STATUS_FILTERS,
+        columns=columns,
+        sortable=roster.SORTABLE_COLUMNS,
+        enrollment_columns=ENROLLMENT_COLUMNS,
         per_page_choices=(10, 25, 50, 100),
         page_url=lambda number: url_for(".index", **query.url_args(page=number)),
     )
@@ -70,7 +94,7 @@ def _student_or_404(student_id: int) -> Student:
         StudentDeleted: the audit trail's last event of the student is its deletion.
         NotFound: there never was such a student (or the trail does not know it).
     """
-    student = db.session.get(Student, student_id)
+    student = service.get_student(student_id, current_user)
     if student is None:
         deletion = service.deletion_event(student_id)
         raise StudentDeleted(deletion) if deletion else NotFound()
@@ -79,18 +103,22 @@ def _student_or_404(student_id: int) -> Student:
 
 @bp.get("/<int:student_id>")
 def detail(student_id: int) -> str:
-    """Show one student, with the student's age today."""
+    """Show one student, with the student's age today and every school year's enrollment."""
     student = _student_or_404(student_id)
     return render_template(
         "students/detail.html",
         student=student,
         # The name is the page's heading; the other fields are listed below it.
         fields=[field for field in STUDENT.form_fields if field.name != "name"],
+        enrollments=enrollments.enrollments_of(student.id),
+        enrollment_fields=[ENROLLMENT[name] for name in STATUS_FIELDS],
+        can_enroll=bool(enrollments.years_without_enrollment(student.id)),
+        current=current_year(),
         today=date.today(),
     )
 
 
-def _expected_version(form: StudentForm | ConfirmForm) -> int | None:
+def _expected_version(form: StudentForm | ConfirmForm | EnrollmentForm) -> int | None:
     """The version a write must match: the form's, or 0 (never matches) when it has none.
 
     ``None`` (no check) only when ``OPTIMISTIC_LOCKING`` is off, which exists for the
@@ -133,7 +161,10 @@ def _gone(student_name: str) -> NotFound:
 
 
 def _save_or_render(
-    form: StudentForm, student: Student, expected_version: int | None = None
+    form: StudentForm,
+    student: Student,
+    expected_version: int | None = None,
+    grade: int | None = None,
 ) -> tuple[str, int] | None:
     """Save the validated ``form`` into ``student``, or render why it could not be saved.
 
@@ -147,7 +178,7 @@ def _save_or_render(
     """
     name = student.name
     try:
-        service.save_student(student, form.values(), expected_version=expected_version)
+        service.save_student(student, form.values(), expected_version=expected_version, grade=grade)
     except service.StaleRecordError as error:
         if error.current_version is None:
             raise _gone(name) from error
@@ -166,11 +197,12 @@ def _save_or_render(
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.EDITOR)
 def create() -> Response | tuple[str, int]:
-    """Add a student; "Save and add another" returns to an empty form."""
-    form = StudentForm(data=STUDENT.defaults(date.today()))
+    """Add a student, enrolled in the current school year; "Save and add another" returns
+    to an empty form."""
+    form = NewStudentForm(data=STUDENT.defaults(date.today()))
     if form.validate_on_submit():
         student = Student()
-        failed = _save_or_render(form, student)
+        failed = _save_or_render(form, student, grade=form["grade"].data)
         if failed:
             return failed
         flash(f"Added {student.name}.", "success")
@@ -223,3 +255,87 @@ def delete(student_id: int) -> Response | tuple[str, int]:
         flash(message, "success")  # type: ignore[arg-type]  # (base.html shows a dict as a link)
         return redirect(url_for(".index"))
     return render_template("students/delete.html", student=student, form=form, changed=False), 200
+
+
+def _enrollment_or_404(student: Student, enrollment_id: int) -> Enrollment:
+    """The student's enrollment ``enrollment_id``, or a 404."""
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.student_id != student.id:
+        raise NotFound("This student has no such enrollment.")
+    return enrollment
+
+
+def _enrollment_page(
+    form: EnrollmentForm, student: Student, status: int | None = None, conflict: bool = False
+) -> tuple[str, int]:
+    if status is None:
+        status = UNPROCESSABLE if request.method == "POST" else 200
+    return render_template(
+        "students/enrollment.html",
+        form=form,
+        student=student,
+        enrollment=form.enrollment,
+        conflict=conflict,
+    ), status
+
+
+@bp.route("/<int:student_id>/enrollments/<int:enrollment_id>", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def enrollment(student_id: int, enrollment_id: int) -> Response | tuple[str, int]:
+    """Change one school year's grade or status (withdrawn, graduated, transferred out).
+
+    A save based on an outdated version gets a 409 and the form again, now showing the
+    stored values; a status dated before the enrollment began, or missing its date,
+    reason or destination, gets a 422 with the message beside the field.
+    """
+    student = _student_or_404(student_id)
+    enrollment = _enrollment_or_404(student, enrollment_id)
+    form = EnrollmentForm(enrollment=enrollment)
+    if form.validate_on_submit():
+        try:
+            enrollments.save_enrollment(enrollment, form.values(), _expected_version(form))
+        except enrollments.StaleEnrollmentError as error:
+            if error.current_version is None:
+                raise NotFound("This enrollment was deleted meanwhile.") from error
+            db.session.refresh(enrollment)
+            fresh = EnrollmentForm(formdata=None, enrollment=enrollment)
+            fresh.version.data = str(enrollment.version)
+            return _enrollment_page(fresh, student, CONFLICT, conflict=True)
+        except enrollments.EnrollmentError as error:
+            form.form_errors.append(str(error))
+            return _enrollment_page(form, student)
+        flash(
+            f"Saved {student.name}'s {enrollment.school_year.name}: "
+            f"grade {enrollment.grade}, {enrollment.status_label.lower()}.",
+            "success",
+        )
+        return redirect(url_for(".detail", student_id=student.id))
+    return _enrollment_page(form, student)
+
+
+@bp.route("/<int:student_id>/enroll", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def enroll(student_id: int) -> Response | tuple[str, int]:
+    """Enroll the student in a school year they are not enrolled in (a returning student,
+    or next year before the rollover)."""
+    student = _student_or_404(student_id)
+    years = enrollments.years_without_enrollment(student.id)
+    if not years:
+        flash(f"{student.name} is enrolled in every school year already.", "info")
+        return redirect(url_for(".detail", student_id=student.id))
+    form = EnrollForm(years=years)
+    if request.method == "GET":
+        year = next((y for y in years if y.is_current), years[0])
+        form.school_year.data = str(year.id)
+        form.entered_on.process_data(max(year.starts_on, min(date.today(), year.ends_on)))
+    if form.validate_on_submit():
+        year = form.chosen_year()
+        try:
+            enrollments.enroll(student, year, form.grade.data, form.entered_on.data)
+        except enrollments.EnrollmentError as error:
+            form.form_errors.append(str(error))
+        else:
+            flash(f"Enrolled {student.name} in {year.name}, grade {form.grade.data}.", "success")
+            return redirect(url_for(".detail", student_id=student.id))
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render_template("students/enroll.html", form=form, student=student), status

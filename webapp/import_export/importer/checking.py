@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from webapp.fields.base import FieldError
-from webapp.fields.student import STUDENT
+from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.csvformat import FIELDS, TEXT_FIELDS, restore
 from webapp.import_export.importer import support
 from webapp.import_export.importer.columns import ParsedCsv, parse_csv
@@ -78,7 +78,7 @@ def cell_checks(columns: Iterable[tuple[int, str]]) -> list[CellCheck]:
 
     Text cells are un-neutralised first (:func:`webapp.import_export.csvformat.restore`).
     """
-    return [(index, name, STUDENT[name].clean, name in TEXT_FIELDS) for index, name in columns]
+    return [(index, name, ROSTER_ROW[name].clean, name in TEXT_FIELDS) for index, name in columns]
 
 
 def validate_cells(
@@ -254,7 +254,7 @@ def largest_id(parsed: ParsedCsv) -> int:
     index = next((index for index, name in parsed.columns if name == "id"), None)
     if index is None:
         return 0
-    clean = STUDENT["id"].clean
+    clean = ROSTER_ROW["id"].clean
     largest = 0
     for _, cells in parsed.records:
         if fits(cells, parsed.width):

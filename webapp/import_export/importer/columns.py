@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from webapp.fields.base import quote
-from webapp.fields.student import STUDENT
+from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.csvformat import FIELDS, HEADER_ALIASES, normalise_header
 from webapp.import_export.importer.reading import (
     DEFAULT_MAX_BYTES,
@@ -80,7 +80,7 @@ def map_columns(header: list[str]) -> tuple[tuple[tuple[int, str], ...], tuple[s
             ignored.append(cell.strip() or f"(column {index + 1} has no name)")
         elif name in seen:
             raise ImportFileError(
-                f"The header has two {STUDENT[name].noun} columns "
+                f"The header has two {ROSTER_ROW[name].noun} columns "
                 f"(columns {seen[name] + 1} and {index + 1}). Remove one of them."
             )
         else:
@@ -99,7 +99,7 @@ def map_columns(header: list[str]) -> tuple[tuple[tuple[int, str], ...], tuple[s
             f"“{','.join(FIELDS)}”. It has {found}."
         )
     fields = {name for _, name in columns}
-    needed = [field for field in STUDENT if field.required]
+    needed = [field for field in ROSTER_ROW if field.required]
     if not fields & {"id", "email"} and not {field.name for field in needed} <= fields:
         missing = " and ".join(sorted(field.name for field in needed if field.name not in fields))
         needs = " and ".join(f"a {field.noun}" for field in needed)

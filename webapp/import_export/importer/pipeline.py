@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.fields.student import STUDENT
+from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.importer.checking import iter_validated, largest_id
 from webapp.import_export.importer.columns import ParsedCsv
 from webapp.import_export.importer.planning import (
@@ -249,7 +249,7 @@ def describe_row(row: RowPlan) -> list[str]:
     warnings = [f"line {row.line}: warning: {message}" for message in row.warnings]
     if row.action is Action.UPDATE:
         changes = ", ".join(
-            f"{STUDENT[change.field].noun} {display(change.field, change.old) or '(blank)'}"
+            f"{ROSTER_ROW[change.field].noun} {display(change.field, change.old) or '(blank)'}"
             f" → {display(change.field, change.new) or '(blank)'}"
             for change in row.changes
         )

@@ -13,6 +13,16 @@ field declarations say (:meth:`webapp.fields.base.RecordFields.complete`): it cl
 optional field, is an error for a required one, and for the enrollment date means today
 for a new student and the stored date for an existing one.
 
+A row is a roster row (:data:`webapp.fields.student.ROSTER_ROW`): the student's fields
+and the grade and status in the current school year, which are the student's enrollment
+in that year. A new student is enrolled in the current year (from the enrollment date);
+an existing student without an enrollment this year is enrolled when the row gives a
+grade or status (from the year's first day, or the enrollment date if later). The status
+lifecycle's rules hold as on the status form: a withdrawal has a date and a reason, a
+transfer a date and a destination, no status is dated before its enrollment began. A
+status change clears the date, reason or destination the new status has no use for,
+when the file has no column for them.
+
 An unusual value (the declarations' warnings: a birthday in 1879) is imported as written,
 with the warning on the row's plan for the preview and the command line. As on the form,
 only the values a row writes anew are judged: every field of a new student, the changed
@@ -34,19 +44,30 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.fields.base import FieldError
-from webapp.fields.student import STUDENT
+from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.student import ROSTER_ROW, STUDENT
 from webapp.import_export.importer import support
 from webapp.import_export.importer.checking import ValidatedFile, ValidRow
 from webapp.import_export.importer.support import chunks, paused_gc
-from webapp.models import Student
+from webapp.models import Enrollment, Status, Student
 from webapp.students.service import email_keys
+from webapp.years.service import current_year
 
-#: Fields written to the table (``id`` only identifies the row).
-WRITABLE_FIELDS: tuple[str, ...] = tuple(f.name for f in STUDENT.writable)
+#: Fields written to the tables (``id`` only identifies the row).
+WRITABLE_FIELDS: tuple[str, ...] = tuple(f.name for f in ROSTER_ROW.writable)
+#: The writable fields that are the student's, and those that are the enrollment's.
+STUDENT_FIELDS: tuple[str, ...] = tuple(n for n in WRITABLE_FIELDS if n in STUDENT.by_name)
+ENROLLMENT_FIELDS: tuple[str, ...] = tuple(n for n in WRITABLE_FIELDS if n in ENROLLMENT.by_name)
 #: The fields a new student must have.
-REQUIRED_FIELDS: tuple[str, ...] = tuple(f.name for f in STUDENT if f.required)
+REQUIRED_FIELDS: tuple[str, ...] = tuple(f.name for f in ROSTER_ROW if f.required)
 #: Every writable field blank: what a row's values are laid over.
 _BLANK: dict[str, Any] = dict.fromkeys(WRITABLE_FIELDS)
+#: For each status-dependent field, the statuses that have it.
+_STATUS_HAS = {
+    "status_on": {Status.WITHDRAWN.value, Status.GRADUATED.value, Status.TRANSFERRED.value},
+    "reason": {Status.WITHDRAWN.value},
+    "destination": {Status.TRANSFERRED.value},
+}
 
 
 class Action(StrEnum):
@@ -79,7 +100,10 @@ class RowPlan:
         name: the student's name, for display.
         changes: the fields an update changes, old and new values.
         errors: what is wrong with an erroneous row.
-        values: what to write for a create or an update (``None`` otherwise).
+        values: what to write for a create or an update (``None`` otherwise): the
+            fields to write, the student's ``id``, and ``enrollment_id`` (the enrollment
+            in the current year to update, or ``None`` to make one when ``entered_on``
+            is set).
         before: for an update, the student's stored fields as the plan read them.
         warnings: the plausibility warnings of the values a create or an update writes
             anew: imported as they are, and shown on the preview and by the command line.
@@ -98,7 +122,7 @@ class RowPlan:
 
 def display(name: str, value: Any) -> str:
     """A value of field ``name`` as the preview, the digest and the command line show it."""
-    return STUDENT[name].display(value)
+    return ROSTER_ROW[name].display(value)
 
 
 @dataclass
@@ -139,20 +163,32 @@ class ImportPlan:
         return hasher.hexdigest()
 
 
-_STUDENT_COLUMNS = tuple(getattr(Student, name) for name in STUDENT.names)
+#: What a lookup reads of each student: the roster row, and its enrollment's id and start.
+_LOOKUP_NAMES = (*ROSTER_ROW.names, "enrollment_id", "entered_on")
+_LOOKUP_COLUMNS = (
+    *(
+        getattr(Enrollment if name in ENROLLMENT.by_name else Student, name)
+        for name in ROSTER_ROW.names
+    ),
+    Enrollment.id,
+    Enrollment.entered_on,
+)
 
 
 def _fetch_students(
-    where: Callable[[Sequence[Any]], Any], keys: Sequence[Any], lock: bool
+    where: Callable[[Sequence[Any]], Any], keys: Sequence[Any], lock: bool, year_id: int
 ) -> Iterator[dict[str, Any]]:
-    """Yield the students matching ``where(chunk)`` for each chunk of ``keys``, as dicts."""
-    names = STUDENT.names
+    """Yield the students matching ``where(chunk)`` for each chunk of ``keys``, as dicts
+    of their roster row in the school year ``year_id`` (enrollment fields ``None`` when
+    not enrolled that year)."""
+    names = _LOOKUP_NAMES
+    joined = (Enrollment.student_id == Student.id) & (Enrollment.school_year_id == year_id)
     for chunk in chunks(keys, support.LOOKUP_BATCH_SIZE):
-        statement = select(*_STUDENT_COLUMNS).where(where(chunk))
+        statement = select(*_LOOKUP_COLUMNS).outerjoin(Enrollment, joined).where(where(chunk))
         if lock:
             # Rows about to be updated cannot change before the commit (PostgreSQL;
             # SQLite has no row locks: begin_write's BEGIN IMMEDIATE covers it).
-            statement = statement.with_for_update()
+            statement = statement.with_for_update(of=Student)
         for row in db.session.execute(statement):
             yield dict(zip(names, row, strict=True))
 
@@ -181,7 +217,9 @@ class Planner:
         self.fields = fields
         self.lock = lock
         self.today = today or date.today()
-        self._defaults = STUDENT.defaults(self.today)
+        year = current_year()
+        self.year_id, self.year_starts_on = year.id, year.starts_on
+        self._defaults = ROSTER_ROW.defaults(self.today)
         self._given = [name for name in WRITABLE_FIELDS if name in fields]
         self._keys: dict[str, str] = {}
         self._line_of_student: dict[int, int] = {}
@@ -218,7 +256,7 @@ class Planner:
                 by_id[student_id] = before
         by_id.update(
             (student["id"], student)
-            for student in _fetch_students(Student.id.in_, unread_ids, self.lock)
+            for student in _fetch_students(Student.id.in_, unread_ids, self.lock, self.year_id)
         )
         self._learn_keys(student["email"] for student in by_id.values() if student["email"])
         by_email = {
@@ -232,7 +270,9 @@ class Planner:
                 by_email[email] = self._before_by_email[email]
             else:
                 unread_emails.append(email)
-        found = list(_fetch_students(func.lower(Student.email).in_, unread_emails, self.lock))
+        found = list(
+            _fetch_students(func.lower(Student.email).in_, unread_emails, self.lock, self.year_id)
+        )
         self._learn_keys(student["email"] for student in found)
         for student in found:
             # A student this import wrote got the address from it: before, nobody had it.
@@ -256,8 +296,12 @@ class Planner:
         line_of_student, line_of_email = self._line_of_student, self._line_of_email
         # What blanks mean and the rules across fields, from the declarations (as
         # RecordFields.complete and check_record do; inlined, since this loop is hot).
-        defaults, record_rules = self._defaults, STUDENT.rules
+        defaults, student_rules = self._defaults, STUDENT.rules
         check_warnings, today = STUDENT.check_warnings, self.today
+        enrollment_rules = ENROLLMENT.rules
+        given_enrollment = [name for name in given if name in ENROLLMENT.by_name]
+        absent_dependents = [name for name in _STATUS_HAS if name not in self.fields]
+        year_starts_on = self.year_starts_on
         plans: list[RowPlan] = []
         append = plans.append
         for row in rows:
@@ -289,6 +333,8 @@ class Planner:
                         f"{owner['name']} (id {owner['id']})."
                     )
 
+            cleared: list[str] = []
+            enrolled = True  # whether the row leaves the student enrolled in the year
             if target is None:
                 new = {**_BLANK, **values}
                 new.pop("id", None)
@@ -297,20 +343,51 @@ class Planner:
                         new[name] = default
                 for required in REQUIRED_FIELDS:
                     if new[required] is None and required not in row.bad_fields:
-                        noun = STUDENT[required].noun
+                        noun = ROSTER_ROW[required].noun
                         errors.append(f"A new student needs a {noun}; this row has none.")
+                new["enrollment_id"] = None
+                new["entered_on"] = new["enrolled_on"]
             else:
                 new = {**target, **values}
                 new.pop("id", None)
                 for name in defaults:
                     if new[name] is None:
                         new[name] = target[name]
-            for rule in record_rules:
+                if target["enrollment_id"] is None:
+                    enrolled = any(values.get(name) is not None for name in given_enrollment)
+                    if enrolled:
+                        if new["status"] is None:
+                            new["status"] = Status.ENROLLED.value
+                        if new["grade"] is None and "grade" not in row.bad_fields:
+                            errors.append(
+                                "This student is not enrolled this school year: "
+                                "a grade is needed to enroll them."
+                            )
+                        enrolled_on = new["enrolled_on"]
+                        new["entered_on"] = (
+                            enrolled_on
+                            if enrolled_on and enrolled_on > year_starts_on
+                            else year_starts_on
+                        )
+                elif values.get("status") is not None and values["status"] != target["status"]:
+                    # A new status clears what it has no use for, if the file is silent.
+                    for name in absent_dependents:
+                        if new["status"] not in _STATUS_HAS[name] and new[name] is not None:
+                            new[name] = None
+                            cleared.append(name)
+            for rule in student_rules:
                 if row.bad_fields.isdisjoint(rule.reads):
                     try:
                         rule.check(new)
                     except FieldError as error:
                         errors.append(str(error))
+            if enrolled:
+                for rule in enrollment_rules:
+                    if row.bad_fields.isdisjoint(rule.reads):
+                        try:
+                            rule.check(new)
+                        except FieldError as error:
+                            errors.append(str(error))
 
             label = new["name"] or row.label or (target["name"] if target else "")
             if errors:
@@ -327,7 +404,7 @@ class Planner:
             else:
                 changes = tuple(
                     Change(name, target[name], new[name])
-                    for name in given
+                    for name in (*given, *cleared)
                     if target[name] != new[name]
                 )
                 if not changes:
@@ -336,8 +413,13 @@ class Planner:
                 # Only what the row writes anew: a stored value is not judged again.
                 changed = {change.field for change in changes}
                 warnings = tuple(message for _, message in check_warnings(new, today, changed))
-                written = {name: new[name] for name in given}
+                written = {name: new[name] for name in (*given, *cleared)}
                 written["id"] = target_id
+                written["enrollment_id"] = target["enrollment_id"]
+                if target["enrollment_id"] is None and enrolled:
+                    for name in ENROLLMENT_FIELDS:
+                        written[name] = new[name]
+                    written["entered_on"] = new["entered_on"]
                 append(
                     RowPlan(
                         row.line,

@@ -1,14 +1,19 @@
 """Stage 4 of an import, writing: planned rows into the tables, in bulk, with their audit.
 
 A :class:`PlanWriter` writes in the current transaction (no commit): new students get
-reserved ids and are inserted in bulk; updates are ``UPDATE ... WHERE id = ?`` executed
-with many parameter sets; audit events are inserted the same way. Never one flush per row.
-:func:`begin_import` opens the transaction an import writes in.
+reserved ids and are inserted in bulk, with their enrollment in the current school year;
+updates are ``UPDATE ... WHERE id = ?`` executed with many parameter sets, on
+``students`` for the student's fields and on ``enrollments`` for the grade and status;
+audit events (one per student changed, one per enrollment made or changed) are inserted
+the same way. Never one flush per row. :func:`begin_import` opens the transaction an
+import writes in.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import repeat
@@ -20,15 +25,22 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from webapp import trail
 from webapp.database import begin_write
 from webapp.extensions import db
+from webapp.fields.enrollment import ENROLLMENT
 from webapp.fields.student import STUDENT
 from webapp.import_export.importer import support
-from webapp.import_export.importer.planning import WRITABLE_FIELDS, Action, RowPlan
+from webapp.import_export.importer.planning import (
+    ENROLLMENT_FIELDS,
+    STUDENT_FIELDS,
+    Action,
+    RowPlan,
+)
 from webapp.import_export.importer.support import chunks
 from webapp.models import Action as AuditAction
-from webapp.models import AuditEvent, Student
+from webapp.models import AuditEvent, Enrollment, Entity, Student
 from webapp.models.student import NAME_MAX_LENGTH
 from webapp.models.types import utcnow
 from webapp.trail import NOTE_MAX_LENGTH
+from webapp.years.service import current_year_id
 
 
 def _table(model: type[Any]) -> Table:
@@ -37,14 +49,14 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-def _version_bump() -> dict[Any, Any]:
-    """``{version: version + 1}`` when Student uses optimistic locking, else ``{}``.
+def _version_bump(model: type[Any] = Student) -> dict[Any, Any]:
+    """``{version: version + 1}`` when ``model`` uses optimistic locking, else ``{}``.
 
     A bulk UPDATE bypasses the ORM's versioning, so it bumps the counter itself; an edit
     form opened before the import then fails with a stale-data error instead of silently
     overwriting the imported values.
     """
-    column = inspect(Student).version_id_col
+    column = inspect(model).version_id_col
     return {} if column is None else {column: column + 1}
 
 
@@ -141,6 +153,11 @@ def _reserve_ids(count: int, above: int) -> list[int]:
     return list(range(start, start + count))
 
 
+def _new_sourced_ids(count: int) -> list[str]:
+    """``count`` new random UUIDs as text (each record's ``sourced_id``)."""
+    return [str(uuid.uuid4()) for _ in range(count)]
+
+
 def _insert(rows: list[dict[str, Any]], ids: list[int], now: datetime) -> None:
     """Insert new students in bulk, :data:`WRITE_BATCH_SIZE` at a time.
 
@@ -151,62 +168,118 @@ def _insert(rows: list[dict[str, Any]], ids: list[int], now: datetime) -> None:
     """
     for start in range(0, len(rows), support.WRITE_BATCH_SIZE):
         chunk = rows[start : start + support.WRITE_BATCH_SIZE]
-        columns = {name: [row[name] for row in chunk] for name in WRITABLE_FIELDS}
+        columns = {name: [row[name] for row in chunk] for name in STUDENT_FIELDS}
         columns["id"] = ids[start : start + support.WRITE_BATCH_SIZE]
+        columns["sourced_id"] = _new_sourced_ids(len(chunk))
         _bulk_insert(_table(Student), columns, {"created_at": now, "updated_at": now})
 
 
-def _update(rows: list[dict[str, Any]], now: datetime) -> None:
-    """Update students in bulk: ``UPDATE ... WHERE id = ?`` with many parameter sets.
+def _enroll(
+    rows: list[dict[str, Any]], student_ids: list[int], year_id: int, now: datetime
+) -> dict[int, int]:
+    """Enroll students in the year ``year_id`` in bulk; return ``{student id: enrollment id}``.
 
     Args:
-        rows: the planned values of each student: its ``id`` and the changed fields (the
-            same fields in every row: the file's columns).
-        now: their new ``updated_at``.
+        rows: each student's planned values (the enrollment fields and ``entered_on``).
+        student_ids: their ids, in the same order.
+        year_id: the current school year.
+        now: the rows' ``created_at`` and ``updated_at``.
     """
-    if not rows:
-        return
-    table = _table(Student)
-    names = [name for name in WRITABLE_FIELDS if name in rows[0]]
-    # Bound names must differ from the column names (SQLAlchemy reserves those).
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("match_id"))
-        .values(
-            {
-                **{table.c[name]: bindparam(f"new_{name}") for name in names},
-                table.c.updated_at: bindparam("new_updated_at"),
-                **_version_bump(),
-            }
-        )
-    )
+    made: dict[int, int] = {}
+    for start in range(0, len(rows), support.WRITE_BATCH_SIZE):
+        chunk = rows[start : start + support.WRITE_BATCH_SIZE]
+        chunk_ids = student_ids[start : start + support.WRITE_BATCH_SIZE]
+        columns = {name: [row[name] for row in chunk] for name in ENROLLMENT_FIELDS}
+        columns["entered_on"] = [row["entered_on"] for row in chunk]
+        columns["student_id"] = list(chunk_ids)
+        columns["school_year_id"] = [year_id] * len(chunk)
+        columns["sourced_id"] = _new_sourced_ids(len(chunk))
+        _bulk_insert(_table(Enrollment), columns, {"created_at": now, "updated_at": now})
+        for part in chunks(chunk_ids, support.LOOKUP_BATCH_SIZE):
+            found = db.session.execute(
+                select(Enrollment.student_id, Enrollment.id).where(
+                    Enrollment.school_year_id == year_id, Enrollment.student_id.in_(part)
+                )
+            )
+            made.update((student_id, enrollment_id) for student_id, enrollment_id in found)
+    return made
+
+
+def _update(
+    rows: list[dict[str, Any]], now: datetime, model: type[Any], fields: Sequence[str], key: str
+) -> None:
+    """Update rows of ``model`` in bulk: ``UPDATE ... WHERE id = ?`` with many parameter sets.
+
+    Args:
+        rows: the planned values: the row's id under ``key``, and changed fields. Rows are
+            grouped by the fields they set, one statement per group.
+        now: their new ``updated_at``.
+        model: ``Student`` or ``Enrollment``.
+        fields: the fields of ``model`` the import writes.
+        key: the name of the id in each row (``id``, ``enrollment_id``).
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        names = tuple(name for name in fields if name in row)
+        if names:
+            groups[names].append(row)
+    table = _table(model)
     connection = db.session.connection()
-    for chunk in chunks(rows, support.WRITE_BATCH_SIZE):
-        params = [
-            {"match_id": row["id"], "new_updated_at": now, **{f"new_{n}": row[n] for n in names}}
-            for row in chunk
-        ]
-        connection.execute(statement, params)
+    for names, group in groups.items():
+        # Bound names must differ from the column names (SQLAlchemy reserves those).
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("match_id"))
+            .values(
+                {
+                    **{table.c[name]: bindparam(f"new_{name}") for name in names},
+                    table.c.updated_at: bindparam("new_updated_at"),
+                    **_version_bump(model),
+                }
+            )
+        )
+        for chunk in chunks(group, support.WRITE_BATCH_SIZE):
+            params = [
+                {
+                    "match_id": row[key],
+                    "new_updated_at": now,
+                    **{f"new_{n}": row[n] for n in names},
+                }
+                for row in chunk
+            ]
+            connection.execute(statement, params)
 
 
-#: ``(name, to_json)`` of each audited field, in order.
-_AUDITED = tuple((field.name, field.to_json) for field in STUDENT.audited)
-_TO_JSON = dict(_AUDITED)
+#: ``(name, to_json)`` of each audited field, in order, per record.
+_AUDITED = {
+    Entity.STUDENT: tuple((field.name, field.to_json) for field in STUDENT.audited),
+    Entity.ENROLLMENT: tuple((field.name, field.to_json) for field in ENROLLMENT.audited),
+}
+_TO_JSON = {name: to_json for fields in _AUDITED.values() for name, to_json in fields}
 
 
-def _changes(row: RowPlan) -> dict[str, list[Any]]:
-    """A row's ``{field: [old, new]}`` as the audit trail records it (its JSON form)."""
-    if row.action is Action.UPDATE:
+def _changes(row: RowPlan, entity: Entity, created: bool) -> dict[str, list[Any]]:
+    """A row's ``{field: [old, new]}`` for one of its records, as the trail records it.
+
+    Args:
+        row: a create or update.
+        entity: the student's fields, or the enrollment's.
+        created: whether that record is new (every field with a value is listed).
+    """
+    audited = _AUDITED[entity]
+    if not created:
+        names = {name for name, _ in audited}
         return {
             change.field: [_TO_JSON[change.field](change.old), _TO_JSON[change.field](change.new)]
             for change in row.changes
+            if change.field in names
         }
-    # A create, as trail.diff({}, STUDENT.snapshot(student)): each field with a value.
+    # A create, as trail.diff({}, snapshot): each field with a value.
     values = row.values or {}
     return {
         name: [None, to_json(value)]
-        for name, to_json in _AUDITED
-        if (value := values[name]) is not None
+        for name, to_json in audited
+        if (value := values.get(name)) is not None
     }
 
 
@@ -237,6 +310,7 @@ class PlanWriter:
         self.audit_seconds = 0.0
         self._above = above
         self._user_id, self._actor = trail.actor()
+        self._year_id = current_year_id()
 
     def write(self, plans: Sequence[RowPlan]) -> list[int]:
         """Write the creates and updates among ``plans`` and their audit events.
@@ -261,7 +335,46 @@ class PlanWriter:
             self._above = 0  # the sequence is past it now; SQLite compares every time
         ids = [next(fresh) if row.student_id is None else row.student_id for row in created]
         _insert([row.values for row in created if row.values], ids, self.now)
-        _update([row.values for row in updated if row.values], self.now)
+        student_names, enrollment_names = set(STUDENT_FIELDS), set(ENROLLMENT_FIELDS)
+        _update(
+            [
+                row.values
+                for row in updated
+                if row.values and any(change.field in student_names for change in row.changes)
+            ],
+            self.now,
+            Student,
+            STUDENT_FIELDS,
+            "id",
+        )
+        _update(
+            [
+                row.values
+                for row in updated
+                if row.values
+                and row.values["enrollment_id"] is not None
+                and any(change.field in enrollment_names for change in row.changes)
+            ],
+            self.now,
+            Enrollment,
+            ENROLLMENT_FIELDS,
+            "enrollment_id",
+        )
+        enrolling = [(row, student_id) for row, student_id in zip(created, ids, strict=True)]
+        enrolling += [
+            (row, row.student_id)
+            for row in updated
+            if row.student_id is not None
+            and row.values
+            and row.values["enrollment_id"] is None
+            and "entered_on" in row.values
+        ]
+        made = _enroll(
+            [row.values for row, _ in enrolling if row.values],
+            [student_id for _, student_id in enrolling],
+            self._year_id,
+            self.now,
+        )
         started = time.perf_counter()
         new_ids = iter(ids)  # the create rows come in the same order here
         self._audit(
@@ -269,27 +382,66 @@ class PlanWriter:
                 (row, next(new_ids) if row.action is Action.CREATE else row.student_id)
                 for row in plans
                 if row.values is not None
-            ]
+            ],
+            made,
         )
         self.audit_seconds += time.perf_counter() - started
         return ids
 
-    def _audit(self, rows: list[tuple[RowPlan, Any]]) -> None:
-        """Insert one audit event per ``(created or updated row, student id)``, in bulk."""
-        actions = {Action.CREATE: AuditAction.CREATE.value, Action.UPDATE: AuditAction.UPDATE.value}
+    def _audit(self, rows: list[tuple[RowPlan, Any]], made: dict[int, int]) -> None:
+        """Insert the audit events of ``(created or updated row, student id)`` pairs, in bulk:
+        one per student whose fields changed, one per enrollment made or changed.
+
+        Args:
+            rows: the rows written, with their students' ids.
+            made: ``{student id: enrollment id}`` of the enrollments this chunk made.
+        """
+        events: list[tuple[str, Entity, int, int, RowPlan, dict[str, list[Any]]]] = []
+        for row, student_id in rows:
+            values = row.values or {}
+            new_student = row.action is Action.CREATE
+            student_changes = _changes(row, Entity.STUDENT, new_student)
+            if new_student or student_changes:
+                action = AuditAction.CREATE if new_student else AuditAction.UPDATE
+                events.append(
+                    (action.value, Entity.STUDENT, student_id, student_id, row, student_changes)
+                )
+            new_enrollment = student_id in made
+            enrollment_id = made[student_id] if new_enrollment else values.get("enrollment_id")
+            if enrollment_id is None:
+                continue
+            enrollment_changes = _changes(row, Entity.ENROLLMENT, new_enrollment)
+            if new_enrollment:
+                enrollment_changes["entered_on"] = [None, values["entered_on"].isoformat()]
+            if enrollment_changes:
+                action = AuditAction.CREATE if new_enrollment else AuditAction.UPDATE
+                events.append(
+                    (
+                        action.value,
+                        Entity.ENROLLMENT,
+                        enrollment_id,
+                        student_id,
+                        row,
+                        enrollment_changes,
+                    )
+                )
         source = self.source
-        for pairs in chunks(rows, support.WRITE_BATCH_SIZE):
-            chunk = [row for row, _ in pairs]
+        for chunk in chunks(events, support.WRITE_BATCH_SIZE):
             size = len(chunk)
             columns: dict[str, list[Any]] = {
                 "user_id": [self._user_id] * size,
                 "actor": [self._actor] * size,
-                "action": [actions[row.action] for row in chunk],
-                "student_id": [student_id for _, student_id in pairs],
-                "student_name": [row.name[:NAME_MAX_LENGTH] for row in chunk],
-                "changes": [_changes(row) for row in chunk],
+                "action": [event[0] for event in chunk],
+                "entity": [event[1].value for event in chunk],
+                "entity_id": [event[2] for event in chunk],
+                "student_id": [event[3] for event in chunk],
+                "student_name": [event[4].name[:NAME_MAX_LENGTH] for event in chunk],
+                "changes": [event[5] for event in chunk],
                 "reverts_id": [None] * size,
-                "note": [f"import {source}, line {row.line}"[:NOTE_MAX_LENGTH] for row in chunk],
+                "batch_id": [None] * size,
+                "note": [
+                    f"import {source}, line {event[4].line}"[:NOTE_MAX_LENGTH] for event in chunk
+                ],
             }
             _bulk_insert(_table(AuditEvent), columns, {"occurred_at": self.now})
 

@@ -1,0 +1,12 @@
+"""The school years feature: admins define the years, choose the current one, and run the
+year-end rollover (pages under ``/years/`` and ``flask years ...``).
+
+:mod:`webapp.years.service` holds the years themselves, :mod:`webapp.years.rollover` the
+rollover and its undo; both are shared by the views and the commands.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("years", __name__, url_prefix="/years")
+
+from webapp.years import views  # noqa: E402, F401  (routes attach to bp)
