@@ -108,10 +108,13 @@ distclean: clean ## Also remove the virtualenv
 
 # Benchmarks
 
-.PHONY: bench-csv bench-concurrency bench-load
+.PHONY: bench-csv bench-concurrency bench-load bench-spreadsheets
 
 bench-csv: install ## CSV import (100,000 rows) and export (1,000,000 rows) vs baselines
 	$(BIN)/python -m bench.import_export
+
+bench-spreadsheets: install ## Read 100,000 rows as CSV, .xlsx, .ods; write 1,000,000 as .xlsx
+	$(BIN)/python -m bench.spreadsheets --repeat 1
 
 bench-concurrency: install ## 20 rounds of 20 simultaneous saves of one student, and the negative control
 	$(BIN)/python -m bench.concurrency --rounds 20 --writers 20 --workers 4

@@ -1,0 +1,195 @@
+"""Reading CSV files in the dialects spreadsheets write, row by row.
+
+Encoding, in this order: a byte-order mark (UTF-8 or UTF-16, as Excel's “CSV UTF-8” and
+“Unicode Text” write), then UTF-8 if every byte sequence is valid UTF-8, then
+charset-normalizer limited to Windows-1252 and Latin-1 (what Excel's plain “CSV” writes
+in Western Europe and the Americas). Left free, charset-normalizer takes short French or
+German files for Central European (cp1250); limited, it refuses text in other
+encodings (Cyrillic, say) rather than misread it.
+
+Delimiter: comma, semicolon (Excel in most European locales), tab (“Unicode Text”) or
+vertical bar. :class:`csv.Sniffer`, limited to those four, proposes one; its answer is
+kept only when it splits the header into several columns and most sample rows into as
+many cells as the header. Otherwise the candidate that does that best wins (more
+consistent rows, then more columns, then the order above). Line endings CRLF or LF.
+
+Memory: the file's bytes (at most ``Limits.max_bytes``) plus one record; the text is
+decoded as it is read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+
+import charset_normalizer
+
+from webapp.spreadsheets.base import Limits, Row, SpreadsheetError
+
+#: The delimiters recognised, in order of preference on a tie.
+DELIMITERS = (",", ";", "\t", "|")
+#: How delimiters are named to users.
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+#: Encodings charset-normalizer may choose between, and their names for users.
+EIGHT_BIT_ENCODINGS = {"cp1252": "Windows-1252", "latin_1": "Latin-1"}
+
+_SAMPLE_BYTES = 64 * 1024
+#: Share of the sample's rows that must have the header's width for Sniffer's answer.
+_CONSISTENT = 0.9
+_CHUNK = 1 << 20
+
+
+def detect_encoding(data: bytes) -> tuple[str, str]:
+    """Return ``(codec, name for users)`` of a CSV file's text.
+
+    Args:
+        data: the file's bytes.
+
+    Raises:
+        SpreadsheetError: binary data, or text in an encoding not listed in the module
+            docstring.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        _check_utf8(data)
+        return "utf-8-sig", "UTF-8 with BOM"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "UTF-16"
+    if b"\x00" in data[:_SAMPLE_BYTES]:
+        raise SpreadsheetError(
+            "The file is not a text file (it holds binary data). Save the rows as .xlsx, "
+            ".ods or CSV from your spreadsheet program and import that."
+        )
+    if _utf8_error(data) is None:
+        return "utf-8", "UTF-8"
+    match = charset_normalizer.from_bytes(data, cp_isolation=list(EIGHT_BIT_ENCODINGS)).best()
+    if match is None or match.encoding not in EIGHT_BIT_ENCODINGS:
+        raise SpreadsheetError(
+            "The file's text is in an encoding that cannot be read here. Save it as "
+            "“CSV UTF-8 (comma delimited)” and try again."
+        )
+    return match.encoding, EIGHT_BIT_ENCODINGS[match.encoding]
+
+
+def _utf8_error(data: bytes) -> int | None:
+    """The offset of the first byte that is not valid UTF-8, or ``None``."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(data) + 1, _CHUNK):
+        pending = len(decoder.getstate()[0])  # bytes of a character cut by the last chunk
+        try:
+            decoder.decode(view[start : start + _CHUNK], final=start + _CHUNK >= len(data))
+        except UnicodeDecodeError as error:
+            return start - pending + error.start
+    return None
+
+
+def _check_utf8(data: bytes) -> None:
+    """Refuse a file that says it is UTF-8 (its BOM) but is not, naming the line."""
+    offset = _utf8_error(data)
+    if offset is not None:
+        line = data.count(b"\n", 0, offset) + 1
+        raise SpreadsheetError(
+            f"Line {line}: the file starts as UTF-8 text but has a byte "
+            f"(0x{data[offset]:02X}) that UTF-8 does not allow. Save it as “CSV UTF-8 "
+            "(comma delimited)” and try again.",
+            line=line,
+        )
+
+
+def detect_delimiter(sample: str) -> str:
+    """Return the delimiter of a CSV sample (see the module docstring).
+
+    Args:
+        sample: the start of the file's text; a last incomplete line is ignored.
+
+    Returns:
+        One of :data:`DELIMITERS`; a comma when the header has one column whatever the
+        delimiter.
+    """
+    if "\n" in sample.rstrip("\r\n"):
+        sample = sample[: sample.rstrip("\r\n").rfind("\n") + 1]
+    scores = {delimiter: _score(sample, delimiter) for delimiter in DELIMITERS}
+    try:
+        sniffed: str | None = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        sniffed = None
+    if sniffed in scores:
+        width, consistency = scores[sniffed]
+        if width > 1 and consistency >= _CONSISTENT:
+            return sniffed
+    best = max(
+        DELIMITERS,
+        key=lambda d: (scores[d][0] > 1, scores[d][1], scores[d][0], -DELIMITERS.index(d)),
+    )
+    return best if scores[best][0] > 1 else ","
+
+
+def _score(sample: str, delimiter: str) -> tuple[int, float]:
+    """``(header width, share of rows as wide)`` of the sample split by ``delimiter``."""
+    try:
+        rows = [cells for cells in csv.reader(io.StringIO(sample), delimiter=delimiter) if cells]
+    except csv.Error:
+        return 0, 0.0
+    rows = [cells for cells in rows if "".join(cells).strip()]
+    if not rows:
+        return 0, 0.0
+    width = len(rows[0])
+    body = rows[1:] or rows
+    return width, sum(len(cells) == width for cells in body) / len(body)
+
+
+def read_csv(data: bytes, limits: Limits) -> tuple[str, str, Iterator[Row]]:
+    """Start reading a CSV file.
+
+    Args:
+        data: the file's bytes, at most ``limits.max_bytes``.
+        limits: ``max_bytes`` bounds a cell; ``max_rows`` the rows.
+
+    Returns:
+        ``(encoding name, delimiter, rows)``; the non-blank rows come lazily.
+
+    Raises:
+        SpreadsheetError: see :func:`detect_encoding`; the rows raise it for text that is
+            not valid CSV or not in the detected encoding, naming the line.
+    """
+    codec, encoding = detect_encoding(data)
+    if codec == "cp1252" and any(byte in data for byte in b"\x81\x8d\x8f\x90\x9d"):
+        codec, encoding = "latin_1", EIGHT_BIT_ENCODINGS["latin_1"]  # not in Windows-1252
+    sample_decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    delimiter = detect_delimiter(sample_decoder.decode(data[:_SAMPLE_BYTES]))
+    return encoding, delimiter, _rows(data, codec, delimiter, limits)
+
+
+def _rows(data: bytes, codec: str, delimiter: str, limits: Limits) -> Iterator[Row]:
+    # A cell may be as large as the file (a column of notes); the limit is process-wide.
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_bytes))
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=codec, newline="")
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    previous_line = 0
+    count = 0
+    try:
+        for cells in reader:
+            line = previous_line + 1
+            previous_line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            count += 1
+            if count > limits.max_rows:
+                raise SpreadsheetError(
+                    f"Line {line}: the file has more than {limits.max_rows:,} rows.", line=line
+                )
+            yield Row(line, cells)
+    except csv.Error as error:
+        line = reader.line_num or 1
+        raise SpreadsheetError(
+            f"Line {line}: the file is not valid CSV ({error}).", line=line
+        ) from error
+    except UnicodeDecodeError as error:
+        line = previous_line + 1
+        raise SpreadsheetError(
+            f"Near line {line}: the file is not valid {codec.upper()} text ({error.reason}). "
+            "Save it as “CSV UTF-8 (comma delimited)” and try again.",
+            line=line,
+        ) from error
