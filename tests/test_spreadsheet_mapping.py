@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from tests.spreadsheet_files import csv_bytes, read_all, text_rows
+from webapp.import_export.csvformat import FIELDS as CSV_FIELDS
 from webapp.spreadsheets import (
     FIELDS,
     IGNORE,
@@ -18,7 +19,6 @@ from webapp.spreadsheets import (
     parse_mapping_spec,
     suggest_mapping,
 )
-from webapp.transfer.csvformat import FIELDS as CSV_FIELDS
 
 pytestmark = pytest.mark.sqlite_only  # no database: once is enough
 

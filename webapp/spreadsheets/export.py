@@ -10,7 +10,7 @@ zip is written at the end, so ``out`` only starts receiving bytes then).
   formula and ``#N/A``-like strings into error cells, so such strings (and any starting
   with ``+``, ``-`` or ``@``, which Excel reads as formulas when typed) are written with
   the string type set explicitly. Excel never evaluates a stored string, so no quote is
-  added: the file reads back exactly (unlike CSV, see ``webapp.transfer.csvformat``).
+  added: the file reads back exactly (unlike CSV, see ``webapp.import_export.csvformat``).
 - Characters XML cannot hold (control characters but tab and newlines) become U+FFFD.
 - A string longer than an Excel cell holds (32,767 characters) raises ``ValueError``;
   openpyxl would cut it silently.

@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-#: The student fields, in export order (as ``webapp.transfer.csvformat.FIELDS``).
+#: The student fields, in export order (as ``webapp.import_export.csvformat.FIELDS``).
 FIELDS: tuple[str, ...] = ("id", "name", "email", "grade", "birthday", "enrolled_on")
 #: The target of a column whose values are not imported.
 IGNORE = "ignore"
