@@ -9,6 +9,7 @@ import pytest
 from webapp.fields import rules
 from webapp.fields.base import Field, FieldError, Kind, RecordFields, parse_text
 from webapp.fields.student import STUDENT
+from webapp.spreadsheets import suggest_mapping
 
 TODAY = date(2026, 1, 1)
 
@@ -178,7 +179,8 @@ def test_declarations_list_the_fields_once_each() -> None:
     assert STUDENT.names == ("id", "name", "email", "grade", "birthday", "enrolled_on")
     assert [f.name for f in STUDENT.form_fields] == list(STUDENT.names[1:])
     assert [f.name for f in STUDENT.audited] == list(STUDENT.names[1:])
-    assert STUDENT["enrolled_on"].aliases == ("enrollment_date", "enrolment_date")
+    assert suggest_mapping(["Enrollment date"]).targets == ("enrolled_on",)
+    assert suggest_mapping(list(STUDENT.names)).targets == STUDENT.names
 
 
 def test_warnings_are_messages_a_person_may_confirm() -> None:

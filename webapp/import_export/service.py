@@ -1,22 +1,59 @@
-"""The import's workflow for the pages: check and store an upload, then confirm it.
+"""The import's workflow, shared by the pages and the command line.
 
-The views call these functions and turn their outcomes into pages; the command line
-calls :func:`webapp.import_export.importer.run_import` directly. Every function here
-ends the request's transaction itself (committing what it wrote, or rolling back).
+The pages: :func:`check_upload` reads a file, maps its columns and stores it with its
+preview; :func:`remap` applies another mapping or date order chosen on the preview;
+:func:`confirm` applies it; :func:`cancel` forgets it. The command line maps a file with
+:func:`prepare` and streams it through :func:`webapp.import_export.importer.run_import`.
+Both start from the mapping remembered for the file's headers (:mod:`.mappings`).
+
+Every function here that the pages call ends the request's transaction itself
+(committing what it wrote, or rolling back). Reading and checking a file take seconds
+and hold no database lock: the request's write transaction is ended first, and writes
+happen in short transactions at the end.
+
+What a preview costs is bounded by the import's limits (rows, columns, bytes): it is
+built chunk by chunk, and stored as pages of :data:`PREVIEW_PER_PAGE` rows, of which a
+page view reads one (``bench/results/import-limits.md`` has the figures).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import IO, Any
 
+from flask import current_app
+
+from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.fields.student import STUDENT
-from webapp.import_export import importer, uploads
-from webapp.import_export.importer import ImportFileError, ImportPlan, ImportResult
+from webapp.import_export import importer, mappings, uploads
+from webapp.import_export.importer import (
+    Action,
+    ImportFileError,
+    ImportResult,
+    ParsedFile,
+    PlanDigest,
+    RowPlan,
+    Table,
+)
+from webapp.spreadsheets import ColumnMapping, DateOrder
+
+#: Rows per page of the preview.
+PREVIEW_PER_PAGE = 100
+#: The preview's views: every row, or the rows of one action.
+VIEWS: tuple[str, ...] = ("all", *(action.value for action in Action))
+#: Example values shown per column on the preview, and their longest text.
+EXAMPLES, EXAMPLE_MAX = 3, 40
+#: Rows searched for examples.
+_EXAMPLE_ROWS = 200
+#: Longest name shown in a preview row.
+NAME_MAX = 120
 
 
 class UploadGone(Exception):
-    """The upload was claimed by another request (a second click on the confirm button)."""
+    """The upload was confirmed, cancelled or expired meanwhile (a second click, say)."""
 
 
 class PreviewOutdated(Exception):
@@ -26,118 +63,347 @@ class PreviewOutdated(Exception):
     """
 
 
-def preview_meta(plan: ImportPlan) -> dict[str, Any]:
-    """What an upload stores for its preview: totals and one compact entry per row.
+def default_date_order() -> DateOrder | None:
+    """The ``DATE_INPUT_ORDER`` setting: how files write day-and-month dates by default."""
+    return importer.date_order(current_app.config.get("DATE_INPUT_ORDER"))
+
+
+def prepare(
+    table: Table,
+    *,
+    targets: Sequence[str | None] | None = None,
+    date_orders: Mapping[str, DateOrder] | None = None,
+    overrides: Mapping[str, str] | None = None,
+    remembered: bool = True,
+) -> tuple[ParsedFile, mappings.Remembered | None]:
+    """Map a read file's columns, starting from the mapping remembered for its headers.
 
     Args:
-        plan: the import's plan.
+        table: the file as read.
+        targets: the whole mapping (one target or ``None`` per column), as chosen on the
+            preview; when ``None``, the remembered mapping, else the alias table's.
+        date_orders: ``{field: order}`` chosen for date columns; they win over remembered
+            ones.
+        overrides: ``{header: target}`` changing single columns (``--map``).
+        remembered: look up the remembered mapping (when ``targets`` is ``None``).
 
     Returns:
-        ``{"digest", "fields", "ignored", "counts", "rows"}``; each row is ``[line,
-        action, student id, name, [[field label, old, new], ...], [error, ...]]``, values
-        shown as their fields display them. JSON-serialisable.
+        The parsed file, and the remembered mapping it started from (``None`` if none).
+
+    Raises:
+        ImportFileError: ``overrides`` are not usable (see :func:`importer.map_table`).
     """
-    return {
-        "digest": plan.digest(),
-        "fields": list(plan.fields),
-        "ignored": list(plan.ignored_columns),
-        "counts": {action.value: count for action, count in plan.counts.items()},
-        "rows": [
+    recalled = None
+    if targets is None and remembered:
+        fingerprint = ColumnMapping(tuple(table.header), (None,) * len(table.header)).fingerprint
+        recalled = mappings.recall(fingerprint, len(table.header))
+        if recalled is not None:
+            targets = recalled.targets
+            date_orders = {**recalled.date_orders, **(date_orders or {})}
+    parsed = importer.map_table(
+        table,
+        targets=targets,
+        overrides=overrides,
+        date_orders=date_orders,
+        default_date_order=default_date_order(),
+    )
+    return parsed, recalled
+
+
+def _entry(row: RowPlan) -> list[Any]:
+    """A row of the preview: ``[line, action, student id, name, changes, errors]``."""
+    return [
+        row.line,
+        row.action.value,
+        row.student_id,
+        row.name[:NAME_MAX],
+        [
             [
-                row.line,
-                row.action.value,
-                row.student_id,
-                row.name,
-                [
-                    [
-                        STUDENT[change.field].noun,
-                        importer.display(change.field, change.old),
-                        importer.display(change.field, change.new),
-                    ]
-                    for change in row.changes
-                ],
-                list(row.errors),
+                STUDENT[change.field].noun,
+                importer.display(change.field, change.old),
+                importer.display(change.field, change.new),
             ]
-            for row in plan.rows
+            for change in row.changes
         ],
+        list(row.errors),
+    ]
+
+
+class PreviewPages:
+    """The preview's rows by view, page by page, filled chunk by chunk.
+
+    Attributes:
+        pages: ``{(view, page number): entries}``, for :func:`uploads.save`.
+        counts: rows per action.
+        digest: the plan's fingerprint so far.
+    """
+
+    def __init__(self, per_page: int = PREVIEW_PER_PAGE) -> None:
+        self.per_page = per_page
+        self.pages: dict[tuple[str, int], list[Any]] = {}
+        self.counts: Counter[str] = Counter()
+        self.digest = PlanDigest()
+
+    def add(self, plans: Sequence[RowPlan]) -> None:
+        """Add the next planned rows of the file."""
+        self.digest.update(plans)
+        per_page, pages, counts = self.per_page, self.pages, self.counts
+        for row in plans:
+            entry = _entry(row)
+            for view in ("all", row.action.value):
+                position = counts[view]
+                counts[view] = position + 1
+                pages.setdefault((view, position // per_page + 1), []).append(entry)
+
+    def totals(self) -> dict[str, int]:
+        """Rows per action, every action present."""
+        return {action.value: self.counts[action.value] for action in Action}
+
+
+def _examples(parsed: ParsedFile) -> list[list[str]]:
+    """Up to :data:`EXAMPLES` distinct values of each column, from the first rows."""
+    examples: list[list[str]] = [[] for _ in parsed.header]
+    for _, cells in parsed.records[:_EXAMPLE_ROWS]:
+        for index, cell in enumerate(cells[: parsed.width]):
+            value = cell.strip()
+            found = examples[index]
+            if value and len(found) < EXAMPLES and value[:EXAMPLE_MAX] not in found:
+                found.append(value[:EXAMPLE_MAX])
+    return examples
+
+
+def summarise(
+    parsed: ParsedFile, pages: PreviewPages, recalled: mappings.Remembered | None = None
+) -> dict[str, Any]:
+    """What an upload stores about its preview besides the rows (JSON-serialisable).
+
+    Returns:
+        ``{"digest", "counts", "rows", "fields", "source", "columns", "targets",
+        "date_orders", "dates", "notes", "unmapped", "ignored", "problems",
+        "remembered", "custom"}``.
+    """
+    examples = _examples(parsed)
+    return {
+        "digest": pages.digest.hexdigest(),
+        "counts": pages.totals(),
+        "rows": len(parsed.records),
+        "fields": list(parsed.fields),
+        "source": parsed.source.to_json(),
+        "columns": [
+            {"header": header, "target": target, "examples": examples[index]}
+            for index, (header, target) in enumerate(parsed.mapping.columns())
+        ],
+        "targets": list(parsed.mapping.targets),
+        "date_orders": mappings.chosen_orders(parsed),
+        "dates": [
+            {
+                "field": column.field,
+                "header": column.header,
+                "order": column.order,
+                "label": column.label,
+                "reason": column.reason,
+                "how": column.how,
+                "needs_order": column.needs_order,
+            }
+            for column in parsed.dates
+        ],
+        "notes": list(parsed.mapping.notes),
+        "unmapped": parsed.unmapped_columns,
+        "ignored": parsed.ignored_columns,
+        "problems": list(parsed.problems),
+        "remembered": recalled.updated_at.date().isoformat() if recalled else None,
+        "custom": mappings.is_custom(parsed),
     }
 
 
-def check_upload(data: bytes, *, filename: str, owner: str) -> uploads.Upload:
-    """Check an uploaded file and store it with its preview; nothing is imported yet.
+def build_preview(
+    parsed: ParsedFile, *, today: date | None = None, plans: Iterable[RowPlan] | None = None
+) -> PreviewPages:
+    """Check and plan every row of ``parsed``, chunk by chunk, into preview pages.
 
-    The request's transaction is ended first: checking a large file takes seconds and
-    does not touch the database, and SQLite's write lock would stall every other writer
-    meanwhile (read anything needed from the session, such as the user, before).
+    Only one chunk's checked and planned rows are alive at a time; the pages keep one
+    compact entry per row. A file whose mapping has problems gets no rows.
 
     Args:
-        data: the file's bytes.
+        parsed: the mapped file.
+        today: the day the rules measure against; the real today by default.
+        plans: rows already planned (a confirm that found the roster changed).
+
+    Returns:
+        The pages, counts and digest.
+    """
+    pages = PreviewPages()
+    if parsed.problems:
+        return pages
+    if plans is not None:
+        pages.add(list(plans))
+        return pages
+    planner = importer.Planner(parsed.fields, today=today)
+    for rows, _ in importer.iter_validated(parsed, today=today):
+        pages.add(planner.plan(rows))
+    return pages
+
+
+def check_upload(
+    data: bytes | IO[bytes], *, filename: str, owner: str, size: int | None = None
+) -> uploads.Upload:
+    """Read an uploaded file, map it, and store it with its preview; nothing is imported.
+
+    The request's transaction is ended first: reading and checking a large file takes
+    seconds and does not need the database until the rows are matched, and SQLite's write
+    lock would stall every other writer meanwhile (read anything needed from the session,
+    such as the user, before).
+
+    Args:
+        data: the file's bytes, or the uploaded file.
         filename: its name on the uploader's computer (display only).
         owner: who uploads it (:func:`webapp.import_export.uploads.current_owner`).
+        size: its size in bytes, when ``data`` is a file.
 
     Returns:
         The stored upload, whose token names its preview.
 
     Raises:
-        ImportFileError: the file as a whole cannot be imported.
+        ImportFileError: the file cannot be read at all (its mapping may still have
+            problems: the preview shows them).
     """
     db.session.rollback()
-    max_bytes = importer.configured_max_bytes()
-    plan = importer.plan_import(importer.read_and_validate(data, max_bytes=max_bytes))
-    db.session.rollback()  # the plan only read
-    return uploads.save(data, filename=filename[:200], owner=owner, meta=preview_meta(plan))
+    table = importer.read_file(data, filename, limits=importer.configured_limits())
+    parsed, recalled = prepare(table)
+    pages = build_preview(parsed)
+    summary = summarise(parsed, pages, recalled)
+    packed = importer.pack_table(table)
+    db.session.rollback()  # planning only read
+    begin_write()
+    stored = uploads.save(
+        packed,
+        filename=filename,
+        size=size if size is not None else len(data) if isinstance(data, bytes) else 0,
+        owner=owner,
+        summary=summary,
+        pages=pages.pages,
+    )
+    db.session.commit()
+    return stored
 
 
-def cancel(token: str) -> None:
+def _parsed(upload: uploads.Upload, **choices: Any) -> ParsedFile:
+    """The upload's file mapped as its preview says, or with ``choices`` instead."""
+    summary = upload.summary
+    try:
+        table = importer.unpack_table(uploads.table(upload))
+    except LookupError as error:
+        raise UploadGone(upload.token) from error
+    parsed, _ = prepare(
+        table,
+        targets=choices.get("targets", summary.get("targets")),
+        date_orders=choices.get("date_orders", summary.get("date_orders")),
+        remembered=False,
+    )
+    return parsed
+
+
+def remap(
+    upload: uploads.Upload,
+    *,
+    targets: Sequence[str | None],
+    date_orders: Mapping[str, DateOrder],
+) -> uploads.Upload:
+    """Map the upload's columns and read its dates as chosen on the preview; re-plan it.
+
+    Args:
+        upload: a loaded upload of the current user.
+        targets: a target or ``None`` per column.
+        date_orders: ``{field: order}`` for the date columns whose values do not show it.
+
+    Returns:
+        The upload with its new preview.
+
+    Raises:
+        UploadGone: the upload was confirmed, cancelled or expired meanwhile.
+    """
+    db.session.rollback()
+    parsed = _parsed(upload, targets=targets, date_orders=date_orders)
+    pages = build_preview(parsed)
+    summary = summarise(parsed, pages)
+    db.session.rollback()
+    begin_write()
+    current = uploads.locked(upload.token, upload.owner)
+    if current is None:
+        db.session.rollback()
+        raise UploadGone(upload.token)
+    updated = uploads.replace_preview(current, summary, pages.pages)
+    db.session.commit()
+    return updated
+
+
+def cancel(upload: uploads.Upload) -> None:
     """Forget an upload and its preview; nothing was imported."""
-    uploads.discard(token)
+    db.session.rollback()
+    begin_write()
+    uploads.discard(upload.token)
+    db.session.commit()
 
 
-def confirm(upload: uploads.Upload, *, all_or_nothing: bool) -> ImportResult:
+def confirm(
+    upload: uploads.Upload, *, all_or_nothing: bool, user_id: int | None = None
+) -> ImportResult:
     """Apply a previewed upload in one transaction, if it still does what the preview said.
 
-    The workflow: claim the upload (so a second click cannot apply it twice), check the
-    file again, take the import's locks (:func:`importer.begin_import`), plan it against
-    the roster as it is now and compare with the preview's digest, then apply the plan
-    and commit. The upload is discarded once applied, and released (so it can be
-    confirmed again) when the confirm fails for a reason that may pass.
+    The file is checked again without a lock, then the import's locks are taken
+    (:func:`importer.begin_import`), the upload is read again under them (another
+    request may have confirmed it meanwhile), the rows are planned against the roster as
+    it is now and compared with the preview's digest, and the plan is applied; the upload
+    is deleted, and a custom mapping remembered, in the same transaction. A confirm that
+    writes nothing (all-or-nothing with errors) deletes the upload too.
 
     Args:
         upload: a loaded upload of the current user.
         all_or_nothing: write nothing when any row has an error.
+        user_id: the account confirming it, recorded with a remembered mapping.
 
     Returns:
         What the import did.
 
     Raises:
-        UploadGone: another request claimed the upload first.
+        UploadGone: another request confirmed or cancelled the upload first.
         PreviewOutdated: the plan differs from the preview; nothing was written, the
-            preview was updated and the upload released.
-        ImportFileError: the stored file cannot be imported; it was discarded.
-        ImportConflictError: the database refused a row; nothing was written, the
-            upload was released.
+            preview was updated.
+        ImportFileError: the upload's mapping cannot be imported; nothing was written.
+        ImportConflictError: the database refused a row; nothing was written, the upload
+            can be confirmed again.
     """
-    data = uploads.claim(upload)
-    if data is None:
-        raise UploadGone(upload.token)
     db.session.rollback()  # checking the file holds no lock (see check_upload)
-    try:
-        validated = importer.read_and_validate(data, max_bytes=importer.configured_max_bytes())
-        importer.begin_import()
-        plan = importer.plan_import(validated, lock=True)
-        if plan.digest() != upload.meta.get("digest"):
-            db.session.rollback()
-            uploads.update_meta(upload, preview_meta(plan))
-            uploads.release(upload)
-            raise PreviewOutdated(upload.token)
-        result = importer.apply_plan(plan, all_or_nothing=all_or_nothing, source=upload.filename)
-    except ImportFileError:
+    parsed = _parsed(upload)
+    if parsed.problems:
+        raise ImportFileError(" ".join(parsed.problems))
+    validated = importer.validate_rows(parsed)
+    db.session.rollback()
+    importer.begin_import()
+    if uploads.locked(upload.token, upload.owner) is None:
+        db.session.rollback()
+        raise UploadGone(upload.token)
+    plan = importer.plan_import(validated, lock=True)
+    if plan.digest() != upload.summary.get("digest"):
+        pages = build_preview(parsed, plans=plan.rows)
+        uploads.replace_preview(upload, summarise(parsed, pages), pages.pages)
+        db.session.commit()
+        raise PreviewOutdated(upload.token)
+
+    def finish() -> None:
         uploads.discard(upload.token)
-        raise
-    except PreviewOutdated:
-        raise
-    except BaseException:
-        uploads.release(upload)
-        raise
-    uploads.discard(upload.token)
+        mappings.remember(parsed, user_id)
+
+    result = importer.apply_plan(
+        plan, all_or_nothing=all_or_nothing, source=upload.filename, before_commit=finish
+    )
+    if not result.written:  # apply_plan rolled back: the upload is still there
+        begin_write()
+        uploads.discard(upload.token)
+        db.session.commit()
     return result
+
+
+def page_rows(upload: uploads.Upload, view: str, number: int) -> list[Any]:
+    """One page of an upload's preview (see :class:`PreviewPages` for the entries)."""
+    return uploads.page(upload, view, number)

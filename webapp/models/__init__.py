@@ -1,7 +1,17 @@
 """The application's models. Import them from here so that Alembic sees every table."""
 
 from webapp.models.audit import Action, AuditEvent
+from webapp.models.imports import ImportMapping, PendingImport, PendingImportPage
 from webapp.models.student import Student
 from webapp.models.user import Role, User
 
-__all__ = ["Action", "AuditEvent", "Role", "Student", "User"]
+__all__ = [
+    "Action",
+    "AuditEvent",
+    "ImportMapping",
+    "PendingImport",
+    "PendingImportPage",
+    "Role",
+    "Student",
+    "User",
+]
