@@ -57,7 +57,7 @@ DATE_FIELDS: tuple[str, ...] = tuple(f.name for f in STUDENT if f.kind == "date"
 #: How each way of deciding a date order is told on the preview.
 ORDER_REASONS = {
     "values": "shown by the values",
-    "chosen": "chosen on the preview",
+    "chosen": "as chosen",
     "setting": "the DATE_INPUT_ORDER setting",
 }
 
