@@ -786,7 +786,7 @@ def test_upload_shows_a_preview_and_writes_nothing(app: Flask, client: FlaskClie
     assert "grade &#39;x&#39; is not a whole number." in html
     assert "<del>7</del>" in html
     assert "<ins>8</ins>" in html
-    assert re.search(r'id="unmapped-columns">.*<q>notes</q>', html, re.S)
+    assert re.search(r'id="unmapped-columns">.*“notes”', html, re.S)
     assert "CSV file, UTF-8, comma-separated" in html
     assert count(app) == 1
     assert pending(app) == 1

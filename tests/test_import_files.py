@@ -287,7 +287,7 @@ REFUSED_BEFORE = [
     pytest.param(
         csv_bytes(text_rows("%d/%m/%Y")),
         "day-first.csv",
-        {"Dates in <q>DOB</q>": "day/month/year (shown by the values)"},
+        {"Dates in “DOB”": "day/month/year (shown by the values)"},
         id="day-first-dates",
     ),
     pytest.param(
@@ -317,7 +317,7 @@ def test_files_refused_before_import_with_a_correct_preview(
     assert fact(html, "Rows") == "5"
     assert re.search(r"<dt>New students</dt><dd>5</dd>", html)
     assert re.search(r"<dt>Rows with errors</dt><dd>0</dd>", html)
-    assert re.search(r'id="unmapped-columns">.*<q>Notes</q>', html, re.S)  # listed, not dropped
+    assert re.search(r'id="unmapped-columns">.*“Notes”', html, re.S)  # listed, not dropped
     assert "Élodie Durand" in html
 
     confirmed = client.post(response.location, data={"confirm": "Import"})
