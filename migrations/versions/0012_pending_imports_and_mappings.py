@@ -7,7 +7,7 @@ Create Date: 2026-12-01
 Upgrade: creates three empty tables.
 
 - ``pending_imports``: an uploaded file, read, with its preview's summary, waiting for
-  its confirm; ``pending_import_pages``: its preview, a page per row (deleted with it).
+  its confirm; ``pending_import_pages``: its preview, page by page (deleted with it).
   Until now these lived as files in ``instance/imports/``, which one host of a
   deployment could not see from another. Uploads still waiting there when the revision
   runs are not moved (they expire within the hour anyway); their owners upload again.
@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("token", sa.String(length=32), nullable=False),
         sa.Column("view", sa.String(length=16), nullable=False),
         sa.Column("number", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("rows", sa.JSON(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["token"],
             ["pending_imports.token"],

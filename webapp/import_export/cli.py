@@ -187,12 +187,15 @@ def import_command(
     name = "standard input" if file == "-" else Path(file).name
     try:
         overrides = parse_mapping_spec(mapping) if mapping else None
-        table = importer.read_file(
-            data, "import.csv" if file == "-" else name, limits=limits, sheet=sheet
-        )
         order = importer.date_order(date_order)
         orders = dict.fromkeys(importer.DATE_FIELDS, order) if order else None
-        parsed, remembered = service.prepare(table, overrides=overrides, date_orders=orders)
+        parsed, remembered, _ = service.read(
+            data,
+            "import.csv" if file == "-" else name,
+            sheet=sheet,
+            overrides=overrides,
+            date_orders=orders,
+        )
     except (ImportFileError, MappingError) as error:
         raise click.ClickException(str(error)) from error
     _describe_file(parsed, remembered is not None)

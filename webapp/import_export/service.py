@@ -18,6 +18,7 @@ page view reads one (``bench/results/import-limits.md`` has the figures).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -38,16 +39,12 @@ from webapp.import_export.importer import (
     RowPlan,
     Table,
 )
-from webapp.spreadsheets import ColumnMapping, DateOrder
+from webapp.spreadsheets import IGNORE, ColumnMapping, DateOrder, MappingError, suggest_mapping
 
 #: Rows per page of the preview.
 PREVIEW_PER_PAGE = 100
 #: The preview's views: every row, or the rows of one action.
 VIEWS: tuple[str, ...] = ("all", *(action.value for action in Action))
-#: Example values shown per column on the preview, and their longest text.
-EXAMPLES, EXAMPLE_MAX = 3, 40
-#: Rows searched for examples.
-_EXAMPLE_ROWS = 200
 #: Longest name shown in a preview row.
 NAME_MAX = 120
 
@@ -66,6 +63,89 @@ class PreviewOutdated(Exception):
 def default_date_order() -> DateOrder | None:
     """The ``DATE_INPUT_ORDER`` setting: how files write day-and-month dates by default."""
     return importer.date_order(current_app.config.get("DATE_INPUT_ORDER"))
+
+
+def kept_columns(targets: Sequence[str | None]) -> list[int]:
+    """The columns a mapping imports: their cells are all a table's records need."""
+    return [index for index, target in enumerate(targets) if target not in (None, IGNORE)]
+
+
+class _Starting:
+    """``keep`` for :func:`importer.read_file`: the columns of the mapping a file starts
+    from (remembered, else the alias table's, changed by ``overrides``), found once the
+    header is read.
+
+    Attributes:
+        recalled: the remembered mapping, if any (set by the call).
+    """
+
+    def __init__(self, overrides: Mapping[str, str] | None) -> None:
+        self.overrides = overrides
+        self.recalled: mappings.Remembered | None = None
+
+    def __call__(self, header: Sequence[str]) -> list[int]:
+        self.recalled = recall(header)
+        if self.recalled is not None:
+            mapping = ColumnMapping(tuple(header), self.recalled.targets)
+        else:
+            mapping = suggest_mapping(header)
+        if self.overrides:
+            try:
+                mapping = mapping.with_targets(self.overrides)
+            except MappingError:
+                return list(range(len(header)))  # map_table says what is wrong
+        return kept_columns(mapping.targets)
+
+
+def recall(header: Sequence[str]) -> mappings.Remembered | None:
+    """The mapping remembered for files with ``header``, if any."""
+    fingerprint = ColumnMapping(tuple(header), (None,) * len(header)).fingerprint
+    return mappings.recall(fingerprint, len(header))
+
+
+def read(
+    data: bytes | IO[bytes],
+    filename: str,
+    *,
+    sheet: str | None = None,
+    overrides: Mapping[str, str] | None = None,
+    date_orders: Mapping[str, DateOrder] | None = None,
+    pack: bool = False,
+) -> tuple[ParsedFile, mappings.Remembered | None, Table]:
+    """Read a file within the configured limits and map it, as the pages and CLI do.
+
+    The records keep only the cells of the columns the mapping imports (see
+    :func:`importer.read_file`).
+
+    Args:
+        data: the file's bytes, or a binary file.
+        filename: its name on the user's computer.
+        sheet: the workbook sheet to read.
+        overrides: ``{header: target}`` changing single columns (``--map``).
+        date_orders: ``{field: order}`` for date columns whose values do not show it.
+        pack: keep the whole file packed (to store it).
+
+    Returns:
+        The parsed file, the remembered mapping it started from, and the table read.
+
+    Raises:
+        ImportFileError: the file cannot be read, or ``overrides`` are not usable.
+    """
+    starting = _Starting(overrides)
+    table = importer.read_file(
+        data, filename, limits=importer.configured_limits(), sheet=sheet, keep=starting, pack=pack
+    )
+    parsed, _ = prepare(
+        table,
+        targets=starting.recalled.targets if starting.recalled else None,
+        date_orders={
+            **(starting.recalled.date_orders if starting.recalled else {}),
+            **(date_orders or {}),
+        },
+        overrides=overrides,
+        remembered=False,
+    )
+    return parsed, starting.recalled, table
 
 
 def prepare(
@@ -95,8 +175,7 @@ def prepare(
     """
     recalled = None
     if targets is None and remembered:
-        fingerprint = ColumnMapping(tuple(table.header), (None,) * len(table.header)).fingerprint
-        recalled = mappings.recall(fingerprint, len(table.header))
+        recalled = recall(table.header)
         if recalled is not None:
             targets = recalled.targets
             date_orders = {**recalled.date_orders, **(date_orders or {})}
@@ -132,48 +211,57 @@ def _entry(row: RowPlan) -> list[Any]:
 class PreviewPages:
     """The preview's rows by view, page by page, filled chunk by chunk.
 
+    A page is packed (:func:`uploads.pack_page`) as soon as it is full, so only the
+    unfinished page of each view is held as row entries.
+
     Attributes:
-        pages: ``{(view, page number): entries}``, for :func:`uploads.save`.
-        counts: rows per action.
+        pages: ``{(view, page number): packed rows}``, for :func:`uploads.save`.
+        counts: rows per view (``all`` and each action).
         digest: the plan's fingerprint so far.
     """
 
     def __init__(self, per_page: int = PREVIEW_PER_PAGE) -> None:
         self.per_page = per_page
-        self.pages: dict[tuple[str, int], list[Any]] = {}
+        self.pages: dict[tuple[str, int], bytes] = {}
         self.counts: Counter[str] = Counter()
         self.digest = PlanDigest()
+        self._open: dict[str, list[Any]] = {}
 
     def add(self, plans: Sequence[RowPlan]) -> None:
         """Add the next planned rows of the file."""
         self.digest.update(plans)
-        per_page, pages, counts = self.per_page, self.pages, self.counts
+        per_page, counts, open_pages = self.per_page, self.counts, self._open
         for row in plans:
             entry = _entry(row)
             for view in ("all", row.action.value):
-                position = counts[view]
-                counts[view] = position + 1
-                pages.setdefault((view, position // per_page + 1), []).append(entry)
+                counts[view] += 1
+                entries = open_pages.setdefault(view, [])
+                entries.append(entry)
+                if len(entries) == per_page:
+                    self._close(view)
+
+    def _close(self, view: str) -> None:
+        entries = self._open.pop(view, [])
+        if entries:
+            number = -(-self.counts[view] // self.per_page)
+            self.pages[(view, number)] = uploads.pack_page(entries)
+
+    def finish(self) -> PreviewPages:
+        """Pack the last, unfinished page of each view; returns ``self``."""
+        for view in list(self._open):
+            self._close(view)
+        return self
 
     def totals(self) -> dict[str, int]:
         """Rows per action, every action present."""
         return {action.value: self.counts[action.value] for action in Action}
 
 
-def _examples(parsed: ParsedFile) -> list[list[str]]:
-    """Up to :data:`EXAMPLES` distinct values of each column, from the first rows."""
-    examples: list[list[str]] = [[] for _ in parsed.header]
-    for _, cells in parsed.records[:_EXAMPLE_ROWS]:
-        for index, cell in enumerate(cells[: parsed.width]):
-            value = cell.strip()
-            found = examples[index]
-            if value and len(found) < EXAMPLES and value[:EXAMPLE_MAX] not in found:
-                found.append(value[:EXAMPLE_MAX])
-    return examples
-
-
 def summarise(
-    parsed: ParsedFile, pages: PreviewPages, recalled: mappings.Remembered | None = None
+    parsed: ParsedFile,
+    pages: PreviewPages,
+    recalled: mappings.Remembered | None = None,
+    rows: int | None = None,
 ) -> dict[str, Any]:
     """What an upload stores about its preview besides the rows (JSON-serialisable).
 
@@ -182,15 +270,19 @@ def summarise(
         "date_orders", "dates", "notes", "unmapped", "ignored", "problems",
         "remembered", "custom"}``.
     """
-    examples = _examples(parsed)
+    examples = parsed.examples
     return {
         "digest": pages.digest.hexdigest(),
         "counts": pages.totals(),
-        "rows": len(parsed.records),
+        "rows": len(parsed.records) if rows is None else rows,
         "fields": list(parsed.fields),
         "source": parsed.source.to_json(),
         "columns": [
-            {"header": header, "target": target, "examples": examples[index]}
+            {
+                "header": header,
+                "target": target,
+                "examples": list(examples[index]) if index < len(examples) else [],
+            }
             for index, (header, target) in enumerate(parsed.mapping.columns())
         ],
         "targets": list(parsed.mapping.targets),
@@ -237,11 +329,11 @@ def build_preview(
         return pages
     if plans is not None:
         pages.add(list(plans))
-        return pages
+        return pages.finish()
     planner = importer.Planner(parsed.fields, today=today)
     for rows, _ in importer.iter_validated(parsed, today=today):
         pages.add(planner.plan(rows))
-    return pages
+    return pages.finish()
 
 
 def check_upload(
@@ -268,11 +360,12 @@ def check_upload(
             problems: the preview shows them).
     """
     db.session.rollback()
-    table = importer.read_file(data, filename, limits=importer.configured_limits())
-    parsed, recalled = prepare(table)
+    parsed, recalled, table = read(data, filename, pack=True)
     pages = build_preview(parsed)
     summary = summarise(parsed, pages, recalled)
-    packed = importer.pack_table(table)
+    packed = table.packed
+    assert packed is not None
+    del table, parsed  # the records: what follows needs only the packed file
     db.session.rollback()  # planning only read
     begin_write()
     stored = uploads.save(
@@ -290,13 +383,17 @@ def check_upload(
 def _parsed(upload: uploads.Upload, **choices: Any) -> ParsedFile:
     """The upload's file mapped as its preview says, or with ``choices`` instead."""
     summary = upload.summary
+    targets = importer.check_targets(
+        choices.get("targets", summary.get("targets")) or [], len(summary.get("columns", []))
+    )
     try:
-        table = importer.unpack_table(uploads.table(upload))
+        packed = uploads.table(upload)
     except LookupError as error:
         raise UploadGone(upload.token) from error
+    table = importer.unpack_table(packed, keep=lambda header: kept_columns(targets))
     parsed, _ = prepare(
         table,
-        targets=choices.get("targets", summary.get("targets")),
+        targets=targets,
         date_orders=choices.get("date_orders", summary.get("date_orders")),
         remembered=False,
     )
@@ -378,6 +475,8 @@ def confirm(
     if parsed.problems:
         raise ImportFileError(" ".join(parsed.problems))
     validated = importer.validate_rows(parsed)
+    rows = len(parsed.records)
+    parsed = dataclasses.replace(parsed, records=[])  # checked: the text is no longer needed
     db.session.rollback()
     importer.begin_import()
     if uploads.locked(upload.token, upload.owner) is None:
@@ -386,7 +485,7 @@ def confirm(
     plan = importer.plan_import(validated, lock=True)
     if plan.digest() != upload.summary.get("digest"):
         pages = build_preview(parsed, plans=plan.rows)
-        uploads.replace_preview(upload, summarise(parsed, pages), pages.pages)
+        uploads.replace_preview(upload, summarise(parsed, pages, rows=rows), pages.pages)
         db.session.commit()
         raise PreviewOutdated(upload.token)
 

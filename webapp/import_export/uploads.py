@@ -19,11 +19,13 @@ both apply it.
 from __future__ import annotations
 
 import secrets
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from flask import current_app, session
 from flask_login import current_user
 from sqlalchemy import delete, insert, select
@@ -62,8 +64,8 @@ class Upload:
     summary: dict[str, Any]
 
 
-#: A stored preview: ``{(view, page number): rows}``.
-Pages = Mapping[tuple[str, int], list[Any]]
+#: A stored preview: ``{(view, page number): the page's rows, packed}`` (see :func:`page`).
+Pages = Mapping[tuple[str, int], bytes]
 
 
 def ttl() -> int:
@@ -96,8 +98,8 @@ def _upload(row: PendingImport) -> Upload:
 
 def _insert_pages(token: str, pages: Pages) -> None:
     rows = [
-        {"token": token, "view": view, "number": number, "rows": items}
-        for (view, number), items in pages.items()
+        {"token": token, "view": view, "number": number, "data": data}
+        for (view, number), data in pages.items()
     ]
     for start in range(0, len(rows), _PAGE_BATCH):
         db.session.execute(insert(PendingImportPage), rows[start : start + _PAGE_BATCH])
@@ -111,12 +113,13 @@ def save(
     Expired uploads are deleted first.
 
     Args:
-        table: the file as read, packed (:func:`webapp.import_export.importer.pack_table`).
+        table: the file as read, packed (:attr:`webapp.import_export.importer.Table.packed`).
         filename: its name as sent by the browser (display only, never a path).
         size: its size in bytes, as uploaded.
         owner: :func:`current_owner`.
         summary: JSON-serialisable data for the preview.
-        pages: the preview's rows, by view and page number.
+        pages: the preview's rows, by view and page number, each page packed by
+            :func:`pack_page`.
 
     Returns:
         The stored upload, with a new token.
@@ -192,16 +195,24 @@ def table(upload: Upload) -> bytes:
     return data
 
 
+def pack_page(rows: list[Any]) -> bytes:
+    """A page's rows as stored: JSON, compressed."""
+    return zlib.compress(orjson.dumps(rows), 1)
+
+
 def page(upload: Upload, view: str, number: int) -> list[Any]:
     """The rows of one page of the preview (empty when there is no such page)."""
-    rows = db.session.scalar(
-        select(PendingImportPage.rows).where(
+    data = db.session.scalar(
+        select(PendingImportPage.data).where(
             PendingImportPage.token == upload.token,
             PendingImportPage.view == view,
             PendingImportPage.number == number,
         )
     )
-    return list(rows or [])
+    if data is None:
+        return []
+    rows: list[Any] = orjson.loads(zlib.decompress(data))
+    return rows
 
 
 def replace_preview(upload: Upload, summary: dict[str, Any], pages: Pages) -> Upload:

@@ -32,7 +32,7 @@ class PendingImport(Model):
         created_at: when it was uploaded (aware UTC); it expires ``IMPORT_UPLOAD_TTL``
             seconds later.
         table: the file as read: header and rows of text, packed
-            (:func:`webapp.import_export.importer.pack_table`), so the confirm and a new
+            (:attr:`webapp.import_export.importer.Table.packed`), so the confirm and a new
             mapping need not parse a workbook again.
         summary: the preview's totals, column mapping, date orders and notes (JSON).
     """
@@ -62,7 +62,8 @@ class PendingImportPage(Model):
         token: the pending import.
         view: ``all`` or an action (``error``, ``create``, ``update``, ``unchanged``).
         number: the page number, from 1.
-        rows: the page's rows as the preview shows them (JSON).
+        data: the page's rows as the preview shows them: JSON, zlib-compressed (rows of
+            errors repeat their messages, which compress well).
     """
 
     __tablename__ = "pending_import_pages"
@@ -74,7 +75,7 @@ class PendingImportPage(Model):
     )
     view: Mapped[str] = mapped_column(String(16), primary_key=True)
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    rows: Mapped[list[Any]] = mapped_column(JSON())
+    data: Mapped[bytes] = mapped_column(LargeBinary())
 
     def __repr__(self) -> str:
         return f"<PendingImportPage {self.token[:6]}… {self.view} {self.number}>"

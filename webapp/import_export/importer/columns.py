@@ -110,6 +110,7 @@ class ParsedFile:
         source: how the file was read.
         dates: how each mapped date column is read.
         problems: why the mapping cannot be imported as it is (empty when it can).
+        examples: per column, a few values from the first rows (:attr:`Table.examples`).
     """
 
     mapping: ColumnMapping
@@ -120,6 +121,7 @@ class ParsedFile:
     source: Source
     dates: tuple[DateColumn, ...] = ()
     problems: tuple[str, ...] = ()
+    examples: tuple[tuple[str, ...], ...] = ()
 
     @property
     def header(self) -> tuple[str, ...]:
@@ -278,6 +280,7 @@ def map_table(
         source=table.source,
         dates=tuple(dates),
         problems=tuple(problems),
+        examples=table.examples,
     )
 
 

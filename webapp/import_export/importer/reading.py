@@ -7,13 +7,18 @@ or refuses a file that cannot be read at all (:class:`ImportFileError`). Which c
 which field is :mod:`.columns`' business.
 
 Limits (:class:`ImportLimits`) bound what a file costs before anything else runs: its
-bytes, its rows and its columns. A stored table (:func:`pack_table`) is what the browser's
-import keeps between the preview and the confirm, so that a workbook is parsed once.
+bytes, its rows and its columns. Memory: a record keeps the cells of the columns the
+caller asks for (``keep``, the mapped ones), the others blank, so a file of many columns
+costs what its mapped columns cost; the whole file is kept packed (every cell,
+compressed: :func:`unpack_table`), which is what the browser's import stores between the
+preview and the confirm, so that a workbook is parsed once and a new mapping reads it
+again.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
@@ -31,6 +36,13 @@ DEFAULT_MAX_BYTES = 10_000_000
 DEFAULT_MAX_ROWS = 150_000
 #: Default most columns (``IMPORT_MAX_COLUMNS``): the rightmost column holding a value.
 DEFAULT_MAX_COLUMNS = 200
+#: Example values kept per column (from the first rows), and their longest text.
+EXAMPLES, EXAMPLE_MAX = 3, 40
+#: Rows searched for examples.
+EXAMPLE_ROWS = 200
+
+#: ``keep(header)``: the indexes of the columns whose cells the records keep.
+Keep = Callable[[Sequence[str]], Iterable[int]]
 
 
 class ImportFileError(ValueError):
@@ -102,13 +114,86 @@ class Table:
         records: ``(line number, cells)`` of each non-blank row after the header; the
             line is where the record starts (a quoted cell may span lines), or the
             spreadsheet's row number. Records may have more or fewer cells than the
-            header (CSV); blank cells beyond the header are removed.
+            header (CSV); blank cells beyond the header are removed. Cells of columns
+            the reader was not asked to keep are blank (``""``).
         source: how the file was read.
+        examples: per header column, up to :data:`EXAMPLES` distinct values from the
+            first rows, cut to :data:`EXAMPLE_MAX` characters.
+        packed: every cell of the file, compressed, when asked for (:func:`unpack_table`).
     """
 
     header: list[str]
     records: list[tuple[int, list[str]]]
     source: Source = field(default_factory=Source)
+    examples: tuple[tuple[str, ...], ...] = ()
+    packed: bytes | None = None
+
+
+class _Collector:
+    """Builds a table's records, examples and packed form from its rows, one at a time."""
+
+    def __init__(
+        self, header: list[str], limits: ImportLimits, keep: Keep | None, pack: bool
+    ) -> None:
+        self.header = header
+        self.width = width = len(header)
+        self.limits = limits
+        self.kept: list[int] | None = None
+        if keep is not None:
+            self.kept = sorted({index for index in keep(header) if 0 <= index < width})
+        self.records: list[tuple[int, list[str]]] = []
+        self.examples: list[list[str]] = [[] for _ in header]
+        self._compressor = zlib.compressobj(1) if pack else None
+        self._chunks: list[bytes] = []
+        if self._compressor is not None:
+            self._write(orjson.dumps(header))
+
+    def _write(self, line: bytes) -> None:
+        assert self._compressor is not None
+        chunk = self._compressor.compress(line + b"\n")
+        if chunk:
+            self._chunks.append(chunk)
+
+    def add(self, line: int, cells: list[str]) -> None:
+        """Add the next row; refuse the file when it has one row too many."""
+        width = self.width
+        if len(cells) > width:
+            cells = _trimmed(cells)
+        if self._compressor is not None:
+            self._write(orjson.dumps([line, cells]))
+        if len(self.records) < EXAMPLE_ROWS:
+            for index, cell in enumerate(cells[:width]):
+                value = cell.strip()[:EXAMPLE_MAX]
+                found = self.examples[index]
+                if value and len(found) < EXAMPLES and value not in found:
+                    found.append(value)
+        if self.kept is not None:
+            count = len(cells)
+            sparse = [""] * count
+            for index in self.kept:
+                if index < count:
+                    sparse[index] = cells[index]
+            if count > width:  # values beyond the header: the row is an error
+                sparse[width:] = cells[width:]
+            cells = sparse
+        self.records.append((line, cells))
+        if len(self.records) > self.limits.max_rows:
+            raise ImportFileError(_too_many_rows(self.limits))
+
+    def table(self, source: Source) -> Table:
+        """The table read, with its packed form when asked for."""
+        packed = None
+        if self._compressor is not None:
+            self._write(orjson.dumps(source.to_json()))
+            self._chunks.append(self._compressor.flush())
+            packed = b"".join(self._chunks)
+        return Table(
+            self.header,
+            self.records,
+            source,
+            tuple(tuple(found) for found in self.examples),
+            packed,
+        )
 
 
 def configured_limits() -> ImportLimits:
@@ -183,6 +268,8 @@ def read_file(
     *,
     limits: ImportLimits | None = None,
     sheet: str | None = None,
+    keep: Keep | None = None,
+    pack: bool = False,
 ) -> Table:
     """Read a CSV file, an ``.xlsx`` workbook or an ``.ods`` spreadsheet into a :class:`Table`.
 
@@ -197,6 +284,9 @@ def read_file(
         filename: the file's name on the user's computer (its extension words messages).
         limits: bytes, rows and columns accepted; :class:`ImportLimits` by default.
         sheet: the workbook sheet to read; the first one by default.
+        keep: called with the header, returns the columns whose cells the records keep
+            (the others are blank in them); every column by default.
+        pack: keep every cell of the file packed too (:attr:`Table.packed`).
 
     Returns:
         The header and the records, with their line numbers; possibly no records.
@@ -222,15 +312,10 @@ def read_file(
             if not header:
                 raise ImportFileError("The file has only empty lines and empty cells.")
             # The reader refuses a value beyond max_columns, in the header as in a row.
-            width = len(header)
-            records: list[tuple[int, list[str]]] = []
-            append = records.append
+            collector = _Collector(header, limits, keep, pack)
+            add = collector.add
             for line, cells in table:
-                if len(cells) > width:
-                    cells = _trimmed(cells)
-                append((line, cells))
-                if len(records) > limits.max_rows:
-                    raise ImportFileError(_too_many_rows(limits))
+                add(line, cells)
             source = Source(
                 kind=table.kind.value,
                 encoding=table.encoding,
@@ -240,7 +325,7 @@ def read_file(
             )
     except SpreadsheetError as error:
         raise ImportFileError(str(error)) from error
-    return Table(header=header, records=records, source=source)
+    return collector.table(source)
 
 
 def _size(data: bytes | IO[bytes]) -> int | None:
@@ -264,34 +349,44 @@ def read_csv(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Table:
     return read_file(data, "import.csv", limits=ImportLimits(max_bytes=max_bytes))
 
 
-def pack_table(table: Table) -> bytes:
-    """Serialise a table compactly (JSON, zlib), to keep it between requests.
+def _lines(packed: bytes) -> Iterator[bytes]:
+    """The lines of a packed table, decompressed a piece at a time."""
+    decompressor = zlib.decompressobj()
+    pending = b""
+    for start in range(0, len(packed), 1 << 16):
+        pending += decompressor.decompress(packed[start : start + (1 << 16)])
+        *lines, pending = pending.split(b"\n")
+        yield from lines
+    pending += decompressor.flush()
+    yield from (line for line in pending.split(b"\n") if line)
+
+
+def unpack_table(packed: bytes, *, keep: Keep | None = None) -> Table:
+    """Read a table kept by :func:`read_file` with ``pack=True`` again.
 
     Args:
-        table: a table read by :func:`read_file`.
+        packed: :attr:`Table.packed`.
+        keep: as for :func:`read_file`.
 
     Returns:
-        Bytes for :func:`unpack_table`; about a third of the text's size.
-    """
-    payload = {
-        "header": table.header,
-        "records": table.records,
-        "source": table.source.to_json(),
-    }
-    return zlib.compress(orjson.dumps(payload), 1)
-
-
-def unpack_table(data: bytes) -> Table:
-    """Undo :func:`pack_table`.
+        The table, its packed form included.
 
     Raises:
         ImportFileError: the bytes are not a packed table (a damaged stored import).
     """
     try:
-        payload = orjson.loads(zlib.decompress(data))
-        records = [(int(line), cells) for line, cells in payload["records"]]
-        return Table(payload["header"], records, Source.from_json(payload["source"]))
-    except (zlib.error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        lines = _lines(packed)
+        header = orjson.loads(next(lines))
+        collector = _Collector(header, ImportLimits(max_rows=2**31), keep, pack=False)
+        previous = next(lines)
+        for line in lines:
+            number, cells = orjson.loads(previous)
+            collector.add(int(number), cells)
+            previous = line
+        source = Source.from_json(orjson.loads(previous))
+    except (zlib.error, orjson.JSONDecodeError, StopIteration, TypeError, ValueError) as error:
         raise ImportFileError(
             "The stored copy of the file cannot be read. Upload the file again."
         ) from error
+    table = collector.table(source)
+    return Table(table.header, table.records, source, table.examples, packed)
