@@ -13,6 +13,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -21,11 +22,28 @@ VERSION_PATTERN = re.compile(r'name="version" type="hidden" value="(\d+)"')
 
 @dataclass(frozen=True)
 class Reply:
-    """One HTTP answer: status, ``Location`` header, and body text."""
+    """One HTTP answer: status, ``Location`` and ``Retry-After`` headers, and body text."""
 
     status: int
     location: str | None
     text: str
+    retry_after: str | None = None
+
+
+def _multipart(boundary: str, fields: dict[str, str], files: dict[str, bytes]) -> bytes:
+    """A multipart/form-data body (RFC 7578) of ``fields`` and ``files``."""
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    for name, content in files.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{name}.csv"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+            + content
+            + b"\r\n"
+        )
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -47,14 +65,26 @@ class Client:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
         )
         if login is not None:
             self.login(*login)
 
-    def request(self, path: str, data: dict[str, str] | None = None) -> Reply:
-        """GET ``path``, or POST ``data`` form-encoded to it.
+    def request(
+        self,
+        path: str,
+        data: dict[str, str] | None = None,
+        *,
+        files: dict[str, bytes] | None = None,
+    ) -> Reply:
+        """GET ``path``, or POST ``data`` to it (with ``files``: as multipart/form-data).
+
+        Args:
+            path: the path, with its query string.
+            data: form fields; ``None`` for a GET.
+            files: ``{field: content}`` uploaded as files named ``<field>.csv``.
 
         Returns:
             The reply, whatever its status (4xx and 5xx included).
@@ -62,14 +92,21 @@ class Client:
         Raises:
             OSError: when the connection fails (refused, reset, timed out).
         """
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(self.base_url + path, data=body)
+        headers = {}
+        if files:
+            boundary = uuid.uuid4().hex
+            headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+            body: bytes | None = _multipart(boundary, data or {}, files)
+        else:
+            body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base_url + path, data=body, headers=headers)
         try:
             with self.opener.open(request, timeout=self.timeout) as response:
                 return Reply(
                     response.status,
                     response.headers.get("Location"),
                     response.read().decode("utf-8", "replace"),
+                    response.headers.get("Retry-After"),
                 )
         except urllib.error.HTTPError as error:
             with error:
@@ -77,6 +114,7 @@ class Client:
                     error.code,
                     error.headers.get("Location"),
                     error.read().decode("utf-8", "replace"),
+                    error.headers.get("Retry-After"),
                 )
 
     def login(self, email: str, password: str) -> None:

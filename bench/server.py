@@ -181,6 +181,7 @@ def gunicorn_server(
     *,
     workers: int = 2,
     env: Mapping[str, str] | None = None,
+    prepare: bool = True,
 ) -> Iterator[Server]:
     """Migrate ``database_url``, add ``ACCOUNTS``, serve it with gunicorn, stop on exit.
 
@@ -190,6 +191,8 @@ def gunicorn_server(
         workers: gunicorn worker processes.
         env: extra environment, e.g. ``{"FLASK_OPTIMISTIC_LOCKING": "false"}``, over
             ``BENCH_ENVIRONMENT``.
+        prepare: migrate and create the accounts first; ``False`` for a second server
+            ("another host") on a database a first one prepared.
 
     Yields:
         The healthy :class:`Server`.
@@ -201,7 +204,8 @@ def gunicorn_server(
     environment = server_environment(
         database_url, port, workers, {**BENCH_ENVIRONMENT, **(env or {})}
     )
-    migrate(environment)
+    if prepare:
+        migrate(environment)
     # No control socket: its default path is one per user, and a test server must not
     # take it over from a developer's `make run`.
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket"]

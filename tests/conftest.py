@@ -33,6 +33,7 @@ from tests.accounts import TEST_HASH_METHOD, StaffClient, add_test_accounts
 from tests.postgres import PostgresServer, postgres_server
 from webapp import create_app
 from webapp.extensions import db
+from webapp.import_export import jobs
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -248,6 +249,7 @@ def app(database_url: str) -> Iterator[Flask]:
     """The application on a migrated, empty database, CSRF checks off."""
     app = make_app(database_url)
     yield app
+    jobs.wait(60)  # uploads read in the background use the database too
     with app.app_context():
         db.engine.dispose()
 

@@ -8,7 +8,6 @@ line. Dates whose order the values do not show are read as chosen.
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date
 from pathlib import Path
@@ -19,7 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
+from tests.helpers import post_file
 from webapp.extensions import db
+from webapp.import_export import jobs
 from webapp.models import ImportMapping, Student
 
 #: Another system's export: nothing in it is in the alias table.
@@ -27,18 +28,16 @@ PUPILS = b"Pupil,Form,Bus,Born\nAnn Lee,3,12,03/04/2015\nBo Ng,4,7,05/06/2014\n"
 
 
 def upload(client: FlaskClient, data: bytes, filename: str = "pupils.csv") -> str:
-    response = client.post(
-        "/students/import",
-        data={"file": (io.BytesIO(data), filename)},
-        content_type="multipart/form-data",
-    )
+    response = post_file(client, data, filename)
     assert response.status_code == 303, response.text[:1000]
     location: str = response.location
     return location
 
 
 def remap(client: FlaskClient, location: str, **choices: str) -> Any:
-    return client.post(f"{location}/mapping", data=choices)
+    response = client.post(f"{location}/mapping", data=choices)
+    jobs.wait(60)
+    return response
 
 
 def students(app: Flask) -> list[tuple[str, int, date | None]]:

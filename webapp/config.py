@@ -55,7 +55,7 @@ class DefaultConfig:
     # file may hold.
     DATE_INPUT_ORDER: str | None = None
     IMPORT_MAX_BYTES = 10_000_000
-    IMPORT_MAX_ROWS = 150_000
+    IMPORT_MAX_ROWS = 100_000
     IMPORT_MAX_COLUMNS = 200
     IMPORT_UPLOAD_TTL = 3600
 

@@ -6,8 +6,9 @@ Create Date: 2026-12-01
 
 Upgrade: creates three empty tables.
 
-- ``pending_imports``: an uploaded file, read, with its preview's summary, waiting for
-  its confirm; ``pending_import_pages``: its preview, page by page (deleted with it).
+- ``pending_imports``: an uploaded file, being read in the background or read, with its
+  preview's summary, waiting for its confirm; ``pending_import_pages``: its preview, page
+  by page (deleted with it).
   Until now these lived as files in ``instance/imports/``, which one host of a
   deployment could not see from another. Uploads still waiting there when the revision
   runs are not moved (they expire within the hour anyway); their owners upload again.
@@ -41,6 +42,13 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("table", sa.LargeBinary(), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("started_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('reading', 'ready', 'failed')",
+            name=op.f("ck_pending_imports_status_known"),
+        ),
         sa.PrimaryKeyConstraint("token", name=op.f("pk_pending_imports")),
     )
     op.create_index(

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, text
 
+from bench.server import ACCOUNTS
 from tests.browser.conftest import assert_accessible, log_in
 
 if TYPE_CHECKING:
@@ -133,3 +136,49 @@ def test_map_a_column_choose_the_date_order_confirm_and_reuse_the_mapping(
         ("Mapping Ada", 3, date(2015, 4, 3)),
         ("Mapping Bo", 4, date(2014, 6, 5)),
     ]
+
+
+def test_a_file_being_read_shows_a_page_that_waits_then_the_outcome(
+    page: Page, live_server: LiveServer, screenshot: Callable[[str], None]
+) -> None:
+    """The reading page, driven by hand: a pending import is made reading in the database,
+    then failed; the page's script notices and shows the reason beside the file field."""
+    log_in(page, "editor")
+    engine = create_engine(live_server.database_url)
+    token = secrets.token_urlsafe(24)
+    try:
+        with engine.begin() as connection:
+            editor = connection.execute(
+                text("SELECT id FROM users WHERE email = :email"),
+                {"email": ACCOUNTS["editor"][0]},
+            ).scalar_one()
+            now = datetime.now(UTC).replace(tzinfo=None)
+            connection.execute(
+                text(
+                    "INSERT INTO pending_imports (token, owner, filename, size, created_at, "
+                    '"table", summary, status, started_at) VALUES (:token, :owner, '
+                    "'slow.xlsx', 10, :now, :empty, '{}', 'reading', :now)"
+                ),
+                {"token": token, "owner": f"user:{editor}", "now": now, "empty": b""},
+            )
+        page.goto(f"/students/import/{token}")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Reading slow.xlsx")
+        expect(page.locator("#reading-progress")).to_contain_text("Still reading")
+        assert_accessible(page)
+        screenshot("import-reading")
+
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "UPDATE pending_imports SET status = 'failed', error = :error "
+                    "WHERE token = :token"
+                ),
+                {"token": token, "error": "The workbook contains macros (an .xlsm file)."},
+            )
+        expect(page.locator("#file-error")).to_have_text(
+            "The workbook contains macros (an .xlsm file)."
+        )
+        expect(page.get_by_role("heading", level=1)).to_have_text("Import students from a file")
+        assert_accessible(page)
+    finally:
+        engine.dispose()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import IO, Any
 
@@ -336,48 +336,63 @@ def build_preview(
     return pages.finish()
 
 
-def check_upload(
-    data: bytes | IO[bytes], *, filename: str, owner: str, size: int | None = None
-) -> uploads.Upload:
-    """Read an uploaded file, map it, and store it with its preview; nothing is imported.
-
-    The request's transaction is ended first: reading and checking a large file takes
-    seconds and does not need the database until the rows are matched, and SQLite's write
-    lock would stall every other writer meanwhile (read anything needed from the session,
-    such as the user, before).
+def begin_upload(*, filename: str, owner: str, size: int) -> uploads.Upload:
+    """Store a new upload, ``reading``, for :func:`read_upload` to fill in the background.
 
     Args:
-        data: the file's bytes, or the uploaded file.
         filename: its name on the uploader's computer (display only).
         owner: who uploads it (:func:`webapp.import_export.uploads.current_owner`).
-        size: its size in bytes, when ``data`` is a file.
+        size: its size in bytes.
 
     Returns:
-        The stored upload, whose token names its preview.
-
-    Raises:
-        ImportFileError: the file cannot be read at all (its mapping may still have
-            problems: the preview shows them).
+        The upload, whose token names its preview.
     """
     db.session.rollback()
-    parsed, recalled, table = read(data, filename, pack=True)
-    pages = build_preview(parsed)
-    summary = summarise(parsed, pages, recalled)
-    packed = table.packed
-    assert packed is not None
-    del table, parsed  # the records: what follows needs only the packed file
-    db.session.rollback()  # planning only read
     begin_write()
-    stored = uploads.save(
-        packed,
-        filename=filename,
-        size=size if size is not None else len(data) if isinstance(data, bytes) else 0,
-        owner=owner,
-        summary=summary,
-        pages=pages.pages,
-    )
+    upload = uploads.create(filename=filename, size=size, owner=owner)
     db.session.commit()
-    return stored
+    return upload
+
+
+def _finish(upload: uploads.Upload, work: Callable[[], None]) -> None:
+    """Run ``work`` (which stores a preview) in a write transaction on ``upload``, or store
+    why it failed; commit. Nothing happens to an upload deleted meanwhile."""
+    try:
+        work()
+    except ImportFileError as error:
+        db.session.rollback()
+        begin_write()
+        if uploads.locked(upload.token, upload.owner) is not None:
+            uploads.fail(upload, str(error))
+        db.session.commit()
+
+
+def read_upload(upload: uploads.Upload, data: bytes | IO[bytes]) -> None:
+    """Read an upload's file, map it, and store it with its preview (or why it failed).
+
+    Runs in the background (:mod:`webapp.import_export.jobs`). Reading and checking a
+    large file take seconds and need the database only to match the rows, so no write
+    lock is held meanwhile; the result is stored in one short transaction at the end.
+
+    Args:
+        upload: an upload :func:`begin_upload` made.
+        data: the file's bytes, or the uploaded file.
+    """
+
+    def work() -> None:
+        parsed, recalled, table = read(data, upload.filename, pack=True)
+        pages = build_preview(parsed)
+        summary = summarise(parsed, pages, recalled)
+        packed = table.packed
+        assert packed is not None
+        del table, parsed  # the records: what follows needs only the packed file
+        db.session.rollback()  # planning only read
+        begin_write()
+        if uploads.locked(upload.token, upload.owner) is not None:
+            uploads.store(upload, table=packed, summary=summary, pages=pages.pages)
+        db.session.commit()
+
+    _finish(upload, work)
 
 
 def _parsed(upload: uploads.Upload, **choices: Any) -> ParsedFile:
@@ -400,38 +415,60 @@ def _parsed(upload: uploads.Upload, **choices: Any) -> ParsedFile:
     return parsed
 
 
-def remap(
+def begin_remap(upload: uploads.Upload) -> bool:
+    """Put an upload back to ``reading`` for :func:`replan`.
+
+    Returns:
+        Whether it was still there (not confirmed, cancelled or expired meanwhile).
+    """
+    db.session.rollback()
+    begin_write()
+    current = uploads.locked(upload.token, upload.owner)
+    if current is not None:
+        uploads.restart(current)
+    db.session.commit()
+    return current is not None
+
+
+def replan(
     upload: uploads.Upload,
     *,
     targets: Sequence[str | None],
     date_orders: Mapping[str, DateOrder],
-) -> uploads.Upload:
+) -> None:
     """Map the upload's columns and read its dates as chosen on the preview; re-plan it.
 
+    Runs in the background, after :func:`begin_remap`; stores the new preview.
+
     Args:
-        upload: a loaded upload of the current user.
+        upload: an upload of the current user.
         targets: a target or ``None`` per column.
         date_orders: ``{field: order}`` for the date columns whose values do not show it.
-
-    Returns:
-        The upload with its new preview.
-
-    Raises:
-        UploadGone: the upload was confirmed, cancelled or expired meanwhile.
     """
-    db.session.rollback()
-    parsed = _parsed(upload, targets=targets, date_orders=date_orders)
-    pages = build_preview(parsed)
-    summary = summarise(parsed, pages)
+
+    def work() -> None:
+        try:
+            parsed = _parsed(upload, targets=targets, date_orders=date_orders)
+        except UploadGone:
+            return
+        pages = build_preview(parsed)
+        summary = summarise(parsed, pages)
+        db.session.rollback()
+        begin_write()
+        if uploads.locked(upload.token, upload.owner) is not None:
+            uploads.replace_preview(upload, summary, pages.pages)
+            uploads.store_status(upload, uploads.READY)
+        db.session.commit()
+
+    _finish(upload, work)
+
+
+def fail_upload(upload: uploads.Upload, message: str) -> None:
+    """Mark an upload failed with ``message`` (a job that could not start)."""
     db.session.rollback()
     begin_write()
-    current = uploads.locked(upload.token, upload.owner)
-    if current is None:
-        db.session.rollback()
-        raise UploadGone(upload.token)
-    updated = uploads.replace_preview(current, summary, pages.pages)
+    uploads.fail(upload, message)
     db.session.commit()
-    return updated
 
 
 def cancel(upload: uploads.Upload) -> None:

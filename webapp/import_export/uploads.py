@@ -4,6 +4,8 @@ An upload is a :class:`~webapp.models.PendingImport` (the file as read, packed, 
 preview's summary) and its :class:`~webapp.models.PendingImportPage` rows (the preview,
 page by page). Being in the database, an upload made through one host of a deployment
 is seen, and confirmed, through any other; nothing is written to the server's disks.
+An upload is created ``reading`` (:func:`create`), then gets its preview (:func:`store`)
+or its error (:func:`fail`) from the background reader.
 
 The token is random and unguessable; the upload also records its *owner*, the signed-in
 account, and only the owner can see or confirm it (see :func:`current_owner`). An upload
@@ -41,6 +43,8 @@ DEFAULT_TTL = 3600
 OWNER_KEY = "import_owner"
 #: Preview pages inserted per statement.
 _PAGE_BATCH = 500
+#: An upload's states.
+READING, READY, FAILED = "reading", "ready", "failed"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class Upload:
         size: its size in bytes, as uploaded.
         created: when it was uploaded (aware UTC).
         summary: the preview's totals, mapping and notes (see the service).
+        status: ``reading``, ``ready`` or ``failed``.
+        error: why it failed.
+        started: when its current reading or planning started (aware UTC).
     """
 
     token: str
@@ -62,6 +69,9 @@ class Upload:
     size: int
     created: datetime
     summary: dict[str, Any]
+    status: str = READY
+    error: str | None = None
+    started: datetime | None = None
 
 
 #: A stored preview: ``{(view, page number): the page's rows, packed}`` (see :func:`page`).
@@ -93,7 +103,17 @@ def current_owner() -> str:
 
 
 def _upload(row: PendingImport) -> Upload:
-    return Upload(row.token, row.owner, row.filename, row.size, row.created_at, row.summary)
+    return Upload(
+        row.token,
+        row.owner,
+        row.filename,
+        row.size,
+        row.created_at,
+        row.summary,
+        row.status,
+        row.error,
+        row.started_at,
+    )
 
 
 def _insert_pages(token: str, pages: Pages) -> None:
@@ -105,41 +125,84 @@ def _insert_pages(token: str, pages: Pages) -> None:
         db.session.execute(insert(PendingImportPage), rows[start : start + _PAGE_BATCH])
 
 
-def save(
-    table: bytes, *, filename: str, size: int, owner: str, summary: dict[str, Any], pages: Pages
-) -> Upload:
-    """Store an upload: the file as read, its preview's summary and pages (no commit).
+def create(*, filename: str, size: int, owner: str) -> Upload:
+    """Store a new upload, ``reading``, with no file or preview yet (no commit).
 
     Expired uploads are deleted first.
 
     Args:
-        table: the file as read, packed (:attr:`webapp.import_export.importer.Table.packed`).
         filename: its name as sent by the browser (display only, never a path).
         size: its size in bytes, as uploaded.
         owner: :func:`current_owner`.
-        summary: JSON-serialisable data for the preview.
-        pages: the preview's rows, by view and page number, each page packed by
-            :func:`pack_page`.
 
     Returns:
-        The stored upload, with a new token.
+        The upload, with a new token.
     """
     purge_expired()
     token = secrets.token_urlsafe(24)
     assert len(token) == TOKEN_LENGTH
+    now = utcnow()
     row = PendingImport(
         token=token,
         owner=owner,
         filename=filename[:FILENAME_MAX_LENGTH],
         size=size,
-        created_at=utcnow(),
-        table=table,
-        summary=summary,
+        created_at=now,
+        started_at=now,
+        table=b"",
+        summary={},
+        status=READING,
     )
     db.session.add(row)
     db.session.flush()
-    _insert_pages(token, pages)
     return _upload(row)
+
+
+def store(upload: Upload, *, table: bytes, summary: dict[str, Any], pages: Pages) -> None:
+    """Give a reading upload its file as read and its preview; it is ``ready`` (no commit).
+
+    Args:
+        upload: the upload, locked (:func:`locked`).
+        table: the file as read, packed (:attr:`webapp.import_export.importer.Table.packed`).
+        summary: JSON-serialisable data for the preview.
+        pages: the preview's rows, by view and page number, each page packed by
+            :func:`pack_page`.
+    """
+    row = db.session.get(PendingImport, upload.token)
+    if row is None:
+        raise LookupError(upload.token)
+    row.table = table
+    row.status = READY
+    row.error = None
+    db.session.flush()
+    replace_preview(upload, summary, pages)
+
+
+def fail(upload: Upload, message: str) -> None:
+    """Mark an upload ``failed`` with ``message`` for its owner (no commit)."""
+    row = db.session.get(PendingImport, upload.token)
+    if row is not None:
+        row.status = FAILED
+        row.error = message
+        db.session.flush()
+
+
+def store_status(upload: Upload, status: str) -> None:
+    """Set an upload's status (``ready`` once a new preview is stored); no commit."""
+    row = db.session.get(PendingImport, upload.token)
+    if row is not None:
+        row.status = status
+        db.session.flush()
+
+
+def restart(upload: Upload) -> None:
+    """Put an upload back to ``reading`` for a new plan (a new mapping); no commit."""
+    row = db.session.get(PendingImport, upload.token)
+    if row is None:
+        raise LookupError(upload.token)
+    row.status = READING
+    row.started_at = utcnow()
+    db.session.flush()
 
 
 def _fresh(row: PendingImport | None, owner: str) -> Upload | None:
@@ -228,7 +291,7 @@ def replace_preview(upload: Upload, summary: dict[str, Any], pages: Pages) -> Up
     row.summary = summary
     db.session.flush()
     _insert_pages(upload.token, pages)
-    return Upload(upload.token, upload.owner, upload.filename, upload.size, upload.created, summary)
+    return _upload(row)
 
 
 def discard(tokens: str | Iterable[str]) -> None:

@@ -33,7 +33,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.auth.access import role_required
 from webapp.fields.student import STUDENT
-from webapp.import_export import bp, exporter, importer, service, uploads
+from webapp.import_export import bp, exporter, importer, jobs, service, uploads
 from webapp.import_export.forms import (
     ConfirmImportForm,
     MappingForm,
@@ -42,12 +42,21 @@ from webapp.import_export.forms import (
 )
 from webapp.import_export.importer import Action, ImportConflictError, ImportFileError, Source
 from webapp.models import Role
+from webapp.models.types import utcnow
 from webapp.students.service import parse_roster_query
 
 #: HTTP status of a form that failed validation (RFC 9110 "Unprocessable Content").
 UNPROCESSABLE = 422
 #: Allowance for the multipart framing and the CSRF field around the file, in bytes.
 UPLOAD_OVERHEAD = 64 * 1024
+#: HTTP status of an upload refused because the server is reading other files.
+TOO_MANY = 429
+#: Why.
+BUSY_MESSAGE = (
+    "The server is reading other files at the moment. Try again in a minute; nothing was imported."
+)
+#: Seconds between two loads of the page that waits for a file to be read.
+REFRESH_SECONDS = 2
 #: Rows per page of the preview.
 PREVIEW_PER_PAGE = service.PREVIEW_PER_PAGE
 #: The preview's filters: what ``?show=`` accepts, with their labels.
@@ -115,27 +124,31 @@ def _columns() -> list[Any]:
     return list(STUDENT)
 
 
+def _upload_page(form: UploadForm, status: int) -> tuple[str, int]:
+    return render_template("import_export/upload.html", form=form, columns=_columns()), status
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @role_required(Role.EDITOR)
 def upload() -> BaseResponse | tuple[str, int]:
-    """Upload a file; a readable one is stored and its preview shown."""
+    """Upload a file; it is read in the background while its preview page waits for it."""
     form = UploadForm(max_bytes=importer.configured_max_bytes())
-    if form.validate_on_submit():
-        owner = uploads.current_owner()
-        file = form.file.data
-        stream = file.stream
-        size = stream.seek(0, 2)
-        stream.seek(0)
-        try:
-            stored = service.check_upload(
-                stream, filename=file.filename or "upload.csv", owner=owner, size=size
-            )
-        except ImportFileError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-        else:
-            return redirect(url_for(".preview", token=stored.token), code=303)
-    status = UNPROCESSABLE if request.method == "POST" else 200
-    return render_template("import_export/upload.html", form=form, columns=_columns()), status
+    if not form.validate_on_submit():
+        return _upload_page(form, UNPROCESSABLE if request.method == "POST" else 200)
+    owner = uploads.current_owner()
+    file = form.file.data
+    data = file.read()  # the request's file is closed when the request ends
+    if not data:
+        form.file.errors = [*form.file.errors, "The file is empty."]
+        return _upload_page(form, UNPROCESSABLE)
+    stored = service.begin_upload(
+        filename=file.filename or "upload.csv", owner=owner, size=len(data)
+    )
+    if not jobs.submit(stored, service.read_upload, data):
+        service.cancel(stored)
+        form.file.errors = [*form.file.errors, BUSY_MESSAGE]
+        return _upload_page(form, TOO_MANY)
+    return redirect(url_for(".preview", token=stored.token), code=303)
 
 
 def _mapping_form(upload: uploads.Upload, **kwargs: Any) -> MappingForm:
@@ -184,14 +197,55 @@ def _render_preview(upload: uploads.Upload, mapping: MappingForm | None = None) 
     )
 
 
+def _stale(upload: uploads.Upload) -> bool:
+    """Whether a reading upload has been reading for longer than any file takes."""
+    started = upload.started or upload.created
+    return (utcnow() - started).total_seconds() > jobs.read_timeout()
+
+
+def _waiting_page(upload: uploads.Upload) -> BaseResponse | tuple[str, int]:
+    """The page of an upload that is not ready: reading, or failed (the upload form)."""
+    error = upload.error
+    if upload.status == uploads.READING:
+        if not _stale(upload):
+            return render_template(
+                "import_export/reading.html", upload=upload, refresh=REFRESH_SECONDS
+            ), 200
+        error = (
+            "Reading the file was interrupted (the server restarted); nothing was imported. "
+            "Upload it again."
+        )
+    form = UploadForm(formdata=None, max_bytes=importer.configured_max_bytes())
+    form.file.errors = [error or jobs.SERVER_ERROR]
+    return _upload_page(form, UNPROCESSABLE)
+
+
 @bp.get("/import/<token>")
 @role_required(Role.EDITOR)
-def preview(token: str) -> BaseResponse | str:
-    """Show how the file was read and mapped and what each row would do, with the confirm."""
+def preview(token: str) -> BaseResponse | str | tuple[str, int]:
+    """Show how the file was read and mapped and what each row would do, with the confirm.
+
+    While the file is being read, a page that reloads itself; when it could not be read,
+    the upload form with the reason beside the field (422).
+    """
     upload = uploads.load(token, uploads.current_owner())
     if upload is None:
         return _gone()
+    if upload.status != uploads.READY:
+        return _waiting_page(upload)
     return _render_preview(upload)
+
+
+@bp.get("/import/<token>/status")
+@role_required(Role.EDITOR)
+def status(token: str) -> tuple[dict[str, str], int]:
+    """Whether an upload is still being read: ``{"status": "reading"}`` (for the page's
+    script, which shows the preview once it is not)."""
+    upload = uploads.load(token, uploads.current_owner())
+    if upload is None:
+        return {"status": "gone"}, 404
+    stale = upload.status == uploads.READING and _stale(upload)
+    return {"status": uploads.FAILED if stale else upload.status}, 200
 
 
 @bp.post("/import/<token>/mapping")
@@ -201,13 +255,16 @@ def remap(token: str) -> BaseResponse | tuple[str, int]:
     upload = uploads.load(token, uploads.current_owner())
     if upload is None:
         return _gone()
+    if upload.status != uploads.READY:
+        return redirect(url_for(".preview", token=token), code=303)
     form = _mapping_form(upload)
     if not form.validate_on_submit():
         return _render_preview(upload, form), UNPROCESSABLE
-    try:
-        service.remap(upload, targets=form.targets(), date_orders=form.date_orders())
-    except service.UploadGone:
+    if not service.begin_remap(upload):
         return _gone()
+    choices = {"targets": form.targets(), "date_orders": form.date_orders()}
+    if not jobs.submit(upload, service.replan, **choices):
+        service.fail_upload(upload, BUSY_MESSAGE)
     flash("The preview below follows your mapping. Nothing has been imported yet.", "info")
     return redirect(url_for(".preview", token=token), code=303)
 
@@ -226,7 +283,7 @@ def confirm(token: str) -> BaseResponse:
     if upload is None:
         return _gone()
     form = ConfirmImportForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or upload.status != uploads.READY:
         return redirect(url_for(".preview", token=token))
     if form.cancel.data:
         service.cancel(upload)

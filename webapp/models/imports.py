@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import Model
@@ -24,6 +24,9 @@ FILENAME_MAX_LENGTH = 200
 class PendingImport(Model):
     """An uploaded file, read and previewed, waiting for its owner's confirm or cancel.
 
+    A file is read, and a new mapping applied, in the background (``status`` ``reading``),
+    so that the request that sent it returns at once whatever the file's size.
+
     Attributes:
         token: the random, unguessable name of the upload in its URLs.
         owner: who may see and confirm it: ``user:<account id>`` (or a session's id).
@@ -35,9 +38,17 @@ class PendingImport(Model):
             (:attr:`webapp.import_export.importer.Table.packed`), so the confirm and a new
             mapping need not parse a workbook again.
         summary: the preview's totals, column mapping, date orders and notes (JSON).
+        status: ``reading`` (being read or planned), ``ready`` (its preview is stored) or
+            ``failed`` (``error`` says why).
+        error: why the file could not be read, for its owner.
+        started_at: when the current reading or planning started (aware UTC); one that
+            runs far longer than a file can take was stopped (the server restarted).
     """
 
     __tablename__ = "pending_imports"
+    __table_args__ = (
+        CheckConstraint("status IN ('reading', 'ready', 'failed')", name="status_known"),
+    )
 
     token: Mapped[str] = mapped_column(String(TOKEN_LENGTH), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
@@ -46,6 +57,9 @@ class PendingImport(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     table: Mapped[bytes] = mapped_column(LargeBinary())
     summary: Mapped[dict[str, Any]] = mapped_column(JSON())
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:
         return f"<PendingImport {self.token[:6]}… {self.filename!r} of {self.owner}>"

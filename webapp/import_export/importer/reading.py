@@ -33,7 +33,7 @@ from webapp.spreadsheets.delimited import DELIMITER_NAMES
 DEFAULT_MAX_BYTES = 10_000_000
 #: Default most rows after the header (``IMPORT_MAX_ROWS``): above what 10 MB of
 #: typical rows hold, so that rows, not bytes, bound a file of tiny rows.
-DEFAULT_MAX_ROWS = 150_000
+DEFAULT_MAX_ROWS = 100_000
 #: Default most columns (``IMPORT_MAX_COLUMNS``): the rightmost column holding a value.
 DEFAULT_MAX_COLUMNS = 200
 #: Example values kept per column (from the first rows), and their longest text.
