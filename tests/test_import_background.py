@@ -7,13 +7,18 @@ once and its preview page waits for the background job (``webapp.import_export.j
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl.worksheet import _writer as sheet_writer
 from sqlalchemy import func, select, update
 
 from tests.helpers import final_page, post_file
@@ -120,3 +125,47 @@ def test_uploads_sent_at_once_are_read_one_after_the_other(app: Flask, client: F
         assert re.search(r"<dt>New students</dt><dd>1</dd>", client.get(location).text)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Student)) == 0
+
+
+# --- issue 18, finding 8: nothing the import keeps is readable by others -------------------
+
+
+def test_an_import_keeps_no_file_and_its_temporary_files_are_private(
+    app: Flask, client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Previews were JSON files of mode 0644 beside uploads of mode 0600; now an upload,
+    its preview and a remembered mapping live in the database. The files an import or
+    export writes meanwhile (openpyxl's sheet of an .xlsx export; an upload large enough
+    to be spooled by the request parser) are private to the server's account, and none
+    is left behind."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    instance = tmp_path / "instance"
+    monkeypatch.setattr(app, "instance_path", str(instance))
+    modes: list[int] = []
+    create = sheet_writer.create_temporary_file
+
+    def recording(suffix: str = "") -> str:
+        name: str = create(suffix)
+        modes.append(stat.S_IMODE(os.stat(name).st_mode))
+        return name
+
+    monkeypatch.setattr(sheet_writer, "create_temporary_file", recording)
+    previous_umask = os.umask(0o022)
+    try:
+        rows = "".join(f"Private {n},{n % 12 + 1},x\n" for n in range(40_000))  # spooled to disk
+        response = post_file(client, f"name,grade,notes\n{rows}".encode())
+        location = response.location
+        client.post(f"{location}/mapping", data={"column_0": "name", "column_1": "grade",
+                                                  "column_2": "ignore"})  # fmt: skip
+        jobs.wait(60)
+        assert client.post(location, data={"confirm": "Import"}).status_code == 303
+        export = client.get("/students/export.xlsx")
+        assert export.status_code == 200
+    finally:
+        os.umask(previous_umask)
+    assert modes
+    assert all(mode == 0o600 for mode in modes), modes
+    assert list(temporary.iterdir()) == []
+    assert not instance.exists() or list(instance.rglob("*")) == []

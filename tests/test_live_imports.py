@@ -47,9 +47,7 @@ EXPECTED_REFUSALS = {
 
 @pytest.mark.sqlite_only  # what is measured is the worker, not the database
 @pytest.mark.parametrize("label", list(import_files.LIMIT_FILES))
-def test_files_at_the_limits_stay_within_the_stated_bounds(
-    one_worker: Server, label: str
-) -> None:
+def test_files_at_the_limits_stay_within_the_stated_bounds(one_worker: Server, label: str) -> None:
     make, expected = import_files.LIMIT_FILES[label]
     client = Client(one_worker.url, timeout=120, login=ACCOUNTS["editor"])
     result = import_files.try_limit_file(one_worker, client, label, make())
