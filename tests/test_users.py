@@ -177,3 +177,36 @@ def test_create_first_admin_only_when_there_is_no_account(app: Flask, runner) ->
     password = result.output.rsplit(": ", 1)[1].strip()
     assert len(password) >= 20
     assert fetch_user(app, "boss@school.example").role == "admin"
+
+
+# --- sign-in waits -------------------------------------------------------------------------
+
+
+def test_admin_sees_failed_sign_ins_and_unlocks_the_account(app: Flask) -> None:
+    viewer = ACCOUNTS["viewer"]
+    anonymous = app.test_client(user=None)
+    anonymous.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+    for _ in range(6):
+        anonymous.post("/login", data={"email": viewer.email, "password": "wrong-password"})
+    data = {"email": viewer.email, "password": viewer.password}
+    assert anonymous.post("/login", data=data).status_code == 429
+
+    admin = app.test_client()
+    page = admin.get(f"/users/{viewer.id}").get_data(as_text=True)
+    assert "203.0.113.5" in page
+    assert "Unlock: lift every wait" in page
+    assert admin.post(f"/users/{viewer.id}/unlock").status_code == 302
+    assert "No failed sign-ins lately." in admin.get(f"/users/{viewer.id}").get_data(as_text=True)
+    assert anonymous.post("/login", data=data).status_code == 302
+
+
+def test_cli_unlock(app: Flask, runner: FlaskCliRunner) -> None:
+    viewer = ACCOUNTS["viewer"]
+    anonymous = app.test_client(user=None)
+    for _ in range(6):
+        anonymous.post("/login", data={"email": viewer.email, "password": "wrong-password"})
+    result = runner.invoke(args=["users", "unlock", viewer.email])
+    assert result.exit_code == 0, result.output
+    assert "Lifted" in result.output
+    data = {"email": viewer.email, "password": viewer.password}
+    assert anonymous.post("/login", data=data).status_code == 302

@@ -16,8 +16,9 @@ from werkzeug.wrappers import Response
 
 from webapp import models  # noqa: F401  (registers the tables with the metadata)
 from webapp.config import load_config
-from webapp.database import register_engine_events
+from webapp.database import register_engine_events, register_write_transactions
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
+from webapp.logs import configure_logging
 from webapp.models.types import MAX_ID
 from webapp.models.user import AnonymousUser
 from webapp.security import register_security
@@ -95,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     load_config(app, config)
     register_extensions(app)
     register_blueprints(app)
+    register_write_transactions(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
@@ -104,9 +106,10 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects of :mod:`webapp.extensions` to ``app``."""
     # Imported here, as the blueprints are: importing any module of the package runs
     # this one, and should not load a feature.
-    from webapp.auth.access import require_login
+    from webapp.auth.access import require_login, require_second_factor
     from webapp.auth.service import load_user
 
+    configure_logging(app)  # first: its request timer starts before the other hooks
     db.init_app(app)
     register_engine_events(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
@@ -120,7 +123,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     login_manager.anonymous_user = AnonymousUser
     limiter.init_app(app)
+    # Hooks run in this order: CSRF check, rate limit, login, second factor, the
+    # blueprint's role check, and only then the write transaction (register_blueprints).
     app.before_request(require_login)
+    app.before_request(require_second_factor)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -154,6 +160,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the project's click command groups to ``flask``."""
+    from webapp.backup.cli import backup_cli
     from webapp.deploy_check import check_deploy_command
     from webapp.import_export.cli import export_command, import_command
     from webapp.students.cli import students_cli
@@ -166,3 +173,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(students_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_deploy_command)
+    app.cli.add_command(backup_cli)

@@ -44,12 +44,25 @@ class DefaultConfig:
     TRUSTED_HOSTS: list[str] | None = None
     # Accounts and sessions (see webapp/auth/).
     SESSION_IDLE_MINUTES = 30
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_LOCKOUT_MINUTES = 15
+    LOGIN_MAX_FAILURES = 5  # free failures per email (or account) and client address
+    LOGIN_DELAY_SECONDS = 30  # then this wait, doubled at each further failure,
+    LOGIN_MAX_DELAY_MINUTES = 15  # up to this
+    LOGIN_FORGET_HOURS = 24  # failures older than this are forgotten
     LOGIN_RATE_LIMIT = "10 per minute"
+    SECOND_FACTOR_RATE_LIMIT = "10 per minute"
+    REQUIRE_2FA_FOR_ADMINS = False
+    LOG_FORMAT = "text"  # or "json": one JSON object per line
+    LOG_LEVEL = "INFO"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"  # OWASP ASVS 5.0 Appendix C minimum
+    # Backups (see webapp/backup/): their folder (None: instance/backups), and where
+    # pg_dump and pg_restore are (None: Debian's folder for the server's version, PATH).
+    BACKUP_DIR: str | None = None
+    PG_BIN_DIR: str | None = None
+    # Recovery codes: a salted password hash (ASVS V6.5.2), cheaper, since up to ten are
+    # checked per attempt and each code is random (about 49 bits).
+    RECOVERY_CODE_HASH_METHOD = "scrypt:16384:8:1"
     # Imports (see docs/import-export.md): how files write dates like 03/04/2015 when
     # their values do not show it ("dmy", "mdy"; None asks on the preview), and what a
     # file may hold.
@@ -225,9 +238,17 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         ("TRUSTED_HOSTS", env_list),
         ("SESSION_IDLE_MINUTES", env_int),
         ("LOGIN_MAX_FAILURES", env_int),
-        ("LOGIN_LOCKOUT_MINUTES", env_int),
+        ("LOGIN_DELAY_SECONDS", env_int),
+        ("LOGIN_MAX_DELAY_MINUTES", env_int),
+        ("LOGIN_FORGET_HOURS", env_int),
         ("LOGIN_RATE_LIMIT", env_str),
+        ("SECOND_FACTOR_RATE_LIMIT", env_str),
         ("RATELIMIT_STORAGE_URI", env_str),
+        ("BACKUP_DIR", env_str),
+        ("PG_BIN_DIR", env_str),
+        ("REQUIRE_2FA_FOR_ADMINS", env_bool),
+        ("LOG_FORMAT", env_str),
+        ("LOG_LEVEL", env_str),
         ("DATE_INPUT_ORDER", env_str),
     ):
         value = read(name)

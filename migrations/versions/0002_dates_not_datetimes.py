@@ -11,6 +11,9 @@ Upgrade, to existing rows:
 * First runs the preflight of revision 0001 on the rows (see ``find_problems`` there):
   if any row would break the constraints of this revision or the next, the upgrade stops
   with an error naming the rows by id and how to fix each, before anything changes.
+* On PostgreSQL, moves the ``id`` sequence past the largest id, as 0001's takeover does
+  (the lesson's scripts may have merged in ids of their own while the database sat at
+  0001, after ``flask db downgrade 0001``).
 * ``birthday`` keeps its date part and drops the time (``2010-05-01 14:30`` becomes
   ``2010-05-01``); NULL stays NULL.
 * ``enrolled_date`` is renamed ``enrolled_on`` and keeps its date part the same way. It
@@ -57,8 +60,10 @@ def _to_midnight(column: str) -> str:
 
 def upgrade() -> None:
     """Convert the two DATETIME columns to DATE, keeping each value's date part."""
-    preflight = op.get_context().script.get_revision("0001").module.preflight
-    preflight(op.get_bind(), enrolled_column="enrolled_date")
+    takeover = op.get_context().script.get_revision("0001").module
+    takeover.preflight(op.get_bind(), enrolled_column="enrolled_date")
+    if not op.get_context().as_sql:
+        takeover.sequence_past_the_rows(op.get_bind())
 
     with op.batch_alter_table("students") as batch:
         batch.add_column(sa.Column("birthday_date", sa.Date(), nullable=True))

@@ -9,7 +9,10 @@ Upgrade, schema:
 * ``name`` VARCHAR(100) NOT NULL, ``email`` VARCHAR(254), ``grade`` NOT NULL;
 * CHECK constraints (names from the naming convention ``ck_%(table_name)s_%(constraint_name)s``):
   ``ck_students_name_length``, ``ck_students_grade_range``,
-  ``ck_students_birthday_after_1900``, ``ck_students_enrolled_after_birthday``;
+  ``ck_students_enrolled_after_birthday``: invariants only. (Until revision 0009 this
+  revision also added ``ck_students_birthday_after_1900``, a plausibility rule that
+  refused the tutorial's own sample students; it no longer does, and 0009 drops it from
+  databases that got it.)
 * indexes ``ix_students_name``, ``ix_students_grade``, ``ix_students_birthday``,
   ``ix_students_enrolled_on``, and the unique functional index
   ``uq_students_email_lower`` on ``lower(email)`` (emails unique ignoring case);
@@ -34,9 +37,10 @@ table from its reflection, and SQLAlchemy cannot reflect an expression-based ind
 would silently drop it. It is created after the rebuild, and any later batch rebuild of
 this table must drop and recreate it (see revision 0004).
 
-Downgrade: drops the indexes and CHECK constraints, gives the primary key its tutorial
-name back, and restores the 0002 column types and NULL-ability (``name`` VARCHAR
-nullable, ``email`` VARCHAR(55), ``grade`` nullable). Rows are kept. Emails that were
+Downgrade: drops the indexes and CHECK constraints (``ck_students_birthday_after_1900``
+too when the database has it, see 0009), gives the primary key its tutorial name back,
+and restores the 0002 column types and NULL-ability (``name`` VARCHAR nullable,
+``email`` VARCHAR(55), ``grade`` nullable). Rows are kept. Emails that were
 blank before the upgrade stay NULL: the downgrade cannot tell them from emails that were
 NULL all along. An email longer than 55 characters does not fit the tutorial's
 VARCHAR(55) (PostgreSQL would reject it, SQLite would keep an over-long value), so the
@@ -59,7 +63,6 @@ depends_on = None
 CHECKS = {
     "ck_students_name_length": "length(trim(name)) >= 1 AND length(name) <= 100",
     "ck_students_grade_range": "grade BETWEEN 1 AND 12",
-    "ck_students_birthday_after_1900": "birthday IS NULL OR birthday >= '1900-01-01'",
     "ck_students_enrolled_after_birthday": "birthday IS NULL OR enrolled_on >= birthday",
 }
 
@@ -72,6 +75,8 @@ INDEXES = {
 }
 
 EMAIL_INDEX = "uq_students_email_lower"
+#: The plausibility CHECK this revision used to add; see revision 0009.
+OLD_BIRTHDAY_CHECK = "ck_students_birthday_after_1900"
 PRIMARY_KEY = "pk_students"
 
 
@@ -109,6 +114,14 @@ def upgrade() -> None:
     op.create_index(op.f(EMAIL_INDEX), "students", [sa.text("lower(email)")], unique=True)
 
 
+def _old_birthday_check() -> list[str]:
+    """``[OLD_BIRTHDAY_CHECK]`` when the table has it (added by this revision until 0009)."""
+    if op.get_context().as_sql:
+        return []
+    checks = sa.inspect(op.get_bind()).get_check_constraints("students")
+    return [OLD_BIRTHDAY_CHECK] if any(c["name"] == OLD_BIRTHDAY_CHECK for c in checks) else []
+
+
 def downgrade() -> None:
     """Drop the constraints and indexes, loosen the columns back to revision 0002's."""
     ids: list[str] = []
@@ -138,7 +151,7 @@ def downgrade() -> None:
             batch.drop_constraint(op.f(PRIMARY_KEY), type_="primary")
         for name in INDEXES:
             batch.drop_index(op.f(name))
-        for name in CHECKS:
+        for name in [*CHECKS, *_old_birthday_check()]:
             batch.drop_constraint(op.f(name), type_="check")
         batch.alter_column("grade", existing_type=sa.Integer(), nullable=True)
         batch.alter_column("email", existing_type=sa.String(length=254), type_=sa.String(length=55))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,29 +94,38 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+@contextmanager
+def open_page(browser: Browser, server: Server) -> Iterator[Page]:
+    """A fresh page (own cookies) whose relative URLs go to ``server``; closed after."""
+    context = browser.new_context(base_url=server.url)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser: Browser, live_server: Server) -> Iterator[Page]:
     """A fresh page (own cookies) whose relative URLs go to the live server."""
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
+    with open_page(browser, live_server) as page:
+        yield page
+
+
+def take_screenshot(page: Page, name: str) -> None:
+    """Save a full-page PNG of ``page`` as ``$SCREENSHOT_DIR/<name>.png``, if it is set."""
+    target = os.environ.get("SCREENSHOT_DIR")
+    if not target:
+        return
+    folder = Path(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=folder / f"{name}.png", full_page=True)
 
 
 @pytest.fixture
 def screenshot(page: Page) -> Callable[[str], None]:
     """``screenshot(name)`` saves a full-page PNG into ``$SCREENSHOT_DIR``, if it is set."""
-    target = os.environ.get("SCREENSHOT_DIR")
-
-    def take(name: str) -> None:
-        if not target:
-            return
-        folder = Path(target)
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=folder / f"{name}.png", full_page=True)
-
-    return take
+    return lambda name: take_screenshot(page, name)
 
 
 def log_in(page: Page, role: str) -> None:

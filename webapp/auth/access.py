@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from webapp.extensions import login_manager
@@ -22,7 +22,14 @@ from webapp.models import Role
 logger = logging.getLogger("webapp.auth")
 
 #: Endpoints anyone may reach without logging in.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "health.healthz", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.second_factor", "health.healthz", "static"})
+
+#: What an administrator without a second factor may reach when one is required.
+ENROLMENT_ENDPOINTS = PUBLIC_ENDPOINTS | {
+    "auth.logout",
+    "auth.two_factor_status",
+    "auth.two_factor_setup",
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +44,25 @@ def require_login() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
     return login_manager.unauthorized()
+
+
+def require_second_factor() -> Any:
+    """``before_request`` hook: with ``REQUIRE_2FA_FOR_ADMINS``, an administrator without
+    two-factor sign-in is sent to set it up, and may do nothing else until then.
+
+    Returns:
+        ``None`` to let the request through, or a redirect to the set-up page.
+    """
+    if (
+        not current_app.config["REQUIRE_2FA_FOR_ADMINS"]
+        or request.endpoint in ENROLMENT_ENDPOINTS
+        or not current_user.is_authenticated
+        or current_user.role != Role.ADMIN.value
+        or current_user.two_factor
+    ):
+        return None
+    flash("Administrators must set up two-factor sign-in before anything else.", "info")
+    return redirect(url_for("auth.two_factor_setup"))
 
 
 def role_required(role: Role) -> Callable[[F], F]:

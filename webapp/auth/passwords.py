@@ -30,19 +30,25 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=hash_method())
 
 
+def dummy_hash() -> str:
+    """A hash at the configured cost, made once per process and method, of no password.
+
+    Verified against when the email is unknown, so that both failures cost one hash.
+    """
+    method = hash_method()
+    if method not in _DUMMY_HASH:
+        _DUMMY_HASH[method] = generate_password_hash("not a password", method=method)
+    return _DUMMY_HASH[method]
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check ``password`` against ``password_hash``; ``None`` (unknown account) is never ok.
 
-    The unknown-account case still computes a hash at the same cost, so response time
-    does not tell whether an email has an account.
+    The unknown-account case checks against :func:`dummy_hash` at the same cost, so the
+    response time does not tell whether an email has an account (issue 18, finding 1).
     """
-    if password_hash is None:
-        method = hash_method()
-        if method not in _DUMMY_HASH:
-            _DUMMY_HASH[method] = generate_password_hash("not a password", method=method)
-        check_password_hash(_DUMMY_HASH[method], password)
-        return False
-    return check_password_hash(password_hash, password)
+    matches = check_password_hash(password_hash or dummy_hash(), password)
+    return matches and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

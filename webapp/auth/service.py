@@ -1,37 +1,32 @@
-"""Checking credentials with a per-account lockout kept in the database.
+"""Checking sign-in credentials: the password step, throttled per email and client.
 
-The lockout counts failures in the ``users`` row, so it holds across gunicorn workers and
-hosts; the row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
-SQLite) so parallel guesses cannot all read the count before any of them raises it.
+Every attempt goes through the same steps whether the email has an account or not: one
+throttle transaction, one account lookup, one password hash (against a dummy hash for an
+unknown email). The hash runs outside any database transaction, so it never holds
+SQLite's write lock (issue 18, findings 1, 2 and 4). See ``webapp.auth.throttle``.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from webapp.auth import throttle
 from webapp.auth.passwords import hash_password, needs_rehash, verify_password
-from webapp.database import begin_write
+from webapp.auth.throttle import TooManyAttempts
+from webapp.database import restart_as_write
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import Step, User
 from webapp.models.types import utcnow
 
 logger = logging.getLogger("webapp.auth")
 
+__all__ = ["InvalidCredentials", "TooManyAttempts", "authenticate", "find_user", "load_user"]
+
 
 class InvalidCredentials(Exception):
     """Unknown email, wrong password or deactivated account (deliberately not told apart)."""
-
-
-class AccountLocked(Exception):
-    """Too many failed logins: no login before ``until`` (aware UTC)."""
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__(until)
-        self.until = until
 
 
 def find_user(email: str, *, for_update: bool = False) -> User | None:
@@ -42,52 +37,58 @@ def find_user(email: str, *, for_update: bool = False) -> User | None:
     return db.session.scalar(statement)
 
 
-def authenticate(email: str, password: str, client: str = "-") -> User:
-    """Check a login attempt and record its outcome; commits.
+def authenticate(email: str, password: str, client: str | None = None) -> User:
+    """Check the password step of a sign-in; commits.
 
     Args:
         email: the email typed.
         password: the password typed.
-        client: the client's address, for the log.
+        client: the client's address (``request.remote_addr``).
 
     Returns:
-        The account, its failure count reset and ``last_login_at`` set.
+        The account. Its password throttle from this client is cleared and an outdated
+        hash is upgraded; the caller finishes the sign-in (:func:`record_login`), after
+        the second factor when the account has one.
 
     Raises:
-        AccountLocked: the account is locked; the password was not even checked.
-        InvalidCredentials: unknown email, wrong password or inactive account. A wrong
-            password counts towards the lockout (``LOGIN_MAX_FAILURES`` failures in a row
-            lock the account for ``LOGIN_LOCKOUT_MINUTES``).
+        TooManyAttempts: this email failed too often from this client lately; the
+            password was not checked.
+        InvalidCredentials: unknown email, wrong password or inactive account; counted
+            in the throttle.
     """
-    config = current_app.config
-    now = utcnow()
-    begin_write()
-    user = find_user(email, for_update=True)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        db.session.rollback()
-        logger.warning("Login refused, account locked: email=%s client=%s", email, client)
-        raise AccountLocked(user.locked_until)
+    subject, where = throttle.email_subject(email), throttle.client_key(client)
+    throttle.reserve(Step.PASSWORD, subject, where)
+    user = find_user(email)
+    user_id, stored, active = (
+        (user.id, user.password_hash, user.active) if user else (0, None, False)
+    )
+    db.session.rollback()  # nothing to keep: the hash below runs outside any transaction
 
-    if user is None or not verify_password(user.password_hash, password) or not user.active:
-        reason = "unknown email" if user is None else "wrong password or inactive"
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= config["LOGIN_MAX_FAILURES"]:
-                user.locked_until = now + timedelta(minutes=config["LOGIN_LOCKOUT_MINUTES"])
-                user.failed_logins = 0
-                reason += "; account now locked"
-        db.session.commit()
+    matches = verify_password(stored, password)
+    if not matches or stored is None or not active:
+        reason = "unknown email" if stored is None else "wrong password or inactive account"
         logger.warning("Login failed (%s): email=%s client=%s", reason, email, client)
         raise InvalidCredentials
 
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    upgraded = hash_password(password) if needs_rehash(stored) else None
+    restart_as_write()
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.password_hash != stored:
+        db.session.rollback()  # deleted, deactivated or given a new password meanwhile
+        raise InvalidCredentials
+    throttle.clear(Step.PASSWORD, subject, [where])
+    if upgraded is not None:
+        user.password_hash = upgraded
+    db.session.commit()
+    return user
+
+
+def record_login(user: User, client: str | None = None) -> None:
+    """Finish a sign-in: set ``last_login_at``, log it; commits."""
+    restart_as_write()
+    user.last_login_at = utcnow()
     db.session.commit()
     logger.info("Login: user_id=%s email=%s client=%s", user.id, user.email, client)
-    return user
 
 
 def load_user(session_id: str) -> User | None:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask.globals import request_ctx
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import inspect
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from webapp.extensions import db
+from webapp.database import end_session
+from webapp.extensions import db, login_manager
 
 #: What each status means for the user, and what to do about it.
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -85,17 +87,59 @@ def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     return page, code, headers
 
 
+#: The 503 page's message when the database's disk is full.
+STORAGE_FULL_MESSAGE = (
+    "The server has run out of disk space, so nothing you sent was saved. Reading still "
+    "works. Tell your administrator, and try again once the space is freed."
+)
+
+
+def storage_full(error: Exception) -> bool:
+    """Whether ``error`` is the database saying its disk is full.
+
+    SQLite's ``SQLITE_FULL`` ("database or disk is full"), PostgreSQL's SQLSTATE 53100
+    (``disk_full``).
+    """
+    original = getattr(error, "orig", None)
+    return (
+        getattr(original, "sqlite_errorname", None) == "SQLITE_FULL"
+        or getattr(original, "sqlstate", None) == "53100"
+    )
+
+
+def _account_for_page_without_database() -> None:
+    """Let the page's layout show the account without querying the database.
+
+    The layout shows who is logged in. An account loaded earlier in the request keeps
+    its values when the session is closed; one that was never loaded (the database
+    failed while loading it) or whose values were expired by a commit or rollback would
+    need a query, which would fail again (an error in the error handler is a bare 500):
+    then the page is rendered as for a visitor.
+    """
+    user = g.get("_login_user")
+    state = inspect(user, raiseerr=False) if user is not None else None
+    if user is None or (state is not None and state.expired_attributes):
+        g._login_user = login_manager.anonymous_user()
+
+
 def handle_database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
-    """Answer 503 with ``Retry-After`` when the database is locked, gone or saturated.
+    """Answer 503 with ``Retry-After`` when the database is locked, gone, full or saturated.
 
     SQLite's busy timeout ran out ("database is locked"), a PostgreSQL connection was
-    lost, or the pool had no free connection: none is the user's fault and a retry a few
-    seconds later normally succeeds. The session is rolled back so that the next request
-    on this worker starts clean; the log keeps the details, the page shows none.
+    lost, the database's disk is full, or the pool had no free connection: none is the
+    user's fault and a retry later normally succeeds. The session is rolled back so that
+    the next request on this worker starts clean (:func:`end_session`); the page is
+    rendered without a query; the log keeps the details, the page shows none.
     """
-    db.session.rollback()
-    logger.warning("Database unavailable, answered 503: %s", error)
-    return render_error(ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS))
+    _account_for_page_without_database()
+    end_session()
+    if storage_full(error):
+        logger.error("Database disk full, answered 503: %s", error)
+        unavailable = ServiceUnavailable(STORAGE_FULL_MESSAGE, retry_after=RETRY_AFTER_SECONDS)
+    else:
+        logger.warning("Database unavailable, answered 503: %s", error)
+        unavailable = ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS)
+    return render_error(unavailable)
 
 
 def handle_internal_error(error: InternalServerError) -> tuple[str, int, dict[str, str]]:

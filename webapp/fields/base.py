@@ -4,7 +4,13 @@ A :class:`Field` says everything about one field of a record: its label, whether
 required, how its text is parsed, the rules its value must follow (with their messages),
 the plausibility warnings a person may confirm, what a blank means, how the value is
 shown, its CSV column and its form in the audit trail. A :class:`RecordFields` groups the
-fields of one kind of record with the rules that read several fields.
+fields of one kind of record with the rules and the warnings that read several fields.
+
+Rules are invariants: a value that breaks one is refused. Warnings are plausibility: an
+unusual value that is still possible (a birthday in 1879) is shown to the person, who
+confirms it on the form; the import takes it and shows the warning. Only values being
+entered or changed are judged: a record that is already stored is never warned about
+again (:meth:`RecordFields.check_warnings`).
 
 The form (:mod:`webapp.fields.formfield`), the importer, the exporter, the audit trail and
 the templates all read these declarations, so a field is added or changed in one place,
@@ -16,7 +22,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, TypeVar
@@ -54,6 +60,9 @@ Rule = Callable[[T, date], T]
 #: A plausibility check: ``warning(value, today)`` returns a message a person may confirm
 #: (an unusual value that is still possible), or ``None``.
 WarningCheck = Callable[[T, date], str | None]
+#: A plausibility check over several fields: ``check(values, today)`` with every field of
+#: :attr:`RecordWarning.reads` valid; returns a message or ``None``.
+RecordWarningCheck = Callable[[Mapping[str, Any], date], str | None]
 
 
 def quote(text: str) -> str:
@@ -236,23 +245,68 @@ class RecordRule:
 
 
 @dataclass(frozen=True)
+class RecordWarning:
+    """A plausibility warning over several fields (a birthday that makes the student 147
+    years old on the enrollment date).
+
+    Attributes:
+        field: the field the warning is about: it is judged when that field is entered or
+            changed, and shown and confirmed as that field's warning.
+        reads: the fields the check reads; it runs only when each of them is valid.
+        check: see :data:`RecordWarningCheck`.
+    """
+
+    field: str
+    reads: tuple[str, ...]
+    check: RecordWarningCheck
+
+
+#: How :meth:`RecordFields.check_warnings` runs one check: ``(field, fields it reads,
+#: check(values, today))``, in the order of the fields' declarations.
+_WarningRun = tuple[str, frozenset[str], RecordWarningCheck]
+
+
+def _field_warning(name: str, check: WarningCheck[Any]) -> RecordWarningCheck:
+    """A field's own warning as a check of the record's values (none for a blank)."""
+
+    def run(values: Mapping[str, Any], today: date) -> str | None:
+        value = values.get(name)
+        return None if value is None else check(value, today)
+
+    return run
+
+
+@dataclass(frozen=True)
 class RecordFields:
     """The declared fields of one kind of record, in display order, and its record rules.
 
     Attributes:
         fields: the fields, in the order forms, tables and files show them.
         rules: rules over several fields.
+        warnings: plausibility warnings over several fields.
     """
 
     fields: tuple[Field[Any], ...]
     rules: tuple[RecordRule, ...] = ()
+    warnings: tuple[RecordWarning, ...] = ()
     by_name: Mapping[str, Field[Any]] = field(init=False, repr=False)
     _defaulted: tuple[tuple[str, Callable[[date], Any]], ...] = field(init=False, repr=False)
+    _warning_runs: tuple[_WarningRun, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         defaulted = tuple((f.name, f.default) for f in self.fields if f.default is not None)
         object.__setattr__(self, "_defaulted", defaulted)
+        runs: list[_WarningRun] = []
+        for f in self.fields:
+            runs.extend(
+                (f.name, frozenset((f.name,)), _field_warning(f.name, check))
+                for check in f.warnings
+            )
+            runs.extend(
+                (w.field, frozenset(w.reads), w.check) for w in self.warnings if w.field == f.name
+            )
+        object.__setattr__(self, "_warning_runs", tuple(runs))
 
     def __getitem__(self, name: str) -> Field[Any]:
         return self.by_name[name]
@@ -331,6 +385,38 @@ class RecordFields:
                 except FieldError as error:
                     broken.append((rule.field, str(error)))
         return broken
+
+    def check_warnings(
+        self,
+        values: Mapping[str, Any],
+        today: date,
+        judge: Collection[str] | None = None,
+        invalid: Collection[str] = frozenset(),
+    ) -> list[tuple[str, str]]:
+        """The plausibility warnings of complete values: each field's, then the record's.
+
+        A record already stored is not judged again: pass in ``judge`` only the fields
+        being entered or changed (every field of a new record; the fields whose value
+        differs from the stored one on an existing record). The form shows the warnings
+        and saves once they are confirmed; the import takes the row and shows them.
+
+        Args:
+            values: every field the warnings read, as they are to be stored.
+            today: the day of the check.
+            judge: the fields to judge (a warning belongs to its :attr:`RecordWarning.field`);
+                ``None`` judges every field.
+            invalid: fields whose own check failed; warnings reading them are skipped.
+
+        Returns:
+            ``(field, message)`` for each warning, in the order of the fields' declarations.
+        """
+        found = []
+        for name, reads, check in self._warning_runs:
+            if (judge is None or name in judge) and reads.isdisjoint(invalid):
+                message = check(values, today)
+                if message:
+                    found.append((name, message))
+        return found
 
     def complete(
         self, values: Mapping[str, Any], stored: Mapping[str, Any] | None, today: date

@@ -3,14 +3,19 @@
 A :class:`DeclaredField` keeps the text as typed and runs the declaration's
 :meth:`~webapp.fields.base.Field.clean` on it: the same parser, rules and messages as
 the CSV import. Its HTML input follows the declaration's kind (``type="date"`` for a
-date, ``type="number"`` for a number...) and attributes.
+date, ``type="number"`` for a number...) and attributes. On the form of a stored record,
+a field sent back exactly as the form showed it keeps the stored value and is not judged
+again (a record taken over from elsewhere is saved after changing one of its fields).
+
+The declarations' warnings are confirmed with one box (:class:`WarningsConfirmation`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from wtforms import Field as WtfField
 from wtforms import Form
@@ -19,6 +24,9 @@ from wtforms.validators import StopValidation
 from wtforms.widgets import DateInput, EmailInput, Input, NumberInput, TextInput
 
 from webapp.fields.base import Field, FieldError, Kind, RecordFields
+
+#: :attr:`DeclaredField.stored` of a field on the form of a new record.
+NOT_STORED: Final = object()
 
 #: The HTML input of each kind of field.
 WIDGETS: dict[Kind, type[Input]] = {
@@ -40,6 +48,8 @@ class DeclaredField(WtfField):
     Attributes:
         declaration: the declaration.
         text: the text as submitted (or as shown, before a submission).
+        stored: the value of the record the form edits, or :data:`NOT_STORED` (set by
+            the form).
     """
 
     def __init__(self, declaration: Field[Any], **kwargs: Any) -> None:
@@ -50,6 +60,7 @@ class DeclaredField(WtfField):
         self.declaration = declaration
         self.widget = WIDGETS[declaration.kind]()
         self.text = ""
+        self.stored: Any = NOT_STORED
         if declaration.required:
             # The asterisk of render_field and the input's ``required`` attribute.
             self.flags.required = True
@@ -64,12 +75,24 @@ class DeclaredField(WtfField):
         self.text = valuelist[0] if valuelist else ""
         self.data = None
 
+    @property
+    def as_stored(self) -> bool:
+        """Whether the submitted text is the stored value exactly as the form showed it."""
+        return self.stored is not NOT_STORED and self.text == self.declaration.display(self.stored)
+
     def pre_validate(self, form: BaseForm) -> None:
         """Clean the text with the declaration; on failure its message is the field's error.
+
+        A field sent back exactly as stored keeps the stored value unjudged: the rules may
+        have changed since it was stored, or it came from elsewhere (the database's
+        constraints hold it anyway).
 
         Raises:
             StopValidation: the declaration refused the text (no further validator runs).
         """
+        if self.as_stored:
+            self.data = self.stored
+            return
         try:
             self.data = self.declaration.clean(self.text, date.today())
         except FieldError as error:
@@ -91,3 +114,57 @@ def add_declared_fields(form_class: type[Form], record: RecordFields) -> None:
     """
     for declaration in record.form_fields:
         setattr(form_class, declaration.name, DeclaredField(declaration))
+
+
+class WarningsConfirmation:
+    """The plausibility warnings of a form's values, and the box that confirms them.
+
+    The form is shown again with the warnings and a box ("Yes, this birthday is right");
+    it saves once the box is ticked. The box's value is a fingerprint of the warnings and
+    the values they are about, so a box ticked while one of those values was changed
+    again confirms nothing.
+
+    Args:
+        record: the declarations.
+        warnings: ``(field, message)`` pairs (:meth:`RecordFields.check_warnings`).
+        values: the values judged, by field name.
+
+    Attributes:
+        by_field: the messages by field name, in order.
+        token: the value a ticked box sends to confirm exactly these warnings (``""``
+            without warnings).
+        label: the box's label, naming what the warnings are about.
+        title: the heading over the warnings ("Please check this date").
+    """
+
+    def __init__(
+        self, record: RecordFields, warnings: Sequence[tuple[str, str]], values: dict[str, Any]
+    ) -> None:
+        self.by_field: dict[str, list[str]] = {}
+        for name, message in warnings:
+            self.by_field.setdefault(name, []).append(message)
+        fields = [record[name] for name in self.by_field]
+        # The messages name the other values a warning reads (the enrollment date of an
+        # unusual age); the field's own value is added for warnings that do not name it.
+        fingerprint = repr(
+            [(f.name, f.display(values.get(f.name)), self.by_field[f.name]) for f in fields]
+        )
+        self.token = hashlib.sha256(fingerprint.encode()).hexdigest()[:16] if fields else ""
+        dates = all(f.kind is Kind.DATE for f in fields)
+        if len(fields) == 1:
+            self.label = f"Yes, this {fields[0].noun} is right"
+            self.title = "Please check this date" if dates else "Please check this value"
+        else:
+            self.label = "Yes, these dates are right" if dates else "Yes, these values are right"
+            self.title = "Please check these dates" if dates else "Please check these values"
+
+    def __bool__(self) -> bool:
+        return bool(self.by_field)
+
+    def messages(self) -> list[str]:
+        """Every message, field by field."""
+        return [message for messages in self.by_field.values() for message in messages]
+
+    def confirmed_by(self, raw_data: Sequence[str] | None) -> bool:
+        """Whether the box's submitted values (``raw_data``) confirm these warnings."""
+        return bool(self.token) and self.token in (raw_data or [])

@@ -4,13 +4,18 @@ The form, the CSV import and export, the audit trail and the pages read :data:`S
 Limits come from the model (:mod:`webapp.models.student`), whose constraints the database
 enforces whatever code writes.
 
-Two decisions live here:
+Three decisions live here:
 
 * **A blank enrollment date** means today for a new student and "keep the stored date"
   for an existing one, in the form and in the import alike (:attr:`Field.default`).
 * **Emails** are checked for syntax here; whether two addresses are the same is decided
   by the database's ``lower()``, as its unique index decides it
   (:func:`webapp.students.service.email_keys`).
+* **Plausibility is a warning, not a rule.** A birthday that makes the student younger
+  than 3 or older than 25 on the enrollment date, or an enrollment date before 1900, is
+  unusual but possible (the SQLAlchemy tutorial's Albert Einstein was born in 1879): the
+  form asks the user to confirm it, the import takes it and shows the warning, and the
+  database has no such rule. Only dates being entered or changed are judged.
 """
 
 from __future__ import annotations
@@ -26,22 +31,21 @@ from webapp.fields.base import (
     Kind,
     RecordFields,
     RecordRule,
+    RecordWarning,
     parse_iso_date,
     parse_text,
     parse_whole_number,
 )
-from webapp.models.student import (
-    EARLIEST_BIRTHDAY,
-    EMAIL_MAX_LENGTH,
-    GRADE_MAX,
-    GRADE_MIN,
-    NAME_MAX_LENGTH,
-)
+from webapp.models.student import EMAIL_MAX_LENGTH, GRADE_MAX, GRADE_MIN, NAME_MAX_LENGTH
 from webapp.models.types import MAX_ID
 
 NAME_BLANK_MESSAGE = "Enter the student's name."
 GRADE_BLANK_MESSAGE = f"Enter a grade from {GRADE_MIN} to {GRADE_MAX}."
-_EARLIEST = f"{EARLIEST_BIRTHDAY:%-d %B %Y}"
+
+#: Plausibility, not invariants: outside these, the form asks the user to confirm and the
+#: import shows a warning; neither refuses the value, and the database has no such rule.
+USUAL_AGES_AT_ENROLLMENT = (3, 25)
+USUAL_EARLIEST_DATE = date(1900, 1, 1)
 
 
 def check_id(value: int, today: date) -> int:
@@ -77,26 +81,16 @@ def check_grade(value: int, today: date) -> int:
 
 
 def check_birthday(value: date, today: date) -> date:
-    """Accept a birthday from ``EARLIEST_BIRTHDAY`` to ``today``.
+    """Accept a birthday that is not after ``today`` (nobody is born in the future).
+
+    How long ago a birthday may be is not a rule: that is plausibility, which
+    :func:`unusual_age_at_enrollment` warns about.
 
     Raises:
-        FieldError: before that day, or in the future.
+        FieldError: the birthday is in the future.
     """
-    if value < EARLIEST_BIRTHDAY:
-        raise FieldError(f"The birthday cannot be before {_EARLIEST}.")
     if value > today:
         raise FieldError("The birthday cannot be in the future.")
-    return value
-
-
-def check_enrollment_date(value: date, today: date) -> date:
-    """Accept an enrollment date from ``EARLIEST_BIRTHDAY`` on.
-
-    Raises:
-        FieldError: before that day.
-    """
-    if value < EARLIEST_BIRTHDAY:
-        raise FieldError(f"The enrollment date cannot be before {_EARLIEST}.")
     return value
 
 
@@ -112,6 +106,48 @@ def check_enrolled_after_birthday(values: Mapping[str, Any]) -> None:
     birthday, enrolled_on = values["birthday"], values["enrolled_on"]
     if birthday is not None and enrolled_on is not None and enrolled_on < birthday:
         raise FieldError("The enrollment date cannot be before the birthday.")
+
+
+def years_between(birthday: date, day: date) -> int:
+    """Completed years from ``birthday`` to ``day`` (negative when ``day`` is earlier)."""
+    return day.year - birthday.year - int((day.month, day.day) < (birthday.month, birthday.day))
+
+
+def unusual_age_at_enrollment(values: Mapping[str, Any], today: date) -> str | None:
+    """Warn about a birthday that makes the student unusually young or old when enrolled.
+
+    Args:
+        values: the record's ``birthday`` and ``enrolled_on``, as they are to be stored.
+        today: unused (the age is measured on the enrollment date).
+
+    Returns:
+        A message when the age on the enrollment date is outside
+        :data:`USUAL_AGES_AT_ENROLLMENT`; ``None`` otherwise, without a birthday, or when
+        the enrollment date is before the birthday (a rule refuses that).
+    """
+    birthday, enrolled_on = values["birthday"], values["enrolled_on"]
+    if birthday is None or enrolled_on is None:
+        return None
+    age = years_between(birthday, enrolled_on)
+    youngest, oldest = USUAL_AGES_AT_ENROLLMENT
+    if age < 0 or youngest <= age <= oldest:
+        return None
+    return (
+        f"Born on {birthday:%-d %B %Y}, the student was {age} "
+        f"year{'' if age == 1 else 's'} old on the enrollment date "
+        f"({enrolled_on:%-d %B %Y}); students are usually {youngest} to {oldest}."
+    )
+
+
+def unusual_enrollment_date(value: date, today: date) -> str | None:
+    """Warn about an enrollment date before :data:`USUAL_EARLIEST_DATE`.
+
+    Returns:
+        The message, or ``None``.
+    """
+    if value < USUAL_EARLIEST_DATE:
+        return f"The enrollment date {value:%-d %B %Y} is before {USUAL_EARLIEST_DATE:%Y}."
+    return None
 
 
 def _today(today: date) -> date:
@@ -175,7 +211,6 @@ BIRTHDAY: Field[date] = Field(
     rules=(check_birthday,),
     description="Optional.",
     csv_help="Optional; a date such as 2015-03-14, 14/03/2015 or 3/14/2015.",
-    html={"min": EARLIEST_BIRTHDAY.isoformat()},
 )
 
 ENROLLED_ON: Field[date] = Field(
@@ -183,18 +218,18 @@ ENROLLED_ON: Field[date] = Field(
     "Enrollment date",
     Kind.DATE,
     parse_iso_date,
-    rules=(check_enrollment_date,),
+    warnings=(unusual_enrollment_date,),
     default=_today,
     description="Today if left empty.",
     description_existing="Keeps the stored date if left empty.",
     csv_help="Optional; a date, as for the birthday (the header may also say “enrollment "
     "date”). "
     "Empty: today for a new student, the stored date for an existing one.",
-    html={"min": EARLIEST_BIRTHDAY.isoformat()},
 )
 
-#: The student record: its fields in display order, and its rules across fields.
+#: The student record: its fields in display order, and its rules and warnings across fields.
 STUDENT = RecordFields(
     (ID, NAME, EMAIL, GRADE, BIRTHDAY, ENROLLED_ON),
     rules=(RecordRule("enrolled_on", ("birthday", "enrolled_on"), check_enrolled_after_birthday),),
+    warnings=(RecordWarning("birthday", ("birthday", "enrolled_on"), unusual_age_at_enrollment),),
 )

@@ -175,7 +175,9 @@ def import_command(
     A row with an id updates that student, or creates one with that id; a row without id
     whose email matches a student updates that student; any other row adds a student.
     Rows are checked with the same rules as the form; valid rows are written in one
-    transaction. A custom mapping is remembered for the next file with these headers.
+    transaction. An unusual date (one the form asks to confirm) is imported as written,
+    with a "line N: warning" line. A custom mapping is remembered for the next file with
+    these headers.
 
     Exit status: 0 when every row was valid, 1 when some rows had errors or the file
     could not be read.
@@ -207,7 +209,7 @@ def import_command(
 
     def report(plans: list[importer.RowPlan]) -> None:
         for row in plans:
-            if verbose or row.action is Action.ERROR:
+            if verbose or row.action is Action.ERROR or row.warnings:
                 for line in importer.describe_row(row):
                     click.echo(line)
         bar.update(len(plans))

@@ -190,7 +190,9 @@ def prepare(
 
 
 def _entry(row: RowPlan) -> list[Any]:
-    """A row of the preview: ``[line, action, student id, name, changes, errors]``."""
+    """A row of the preview: ``[line, action, student id, name, changes, errors, warnings]``:
+    changes as ``[field noun, old, new]`` displayed as their fields display them; warnings
+    for the unusual values the row imports as written."""
     return [
         row.line,
         row.action.value,
@@ -205,6 +207,7 @@ def _entry(row: RowPlan) -> list[Any]:
             for change in row.changes
         ],
         list(row.errors),
+        list(row.warnings),
     ]
 
 
@@ -215,9 +218,10 @@ class PreviewPages:
     unfinished page of each view is held as row entries.
 
     Attributes:
-        pages: ``{(view, page number): packed rows}``, for :func:`uploads.save`.
+        pages: ``{(view, page number): packed rows}``, for :func:`uploads.store`.
         counts: rows per view (``all`` and each action).
         digest: the plan's fingerprint so far.
+        warned: rows with warnings (unusual values imported as written).
     """
 
     def __init__(self, per_page: int = PREVIEW_PER_PAGE) -> None:
@@ -225,6 +229,7 @@ class PreviewPages:
         self.pages: dict[tuple[str, int], bytes] = {}
         self.counts: Counter[str] = Counter()
         self.digest = PlanDigest()
+        self.warned = 0
         self._open: dict[str, list[Any]] = {}
 
     def add(self, plans: Sequence[RowPlan]) -> None:
@@ -233,6 +238,8 @@ class PreviewPages:
         per_page, counts, open_pages = self.per_page, self.counts, self._open
         for row in plans:
             entry = _entry(row)
+            if row.warnings:
+                self.warned += 1
             for view in ("all", row.action.value):
                 counts[view] += 1
                 entries = open_pages.setdefault(view, [])
@@ -266,7 +273,7 @@ def summarise(
     """What an upload stores about its preview besides the rows (JSON-serialisable).
 
     Returns:
-        ``{"digest", "counts", "rows", "fields", "source", "columns", "targets",
+        ``{"digest", "counts", "warned", "rows", "fields", "source", "columns", "targets",
         "date_orders", "dates", "notes", "unmapped", "ignored", "problems",
         "remembered", "custom"}``.
     """
@@ -274,6 +281,7 @@ def summarise(
     return {
         "digest": pages.digest.hexdigest(),
         "counts": pages.totals(),
+        "warned": pages.warned,
         "rows": len(parsed.records) if rows is None else rows,
         "fields": list(parsed.fields),
         "source": parsed.source.to_json(),

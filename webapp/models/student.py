@@ -14,7 +14,6 @@ from webapp.models.types import UTCDateTime, utcnow
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit, what email-validator enforces
 GRADE_MIN, GRADE_MAX = 1, 12
-EARLIEST_BIRTHDAY = date(1900, 1, 1)
 
 
 class Student(Model):
@@ -22,14 +21,16 @@ class Student(Model):
 
     The table started life as the SQLAlchemy tutorial's ``students`` table (see the first
     migration); the constraints below were added by later migrations, and the database
-    enforces them whatever code writes the rows.
+    enforces them whatever code writes the rows. They hold invariants only (a name, a
+    grade of the school, one student per email, no enrollment before birth); how
+    plausible a date is is a warning the user confirms (``webapp.fields.student``).
 
     Attributes:
         id: surrogate primary key.
         name: full name, 1 to ``NAME_MAX_LENGTH`` characters, never blank.
         email: optional address, unique case-insensitively (a unique index on ``lower(email)``).
         grade: school grade, ``GRADE_MIN`` to ``GRADE_MAX``.
-        birthday: optional date of birth, not before ``EARLIEST_BIRTHDAY``.
+        birthday: optional date of birth (any date: the tutorial's Einstein was born in 1879).
         enrolled_on: enrollment date, not before the birthday.
         created_at: when the row was created (aware UTC).
         updated_at: when the row was last changed (aware UTC).
@@ -57,10 +58,6 @@ class Student(Model):
             f"length(trim(name)) >= 1 AND length(name) <= {NAME_MAX_LENGTH}", name="name_length"
         ),
         CheckConstraint(f"grade BETWEEN {GRADE_MIN} AND {GRADE_MAX}", name="grade_range"),
-        CheckConstraint(
-            f"birthday IS NULL OR birthday >= '{EARLIEST_BIRTHDAY.isoformat()}'",
-            name="birthday_after_1900",
-        ),
         CheckConstraint(
             "birthday IS NULL OR enrolled_on >= birthday", name="enrolled_after_birthday"
         ),

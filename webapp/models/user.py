@@ -55,8 +55,10 @@ class User(UserMixin, Model):
         session_token: part of every session cookie's user id. Replaced at logout,
             password change and deactivation, which invalidates every copy of the old
             cookies (a signed cookie alone cannot be revoked).
-        failed_logins: consecutive failed logins since the last success.
-        locked_until: no login before this time (aware UTC), after too many failures.
+        totp_secret: base32 secret of the account's authenticator app (RFC 6238 TOTP),
+            or ``None`` when two-factor sign-in is off.
+        totp_last_step: the 30-second time step of the last code accepted, so that no
+            code is accepted twice (OWASP ASVS 5.0 V6.5.1).
         created_at: when the account was created (aware UTC).
         last_login_at: the last successful login (aware UTC), if any.
     """
@@ -69,14 +71,13 @@ class User(UserMixin, Model):
     role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
-    failed_logins: Mapped[int] = mapped_column(default=0, server_default=text("0"))
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_secret: Mapped[str | None] = mapped_column(String(32))
+    totp_last_step: Mapped[int | None]
 
     __table_args__ = (
         CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role_known"),
-        CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),
         Index("uq_users_email_lower", func.lower(email), unique=True),
     )
 
@@ -91,6 +92,11 @@ class User(UserMixin, Model):
     def get_id(self) -> str:
         """Flask-Login's session id: the user id and the current session token."""
         return f"{self.id}:{self.session_token}"
+
+    @property
+    def two_factor(self) -> bool:
+        """Whether the account signs in with a second factor (an authenticator app)."""
+        return self.totp_secret is not None
 
     def has_role(self, role: Role | str) -> bool:
         """Whether this account's role is ``role`` (a :class:`Role` or its value) or higher."""

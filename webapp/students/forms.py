@@ -10,10 +10,10 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SubmitField
+from wtforms import BooleanField, HiddenField, SubmitField
 from wtforms.validators import ValidationError
 
-from webapp.fields.formfield import DeclaredField, add_declared_fields
+from webapp.fields.formfield import DeclaredField, WarningsConfirmation, add_declared_fields
 from webapp.fields.student import STUDENT
 from webapp.models import Student
 from webapp.students.service import DUPLICATE_EMAIL_MESSAGE, email_taken
@@ -28,6 +28,17 @@ class StudentForm(FlaskForm):
     checked on the values as they would be stored: on an edit, a blank enrollment date
     stands for the stored one.
 
+    An unusual value (the declarations' warnings: a birthday that makes the student very
+    young or very old on the enrollment date, an enrollment date before 1900) is possible,
+    so it is not an error: the form is shown again with the warning and the
+    ``confirm_warnings`` box ("Yes, this birthday is right"), and saves once it is ticked.
+    Only the values being entered or changed are judged.
+
+    On the edit form, a field sent back exactly as stored keeps its stored value and is not
+    judged again (:attr:`DeclaredField.as_stored`): a record taken over from the
+    tutorial, say Albert Einstein born in 1879, is saved after changing only its grade,
+    without touching its other values.
+
     Args:
         student: the student being edited (its values fill the form unless ``formdata``
             says otherwise, and its own email does not count as taken); ``None`` on the
@@ -35,6 +46,8 @@ class StudentForm(FlaskForm):
         **kwargs: passed to :class:`flask_wtf.FlaskForm`.
     """
 
+    #: Ticked to confirm the warnings shown (see :attr:`warnings`); labelled for them.
+    confirm_warnings = BooleanField("Yes, this is right")
     #: The version of the record the form was rendered from (optimistic locking).
     version = HiddenField()
     submit = SubmitField("Save")
@@ -45,9 +58,13 @@ class StudentForm(FlaskForm):
             kwargs.setdefault("obj", student)
         super().__init__(*args, **kwargs)
         self.student = student
+        #: The warnings of the last validation, and the box's value that confirms them.
+        self.warnings = WarningsConfirmation(STUDENT, [], {})
         for field in self.declared_fields():
-            if student is not None and field.declaration.description_existing is not None:
-                field.description = field.declaration.description_existing
+            if student is not None:
+                field.stored = getattr(student, field.name)
+                if field.declaration.description_existing is not None:
+                    field.description = field.declaration.description_existing
 
     def declared_fields(self) -> list[DeclaredField]:
         """The student fields of the form, in declaration order."""
@@ -55,22 +72,41 @@ class StudentForm(FlaskForm):
 
     def validate_email(self, field: DeclaredField) -> None:
         """Refuse an address another student already has (as the database compares)."""
+        if field.as_stored:
+            return
         exclude = self.student.id if self.student is not None else None
         if email_taken(field.data, exclude_id=exclude):
             raise ValidationError(DUPLICATE_EMAIL_MESSAGE)
 
     def validate(self, extra_validators: Any = None) -> bool:
-        """Validate each field, then the rules across fields on the values to be stored.
+        """Validate each field, then the rules across fields on the values to be stored,
+        then collect the warnings of the values entered or changed (:attr:`warnings`).
 
         Returns:
-            Whether every field and every record rule passed.
+            Whether every field and every record rule passed and the warnings, if any,
+            are confirmed (the ``confirm_warnings`` box ticked for them).
         """
         valid: bool = super().validate(extra_validators)
+        values = self.values()
         invalid = {field.name for field in self.declared_fields() if field.errors}
-        for name, message in STUDENT.check_record(self.values(), invalid):
+        for name, message in STUDENT.check_record(values, invalid):
             self[name].errors.append(message)
+            invalid.add(name)
             valid = False
-        return valid
+        judge = self.changed_fields(values)
+        found = STUDENT.check_warnings(values, date.today(), judge, invalid)
+        self.warnings = WarningsConfirmation(STUDENT, found, values)
+        box = self.confirm_warnings
+        box.label.text = self.warnings.label
+        box.data = self.warnings.confirmed_by(box.raw_data)
+        return valid and (not self.warnings or box.data)
+
+    def changed_fields(self, values: dict[str, Any]) -> set[str]:
+        """The fields whose value is entered or changed: all of them on the create form,
+        those that differ from the stored values on the edit form."""
+        if self.student is None:
+            return set(values)
+        return {name for name, value in values.items() if value != getattr(self.student, name)}
 
     def values(self) -> dict[str, Any]:
         """The cleaned values by field name, blanks resolved as the declarations say.

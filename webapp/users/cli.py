@@ -105,6 +105,15 @@ def set_password_command(email: str, password: str) -> None:
     click.echo(f"Set a new password for {user.email}.")
 
 
+@users_cli.command("unlock")
+@click.argument("email")
+def unlock_command(email: str) -> None:
+    """Lift every sign-in wait on EMAIL (failed passwords or codes), from every address."""
+    user = _account(email)
+    service.unlock(user)
+    click.echo(f"Lifted the sign-in waits on {user.email}.")
+
+
 @users_cli.command("create-first-admin")
 @click.option("--email", default="admin@example.org", show_default=True)
 def create_first_admin_command(email: str) -> None:

@@ -15,12 +15,13 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from webapp.auth import throttle, two_factor
 from webapp.auth.passwords import check_password_rules, hash_password
 from webapp.auth.service import find_user
 from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.fields.rules import clean_email
-from webapp.models import Role, User
+from webapp.models import LoginThrottle, Role, Step, User
 
 logger = logging.getLogger("webapp.auth")
 
@@ -108,11 +109,10 @@ def deactivate(user: User) -> None:
 
 
 def activate(user: User) -> None:
-    """Let a deactivated account log in again (with its old password)."""
+    """Let a deactivated account log in again (with its old password), without waits."""
     begin_write()
     user.active = True
-    user.failed_logins = 0
-    user.locked_until = None
+    _clear_throttles(user)
     _commit()
     logger.info("Account activated: user_id=%s", user.id)
 
@@ -129,11 +129,40 @@ def set_password(user: User, password: str) -> None:
     except ValueError as error:
         raise _refuse(str(error)) from error
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    _clear_throttles(user)
     user.end_sessions()
     _commit()
     logger.info("Password set: user_id=%s", user.id)
+
+
+def _clear_throttles(user: User) -> None:
+    """Forget the failed sign-in attempts on ``user``'s email and second factor, from
+    every client address (in the session; the caller commits)."""
+    throttle.clear(Step.PASSWORD, throttle.email_subject(user.email))
+    throttle.clear(Step.SECOND_FACTOR, throttle.account_subject(user.id))
+
+
+def unlock(user: User) -> None:
+    """Lift every sign-in wait on ``user``, from every client address; commits.
+
+    For the owner who mistyped too often, or whose address an attacker shares.
+    """
+    begin_write()
+    _clear_throttles(user)
+    _commit()
+    logger.info("Sign-in waits lifted: user_id=%s", user.id)
+
+
+def failed_sign_ins(user: User) -> list[LoginThrottle]:
+    """The failed sign-in attempts on ``user`` per client address, newest first."""
+    return throttle.failures_of(
+        [throttle.email_subject(user.email), throttle.account_subject(user.id)]
+    )
+
+
+def reset_two_factor(user: User) -> None:
+    """Turn ``user``'s second factor off (a lost phone) and end its sessions; commits."""
+    two_factor.disable(user, by_admin=True)
 
 
 def user_count() -> int:

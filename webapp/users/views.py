@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.models import Role, User
+from webapp.models.types import utcnow
 from webapp.users import bp, service
 from webapp.users.forms import ButtonForm, PasswordForm, RoleForm, UserCreateForm
 
@@ -52,6 +53,8 @@ def _manage_page(user: User, status: int = 200, **forms: object) -> tuple[str, i
         "role_form": RoleForm(role=user.role),
         "password_form": PasswordForm(),
         "button_form": ButtonForm(),
+        "failures": service.failed_sign_ins(user),
+        "now": utcnow(),
     }
     context.update(forms)
     return render_template("users/manage.html", user=user, **context), status
@@ -120,4 +123,30 @@ def activate(user_id: int) -> Response:
         abort(400)
     service.activate(user)
     flash(f"Activated {user.email}.", "success")
+    return redirect(url_for(".manage", user_id=user.id))
+
+
+@bp.post("/<int:user_id>/unlock")
+def unlock(user_id: int) -> Response:
+    """Lift every sign-in wait on the account, from every address."""
+    user = db.get_or_404(User, user_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    service.unlock(user)
+    flash(f"Lifted the sign-in waits on {user.email}.", "success")
+    return redirect(url_for(".manage", user_id=user.id))
+
+
+@bp.post("/<int:user_id>/two-factor/reset")
+def reset_two_factor(user_id: int) -> Response:
+    """Turn the account's two-factor sign-in off (a lost phone) and end its sessions."""
+    user = db.get_or_404(User, user_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    service.reset_two_factor(user)
+    flash(
+        f"Two-factor sign-in is off for {user.email}; their sessions have ended. "
+        "They log in with their password and can set it up again.",
+        "success",
+    )
     return redirect(url_for(".manage", user_id=user.id))

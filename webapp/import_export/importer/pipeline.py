@@ -250,16 +250,18 @@ def describe_row(row: RowPlan) -> list[str]:
 
     Returns:
         ``["line 7: grade 'abc' is not a whole number."]`` for an error (one line per
-        error), ``["line 8: update student 12: grade 7 → 8"]`` for an update, and so on.
+        error), ``["line 8: update student 12: grade 7 → 8"]`` for an update, and so on,
+        followed by a ``"line 9: warning: ..."`` line per warning.
     """
     if row.action is Action.ERROR:
         return [f"line {row.line}: {message}" for message in row.errors]
     who = f"student {row.student_id}" if row.student_id is not None else "a new student"
+    warnings = [f"line {row.line}: warning: {message}" for message in row.warnings]
     if row.action is Action.UPDATE:
         changes = ", ".join(
             f"{STUDENT[change.field].noun} {display(change.field, change.old) or '(blank)'}"
             f" → {display(change.field, change.new) or '(blank)'}"
             for change in row.changes
         )
-        return [f"line {row.line}: update {who} ({row.name}): {changes}"]
-    return [f"line {row.line}: {row.action.value} {who} ({row.name})"]
+        return [f"line {row.line}: update {who} ({row.name}): {changes}", *warnings]
+    return [f"line {row.line}: {row.action.value} {who} ({row.name})", *warnings]

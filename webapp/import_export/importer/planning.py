@@ -12,6 +12,11 @@ Only the columns present in the file are written on update. What a blank cell me
 field declarations say (:meth:`webapp.fields.base.RecordFields.complete`): it clears an
 optional field, is an error for a required one, and for the enrollment date means today
 for a new student and the stored date for an existing one.
+
+An unusual value (the declarations' warnings: a birthday in 1879) is imported as written,
+with the warning on the row's plan for the preview and the command line. As on the form,
+only the values a row writes anew are judged: every field of a new student, the changed
+fields of an existing one (:meth:`webapp.fields.base.RecordFields.check_warnings`).
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ class RowPlan:
         errors: what is wrong with an erroneous row.
         values: what to write for a create or an update (``None`` otherwise).
         before: for an update, the student's stored fields as the plan read them.
+        warnings: the plausibility warnings of the values a create or an update writes
+            anew: imported as they are, and shown on the preview and by the command line.
     """
 
     line: int
@@ -86,6 +93,7 @@ class RowPlan:
     errors: tuple[str, ...] = ()
     values: dict[str, Any] | None = None
     before: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def display(name: str, value: Any) -> str:
@@ -269,6 +277,7 @@ class Planner:
         # What blanks mean and the rules across fields, from the declarations (as
         # RecordFields.complete and check_record do; inlined, since this loop is hot).
         defaults, record_rules = self._defaults, STUDENT.rules
+        check_warnings, today = STUDENT.check_warnings, self.today
         plans: list[RowPlan] = []
         append = plans.append
         for row in rows:
@@ -327,9 +336,14 @@ class Planner:
             if errors:
                 append(RowPlan(row.line, Action.ERROR, target_id, label, errors=tuple(errors)))
             elif target is None:
+                warnings = tuple(message for _, message in check_warnings(new, today))
                 if student_id is not None:
                     new["id"] = student_id
-                append(RowPlan(row.line, Action.CREATE, student_id, label, values=new))
+                append(
+                    RowPlan(
+                        row.line, Action.CREATE, student_id, label, values=new, warnings=warnings
+                    )
+                )
             else:
                 changes = tuple(
                     Change(name, target[name], new[name])
@@ -339,6 +353,9 @@ class Planner:
                 if not changes:
                     append(RowPlan(row.line, Action.UNCHANGED, target_id, label))
                     continue
+                # Only what the row writes anew: a stored value is not judged again.
+                changed = {change.field for change in changes}
+                warnings = tuple(message for _, message in check_warnings(new, today, changed))
                 written = {name: new[name] for name in given}
                 written["id"] = target_id
                 append(
@@ -350,6 +367,7 @@ class Planner:
                         changes,
                         values=written,
                         before=target,
+                        warnings=warnings,
                     )
                 )
         return plans
