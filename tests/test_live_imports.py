@@ -1,20 +1,17 @@
-"""Imports against real gunicorn servers (issue 18).
+"""Issue 18, finding 3, against a real gunicorn: files that cost far more than their size.
 
-* Finding 3: the review's files (a 2 MB header of empty cells; 500,000 one-cell rows) and
-  the largest files the limits let through are uploaded to a gunicorn with one worker;
-  each is refused with a clear message or read within the bounds ``docs/import-export.md``
-  states: the worker's peak memory, the preview stored, the size of a preview page.
-  ``bench/import_files.py`` measures the same files (``bench/results/import-files.md``).
-* Several hosts: two gunicorn servers on one database; a file uploaded through one is
-  previewed and confirmed through the other (pending imports live in the database).
+The review's files (a 2 MB header of empty cells; 500,000 one-cell rows) and the largest
+files the limits let through are uploaded to a gunicorn with one worker; each is refused
+with a clear message or read within the bounds ``docs/import-export.md`` states: the
+worker's peak memory, the preview stored, the size of a preview page.
+``bench/import_files.py`` measures the same files (``bench/results/import-files.md``).
+The "several hosts" test of pending imports is in ``tests/test_live_security.py``.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -63,42 +60,3 @@ def test_files_at_the_limits_stay_within_the_stated_bounds(one_worker: Server, l
     assert result.stored is not None
     assert sum(result.stored[part] for part in ("file", "summary", "pages")) <= MAX_STORED
     assert result.page_bytes <= MAX_PAGE
-
-
-# --- several hosts -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def two_hosts(database_url: str, tmp_path: Path) -> Iterator[list[Server]]:
-    """Two gunicorn servers ("hosts") on one database, sharing their secret key as the
-    hosts of one deployment do."""
-    env = {"SECRET_KEY": secrets.token_hex(32)}
-    with (
-        gunicorn_server(database_url, tmp_path / "a.log", env=env) as first,
-        gunicorn_server(database_url, tmp_path / "b.log", env=env, prepare=False) as second,
-    ):
-        yield [first, second]
-
-
-def test_a_file_uploaded_on_one_host_is_confirmed_on_the_other(two_hosts: list[Server]) -> None:
-    first = Client(two_hosts[0].url, login=ACCOUNTS["editor"])
-    uploaded = import_files.upload(first, b"name,grade\nTwo Hosts Ada,7\nTwo Hosts Bo,8\n")
-    assert uploaded.status == 200, uploaded.text[:500]
-    assert uploaded.location is not None
-
-    # Another host, another sign-in of the same account: the upload is there.
-    second = Client(two_hosts[1].url, login=ACCOUNTS["editor"])
-    preview = second.request(uploaded.location)
-    assert preview.status == 200
-    assert re.search(r"<dt>New students</dt><dd>2</dd>", preview.text)
-    token, _ = second.form(uploaded.location)
-    confirmed = second.request(uploaded.location, {"csrf_token": token, "confirm": "Import"})
-    assert confirmed.status == 303
-    assert confirmed.location is not None
-    assert "Import finished" in second.request(confirmed.location).text
-
-    roster = first.request("/students/?q=Two+Hosts").text
-    assert "Two Hosts Ada" in roster
-    assert "Two Hosts Bo" in roster
-    gone = first.request(uploaded.location)  # used up, on every host
-    assert gone.status == 302
