@@ -37,7 +37,7 @@ from tests.spreadsheet_files import (
     xlsx_bytes,
 )
 from webapp.extensions import db
-from webapp.import_export import importer, service
+from webapp.import_export import importer, intake
 from webapp.import_export.importer import Action, ImportFileError
 from webapp.models import PendingImport, Student
 
@@ -63,7 +63,7 @@ def outcome(app: Flask, data: bytes, filename: str) -> list[tuple[Action, dict[s
     """
     with app.app_context():
         table = importer.read_file(data, filename)
-        parsed, _ = service.prepare(table)
+        parsed, _ = intake.prepare(table)
         assert not parsed.problems, parsed.problems
         plan = importer.plan_import(importer.validate_rows(parsed, today=TODAY), today=TODAY)
         db.session.rollback()

@@ -12,12 +12,14 @@ import io
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
 
-from webapp.import_export import exporter, importer, mappings, service
+from webapp.import_export import exporter, importer, intake, mappings
 from webapp.import_export.importer import Action, ImportConflictError, ImportFileError
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.spreadsheets import TARGETS, MappingError, parse_mapping_spec
@@ -191,7 +193,7 @@ def import_command(
         overrides = parse_mapping_spec(mapping) if mapping else None
         order = importer.date_order(date_order)
         orders = dict.fromkeys(importer.DATE_FIELDS, order) if order else None
-        parsed, remembered, _ = service.read(
+        parsed, remembered, _ = intake.read(
             data,
             "import.csv" if file == "-" else name,
             sheet=sheet,
@@ -312,19 +314,12 @@ def export_command(
             stdout.flush()
             stdout.detach()  # leave sys.stdout's buffer open
         return
-    target = Path(output)
-    partial = target.with_name(f".{target.name}.part")
-    total = exporter.count_rows(query)
-    try:
-        with (
-            partial.open("w", encoding="utf-8", newline="") as stream,
-            click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar,
-        ):
-            written = exporter.write_csv(query, stream, bom=bom, progress=bar.update)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    click.echo(f"Exported {written:,} students to {target}.", err=True)
+
+    def write(partial: Path, progress: Callable[[int], Any]) -> int:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            return exporter.write_csv(query, stream, bom=bom, progress=progress)
+
+    _export_to_file(query, Path(output), write)
 
 
 def _export_xlsx(query: RosterQuery, output: str) -> None:
@@ -334,15 +329,24 @@ def _export_xlsx(query: RosterQuery, output: str) -> None:
         exporter.write_xlsx(query, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
-    target = Path(output)
+
+    def write(partial: Path, progress: Callable[[int], Any]) -> int:
+        with partial.open("wb") as stream:
+            return exporter.write_xlsx(query, stream, progress=progress)
+
+    _export_to_file(query, Path(output), write)
+
+
+def _export_to_file(
+    query: RosterQuery, target: Path, write: Callable[[Path, Callable[[int], Any]], int]
+) -> None:
+    """Run ``write(partial, progress)`` into a temporary name beside ``target``, with a
+    progress bar, then rename it to ``target``; report the count it returns."""
     partial = target.with_name(f".{target.name}.part")
     total = exporter.count_rows(query)
     try:
-        with (
-            partial.open("wb") as stream,
-            click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar,
-        ):
-            written = exporter.write_xlsx(query, stream, progress=bar.update)
+        with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
+            written = write(partial, bar.update)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)

@@ -1,52 +1,32 @@
-"""The import's workflow, shared by the pages and the command line.
+"""The import's workflow for the pages: upload, background reading, mapping, confirm.
 
-The pages: :func:`check_upload` reads a file, maps its columns and stores it with its
-preview; :func:`remap` applies another mapping or date order chosen on the preview;
-:func:`confirm` applies it; :func:`cancel` forgets it. The command line maps a file with
-:func:`prepare` and streams it through :func:`webapp.import_export.importer.run_import`.
-Both start from the mapping remembered for the file's headers (:mod:`.mappings`).
+:func:`begin_upload` stores an upload and :func:`read_upload` (run in the background by
+:mod:`.jobs`) reads, maps and previews it; :func:`begin_remap` and :func:`replan` apply
+another mapping or date order chosen on the preview; :func:`confirm` applies it;
+:func:`cancel` forgets it. The command line reads and maps a file with
+:func:`webapp.import_export.intake.read` and streams it through
+:func:`webapp.import_export.importer.run_import`. Both start from the mapping remembered
+for the file's headers (:mod:`.mappings`).
 
-Every function here that the pages call ends the request's transaction itself
-(committing what it wrote, or rolling back). Reading and checking a file take seconds
-and hold no database lock: the request's write transaction is ended first, and writes
-happen in short transactions at the end.
-
-What a preview costs is bounded by the import's limits (rows, columns, bytes): it is
-built chunk by chunk, and stored as pages of :data:`PREVIEW_PER_PAGE` rows, of which a
-page view reads one (``bench/results/import-limits.md`` has the figures).
+Every function here ends the transaction it runs in itself (committing what it wrote, or
+rolling back). Reading and checking a file take seconds and hold no database lock: the
+request's write transaction is ended first, and writes happen in short transactions at
+the end.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
-
-from flask import current_app
 
 from webapp.database import begin_write
 from webapp.extensions import db
-from webapp.fields.student import STUDENT
 from webapp.import_export import importer, mappings, uploads
-from webapp.import_export.importer import (
-    Action,
-    ImportFileError,
-    ImportResult,
-    ParsedFile,
-    PlanDigest,
-    RowPlan,
-    Table,
-)
-from webapp.spreadsheets import IGNORE, ColumnMapping, DateOrder, MappingError, suggest_mapping
-
-#: Rows per page of the preview.
-PREVIEW_PER_PAGE = 100
-#: The preview's views: every row, or the rows of one action.
-VIEWS: tuple[str, ...] = ("all", *(action.value for action in Action))
-#: Longest name shown in a preview row.
-NAME_MAX = 120
+from webapp.import_export.importer import ImportFileError, ImportResult, ParsedFile
+from webapp.import_export.intake import kept_columns, prepare, read
+from webapp.import_export.preview import build_preview, summarise
+from webapp.spreadsheets import DateOrder
 
 
 class UploadGone(Exception):
@@ -58,290 +38,6 @@ class PreviewOutdated(Exception):
 
     Nothing was written; the upload's preview has been replaced by the new one.
     """
-
-
-def default_date_order() -> DateOrder | None:
-    """The ``DATE_INPUT_ORDER`` setting: how files write day-and-month dates by default."""
-    return importer.date_order(current_app.config.get("DATE_INPUT_ORDER"))
-
-
-def kept_columns(targets: Sequence[str | None]) -> list[int]:
-    """The columns a mapping imports: their cells are all a table's records need."""
-    return [index for index, target in enumerate(targets) if target not in (None, IGNORE)]
-
-
-class _Starting:
-    """``keep`` for :func:`importer.read_file`: the columns of the mapping a file starts
-    from (remembered, else the alias table's, changed by ``overrides``), found once the
-    header is read.
-
-    Attributes:
-        recalled: the remembered mapping, if any (set by the call).
-    """
-
-    def __init__(self, overrides: Mapping[str, str] | None) -> None:
-        self.overrides = overrides
-        self.recalled: mappings.Remembered | None = None
-
-    def __call__(self, header: Sequence[str]) -> list[int]:
-        self.recalled = recall(header)
-        if self.recalled is not None:
-            mapping = ColumnMapping(tuple(header), self.recalled.targets)
-        else:
-            mapping = suggest_mapping(header)
-        if self.overrides:
-            try:
-                mapping = mapping.with_targets(self.overrides)
-            except MappingError:
-                return list(range(len(header)))  # map_table says what is wrong
-        return kept_columns(mapping.targets)
-
-
-def recall(header: Sequence[str]) -> mappings.Remembered | None:
-    """The mapping remembered for files with ``header``, if any."""
-    fingerprint = ColumnMapping(tuple(header), (None,) * len(header)).fingerprint
-    return mappings.recall(fingerprint, len(header))
-
-
-def read(
-    data: bytes | IO[bytes],
-    filename: str,
-    *,
-    sheet: str | None = None,
-    overrides: Mapping[str, str] | None = None,
-    date_orders: Mapping[str, DateOrder] | None = None,
-    pack: bool = False,
-) -> tuple[ParsedFile, mappings.Remembered | None, Table]:
-    """Read a file within the configured limits and map it, as the pages and CLI do.
-
-    The records keep only the cells of the columns the mapping imports (see
-    :func:`importer.read_file`).
-
-    Args:
-        data: the file's bytes, or a binary file.
-        filename: its name on the user's computer.
-        sheet: the workbook sheet to read.
-        overrides: ``{header: target}`` changing single columns (``--map``).
-        date_orders: ``{field: order}`` for date columns whose values do not show it.
-        pack: keep the whole file packed (to store it).
-
-    Returns:
-        The parsed file, the remembered mapping it started from, and the table read.
-
-    Raises:
-        ImportFileError: the file cannot be read, or ``overrides`` are not usable.
-    """
-    starting = _Starting(overrides)
-    table = importer.read_file(
-        data, filename, limits=importer.configured_limits(), sheet=sheet, keep=starting, pack=pack
-    )
-    parsed, _ = prepare(
-        table,
-        targets=starting.recalled.targets if starting.recalled else None,
-        date_orders={
-            **(starting.recalled.date_orders if starting.recalled else {}),
-            **(date_orders or {}),
-        },
-        overrides=overrides,
-        remembered=False,
-    )
-    return parsed, starting.recalled, table
-
-
-def prepare(
-    table: Table,
-    *,
-    targets: Sequence[str | None] | None = None,
-    date_orders: Mapping[str, DateOrder] | None = None,
-    overrides: Mapping[str, str] | None = None,
-    remembered: bool = True,
-) -> tuple[ParsedFile, mappings.Remembered | None]:
-    """Map a read file's columns, starting from the mapping remembered for its headers.
-
-    Args:
-        table: the file as read.
-        targets: the whole mapping (one target or ``None`` per column), as chosen on the
-            preview; when ``None``, the remembered mapping, else the alias table's.
-        date_orders: ``{field: order}`` chosen for date columns; they win over remembered
-            ones.
-        overrides: ``{header: target}`` changing single columns (``--map``).
-        remembered: look up the remembered mapping (when ``targets`` is ``None``).
-
-    Returns:
-        The parsed file, and the remembered mapping it started from (``None`` if none).
-
-    Raises:
-        ImportFileError: ``overrides`` are not usable (see :func:`importer.map_table`).
-    """
-    recalled = None
-    if targets is None and remembered:
-        recalled = recall(table.header)
-        if recalled is not None:
-            targets = recalled.targets
-            date_orders = {**recalled.date_orders, **(date_orders or {})}
-    parsed = importer.map_table(
-        table,
-        targets=targets,
-        overrides=overrides,
-        date_orders=date_orders,
-        default_date_order=default_date_order(),
-    )
-    return parsed, recalled
-
-
-def _entry(row: RowPlan) -> list[Any]:
-    """A row of the preview: ``[line, action, student id, name, changes, errors, warnings]``:
-    changes as ``[field noun, old, new]`` displayed as their fields display them; warnings
-    for the unusual values the row imports as written."""
-    return [
-        row.line,
-        row.action.value,
-        row.student_id,
-        row.name[:NAME_MAX],
-        [
-            [
-                STUDENT[change.field].noun,
-                importer.display(change.field, change.old),
-                importer.display(change.field, change.new),
-            ]
-            for change in row.changes
-        ],
-        list(row.errors),
-        list(row.warnings),
-    ]
-
-
-class PreviewPages:
-    """The preview's rows by view, page by page, filled chunk by chunk.
-
-    A page is packed (:func:`uploads.pack_page`) as soon as it is full, so only the
-    unfinished page of each view is held as row entries.
-
-    Attributes:
-        pages: ``{(view, page number): packed rows}``, for :func:`uploads.store`.
-        counts: rows per view (``all`` and each action).
-        digest: the plan's fingerprint so far.
-        warned: rows with warnings (unusual values imported as written).
-    """
-
-    def __init__(self, per_page: int = PREVIEW_PER_PAGE) -> None:
-        self.per_page = per_page
-        self.pages: dict[tuple[str, int], bytes] = {}
-        self.counts: Counter[str] = Counter()
-        self.digest = PlanDigest()
-        self.warned = 0
-        self._open: dict[str, list[Any]] = {}
-
-    def add(self, plans: Sequence[RowPlan]) -> None:
-        """Add the next planned rows of the file."""
-        self.digest.update(plans)
-        per_page, counts, open_pages = self.per_page, self.counts, self._open
-        for row in plans:
-            entry = _entry(row)
-            if row.warnings:
-                self.warned += 1
-            for view in ("all", row.action.value):
-                counts[view] += 1
-                entries = open_pages.setdefault(view, [])
-                entries.append(entry)
-                if len(entries) == per_page:
-                    self._close(view)
-
-    def _close(self, view: str) -> None:
-        entries = self._open.pop(view, [])
-        if entries:
-            number = -(-self.counts[view] // self.per_page)
-            self.pages[(view, number)] = uploads.pack_page(entries)
-
-    def finish(self) -> PreviewPages:
-        """Pack the last, unfinished page of each view; returns ``self``."""
-        for view in list(self._open):
-            self._close(view)
-        return self
-
-    def totals(self) -> dict[str, int]:
-        """Rows per action, every action present."""
-        return {action.value: self.counts[action.value] for action in Action}
-
-
-def summarise(
-    parsed: ParsedFile,
-    pages: PreviewPages,
-    recalled: mappings.Remembered | None = None,
-    rows: int | None = None,
-) -> dict[str, Any]:
-    """What an upload stores about its preview besides the rows (JSON-serialisable).
-
-    Returns:
-        ``{"digest", "counts", "warned", "rows", "fields", "source", "columns", "targets",
-        "date_orders", "dates", "notes", "unmapped", "ignored", "problems",
-        "remembered", "custom"}``.
-    """
-    examples = parsed.examples
-    return {
-        "digest": pages.digest.hexdigest(),
-        "counts": pages.totals(),
-        "warned": pages.warned,
-        "rows": len(parsed.records) if rows is None else rows,
-        "fields": list(parsed.fields),
-        "source": parsed.source.to_json(),
-        "columns": [
-            {
-                "header": header,
-                "target": target,
-                "examples": list(examples[index]) if index < len(examples) else [],
-            }
-            for index, (header, target) in enumerate(parsed.mapping.columns())
-        ],
-        "targets": list(parsed.mapping.targets),
-        "date_orders": mappings.chosen_orders(parsed),
-        "dates": [
-            {
-                "field": column.field,
-                "header": column.header,
-                "order": column.order,
-                "label": column.label,
-                "reason": column.reason,
-                "how": column.how,
-                "needs_order": column.needs_order,
-            }
-            for column in parsed.dates
-        ],
-        "notes": list(parsed.mapping.notes),
-        "unmapped": parsed.unmapped_columns,
-        "ignored": parsed.ignored_columns,
-        "problems": list(parsed.problems),
-        "remembered": recalled.updated_at.date().isoformat() if recalled else None,
-        "custom": mappings.is_custom(parsed),
-    }
-
-
-def build_preview(
-    parsed: ParsedFile, *, today: date | None = None, plans: Iterable[RowPlan] | None = None
-) -> PreviewPages:
-    """Check and plan every row of ``parsed``, chunk by chunk, into preview pages.
-
-    Only one chunk's checked and planned rows are alive at a time; the pages keep one
-    compact entry per row. A file whose mapping has problems gets no rows.
-
-    Args:
-        parsed: the mapped file.
-        today: the day the rules measure against; the real today by default.
-        plans: rows already planned (a confirm that found the roster changed).
-
-    Returns:
-        The pages, counts and digest.
-    """
-    pages = PreviewPages()
-    if parsed.problems:
-        return pages
-    if plans is not None:
-        pages.add(list(plans))
-        return pages.finish()
-    planner = importer.Planner(parsed.fields, today=today)
-    for rows, _ in importer.iter_validated(parsed, today=today):
-        pages.add(planner.plan(rows))
-    return pages.finish()
 
 
 def begin_upload(*, filename: str, owner: str, size: int) -> uploads.Upload:
@@ -515,7 +211,7 @@ def confirm(
         ImportConflictError: the database refused a row; nothing was written, the upload
             can be confirmed again.
     """
-    db.session.rollback()  # checking the file holds no lock (see check_upload)
+    db.session.rollback()  # checking the file holds no lock (see read_upload)
     parsed = _parsed(upload)
     if parsed.problems:
         raise ImportFileError(" ".join(parsed.problems))

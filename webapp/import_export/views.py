@@ -34,6 +34,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from webapp.auth.access import role_required
 from webapp.fields.student import STUDENT
 from webapp.import_export import bp, exporter, importer, jobs, service, uploads
+from webapp.import_export import preview as preview_pages
 from webapp.import_export.forms import (
     ConfirmImportForm,
     MappingForm,
@@ -58,7 +59,7 @@ BUSY_MESSAGE = (
 #: Seconds between two loads of the page that waits for a file to be read.
 REFRESH_SECONDS = 2
 #: Rows per page of the preview.
-PREVIEW_PER_PAGE = service.PREVIEW_PER_PAGE
+PREVIEW_PER_PAGE = preview_pages.PREVIEW_PER_PAGE
 #: The preview's filters: what ``?show=`` accepts, with their labels.
 SHOW_CHOICES = {
     "all": "All rows",
