@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -147,7 +149,7 @@ LIMIT_FILES: dict[str, tuple[Callable[[], bytes], int]] = {
         303,
     ),
     f"{MAX_COLUMNS} columns of distinct cells, 10 MB": (widest, 303),
-    "valid rows up to 10 MB": (at_byte_limit, 303),
+    f"valid rows up to the row limit ({MAX_ROWS:,}, 6.9 MB)": (at_byte_limit, 303),
 }
 
 
@@ -339,6 +341,84 @@ def part_limits(folder: Path) -> list[str]:
     return lines
 
 
+def _baseline_server(tree: Path, database_url: str, imports: Path, log: Path) -> server.Server:
+    """The application of an older revision, exported into ``tree``, served by gunicorn
+    with one worker, its uploads in ``imports``; migrated, with ``server.ACCOUNTS``."""
+    port = server.free_port()
+    environment = server.server_environment(
+        database_url, port, 1, {**server.BENCH_ENVIRONMENT, "FLASK_IMPORT_FOLDER": str(imports)}
+    )
+    run = functools.partial(subprocess.run, cwd=tree, env=environment, check=True)
+    run([*FLASK, "db", "upgrade"], capture_output=True)
+    for role, (email, password) in server.ACCOUNTS.items():
+        run([*FLASK, "users", "create", email, "--role", role, "--password", password],
+            capture_output=True)  # fmt: skip
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "webapp:create_app()"],
+            cwd=tree,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    live = server.Server(f"http://127.0.0.1:{port}", database_url, process, log, environment)
+    try:
+        server.wait_until_healthy(live)
+    except BaseException:
+        server.stop(process)
+        raise
+    return live
+
+
+def part_baseline(folder: Path, revision: str) -> list[str]:
+    """The review's files (and the row limit's worst file) against an older revision."""
+    tree = folder / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", revision], cwd=PROJECT_ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    imports = folder / "baseline-imports"
+    lines = [
+        f"| file, at revision {revision} | size | answer | upload s | worker peak MB "
+        "| stored preview MB | preview page kB | page s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    live = _baseline_server(
+        tree, f"sqlite:///{folder / 'baseline.db'}", imports, folder / "baseline.log"
+    )
+    try:
+        client = Client(live.url, timeout=300, login=server.ACCOUNTS["editor"])
+        pid = worker_pid(live.process.pid)
+        worst = f"{MAX_ROWS:,} one-cell rows (every row an error)"
+        for label in [*list(LIMIT_FILES)[:2], worst]:
+            make, _ = LIMIT_FILES[label]
+            data = make()
+            result = measured(pid, lambda data=data: upload(client, data))  # type: ignore[misc]
+            stored = sum(path.stat().st_size for path in imports.glob("*.json"))
+            page_bytes, page_seconds = 0, 0.0
+            if result.status == 200 and result.location:
+                started = time.perf_counter()
+                page = client.request(result.location)
+                page_seconds = time.perf_counter() - started
+                page_bytes = len(page.text.encode())
+                client.request(result.location, {"csrf_token": _token(page.text), "cancel": "x"})
+            lines.append(
+                f"| {label} | {mb(len(data))} MB | {result.status} | {result.seconds:.2f} | "
+                f"{mb(result.peak)} | {mb(stored)} | {page_bytes / 1e3:,.0f} | {page_seconds:.2f} |"
+            )
+    finally:
+        server.stop(live.process)
+    return lines
+
+
+def _token(page: str) -> str:
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    return found.group(1) if found else ""
+
+
 def part_rows(folder: Path, rows: int, repeat: int) -> list[str]:
     """Part 1: ``rows`` students as CSV and ``.xlsx``, by the CLI and through the pages."""
     files = {"clean CSV": (folder / "roster.csv", roster_csv(rows))}
@@ -396,6 +476,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="CLI runs of each file")
     parser.add_argument("--skip-rows", action="store_true", help="skip part 1")
     parser.add_argument("--skip-limits", action="store_true", help="skip part 2")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        default="",
+        help="also upload the review's files to this older revision (e.g. i11), for the ratio",
+    )
     options = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as scratch:
@@ -405,6 +491,9 @@ def main() -> None:
             print()
         if not options.skip_limits:
             print("\n".join(part_limits(folder)))
+        if options.baseline:
+            print()
+            print("\n".join(part_baseline(folder, options.baseline)))
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
