@@ -189,13 +189,17 @@ def _date_column(
     chosen: DateOrder | None,
     setting: DateOrder | None,
 ) -> DateColumn:
-    """How a date column is read (see the module docstring for the order of precedence)."""
-    cells = [value for value in values if value]
+    """How a date column is read (see the module docstring for the order of precedence).
+
+    The order follows from which distinct values the column has, so each is looked at once
+    (a roster's birthdays repeat: 100,000 students have a few thousand).
+    """
+    cells = set(values)
+    cells.discard("")
     inferred = infer_date_order(cells)
-    needs_order = any(_DAY_MONTH.match(value) for value in cells)
-    if inferred is not None:
-        return DateColumn(field, header, inferred, "values", needs_order)
-    if not needs_order:
+    if inferred is not None:  # "ymd": every date is ISO; otherwise day and month matter
+        return DateColumn(field, header, inferred, "values", inferred != "ymd")
+    if not any(_DAY_MONTH.match(value) for value in cells):
         return DateColumn(field, header, None, None, False)
     if chosen is not None:
         return DateColumn(field, header, chosen, "chosen", True)

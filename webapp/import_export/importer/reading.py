@@ -140,7 +140,8 @@ class _Collector:
         self.limits = limits
         self.kept: list[int] | None = None
         if keep is not None:
-            self.kept = sorted({index for index in keep(header) if 0 <= index < width})
+            kept = sorted({index for index in keep(header) if 0 <= index < width})
+            self.kept = None if len(kept) == width else kept  # all kept: nothing to blank
         self.records: list[tuple[int, list[str]]] = []
         self.examples: list[list[str]] = [[] for _ in header]
         self._compressor = zlib.compressobj(1) if pack else None
