@@ -21,7 +21,8 @@ VENV_CFG := $(VENV)/pyvenv.cfg
 STAMP := $(VENV)/.requirements.lock.installed
 
 # The databases `make test` runs the whole suite on, one pytest run each (see
-# tests/conftest.py); e.g. `make test TEST_DATABASES=sqlite`. PYTEST_ARGS go to each run.
+# tests/conftest.py), side by side: each run's output is shown when both have ended.
+# E.g. `make test TEST_DATABASES=sqlite`. PYTEST_ARGS go to each run.
 TEST_DATABASES ?= sqlite postgresql
 PYTEST_ARGS ?=
 
@@ -62,15 +63,20 @@ run: install ## Migrate the database, then serve with gunicorn (PORT, BIND, WEB_
 # Run the suite once per database in $(1), every run even when one fails, then print the
 # test counts of each. The PostgreSQL run starts and removes its own throwaway server.
 define run_suite
-	@summary=$$(mktemp); trap 'rm -f "$$summary"' EXIT; status=0; \
+	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; status=0; pids=(); \
 	for database in $(1); do \
-		code=0; \
-		$(BIN)/python -m pytest --db=$$database --db-summary="$$summary" $(PYTEST_ARGS) || code=$$?; \
-		[[ $$code -eq 0 ]] || status=1; \
-		grep -q "^$$database:" "$$summary" || \
-			echo "$$database: pytest stopped with exit status $$code" >>"$$summary"; \
+		( $(BIN)/python -m pytest --db=$$database --db-summary="$$logs/$$database.summary" \
+			$(PYTEST_ARGS) >"$$logs/$$database.log" 2>&1; echo $$? >"$$logs/$$database.code" ) & \
+		pids+=($$!); \
 	done; \
-	echo; echo "Tests per database:"; sed 's/^/  /' "$$summary"; \
+	wait "$${pids[@]}"; \
+	for database in $(1); do \
+		echo; echo "======== $$database ========"; cat "$$logs/$$database.log"; \
+		code=$$(cat "$$logs/$$database.code"); [[ $$code -eq 0 ]] || status=1; \
+		[[ -s "$$logs/$$database.summary" ]] || \
+			echo "$$database: pytest stopped with exit status $$code" >"$$logs/$$database.summary"; \
+	done; \
+	echo; echo "Tests per database:"; cat "$$logs"/*.summary | sed 's/^/  /'; \
 	exit $$status
 endef
 
