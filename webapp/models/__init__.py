@@ -2,6 +2,7 @@
 
 from webapp.models.audit import Action, AuditBatch, AuditEvent, Entity
 from webapp.models.enrollment import STATUS_LABELS, Enrollment, EnrollmentCount, Status
+from webapp.models.homeroom import Homeroom, homeroom_teachers
 from webapp.models.rollover import Rollover
 from webapp.models.school_year import SchoolYear
 from webapp.models.signin import LoginThrottle, RecoveryCode, Step
@@ -16,6 +17,7 @@ __all__ = [
     "Enrollment",
     "EnrollmentCount",
     "Entity",
+    "Homeroom",
     "LoginThrottle",
     "RecoveryCode",
     "Role",
@@ -25,4 +27,5 @@ __all__ = [
     "Step",
     "Student",
     "User",
+    "homeroom_teachers",
 ]

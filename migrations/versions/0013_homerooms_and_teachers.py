@@ -1,0 +1,196 @@
+"""Homerooms per school year, their teachers, a student's homeroom, and the teacher role.
+
+Revision ID: 0013
+Revises: 0011
+Create Date: 2026-11-30
+
+Upgrade, schema:
+
+* ``homerooms`` (per school year: name, grade, room, capacity, ``sourced_id``, version,
+  timestamps; names unique within a year; ``(id, school_year_id)`` unique, the target of
+  the enrollments' composite key) and ``homeroom_teachers`` (homeroom, account).
+* ``enrollments`` gains ``homeroom_id`` (NULL: no homeroom) with a composite foreign key
+  ``(homeroom_id, school_year_id)`` to ``homerooms (id, school_year_id)``: a student is in
+  at most one homeroom a year (one enrollment a year), and only in a homeroom of that
+  year. Indexed for the class lists.
+* ``users.role`` may also be ``teacher`` (its CHECK is replaced).
+
+Upgrade, to existing rows: none change. No enrollment has a homeroom; no account is a
+teacher. Every row is kept.
+
+On SQLite ``enrollments`` and ``users`` are rebuilt (batch mode). The enrollments'
+triggers (which keep ``enrollment_counts``) go with the old table and are created again
+from their SQL as ``sqlite_master`` held it. Dropping the old ``users`` would run the
+``ON DELETE`` actions of the tables that refer to it (foreign keys are on): the audit
+trail's account ids (SET NULL) and the recovery codes (CASCADE) are set aside in
+temporary tables and written back; the expression index on ``lower(email)`` is dropped
+before and made again after (as in 0010).
+
+Downgrade: drops the homerooms, their teachers and every student's homeroom (those are
+lost), and puts back the old role CHECK. It refuses while an account has the ``teacher``
+role, naming the accounts: give them another role first (``flask users set-role``), so
+that no one is silently given more or less access than intended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from alembic import op
+from alembic.util import CommandError
+
+# revision identifiers, used by Alembic.
+revision = "0013"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+USERS_EMAIL_INDEX = "uq_users_email_lower"
+ROLES_BEFORE = "'viewer', 'editor', 'admin'"
+ROLES_AFTER = "'teacher', 'viewer', 'editor', 'admin'"
+HOMEROOM_FK = "fk_enrollments_homeroom_id_homerooms"
+
+
+def _sqlite() -> bool:
+    return op.get_context().dialect.name == "sqlite"
+
+
+@contextmanager
+def _enrollment_triggers_kept() -> Iterator[None]:
+    """On SQLite, create the ``enrollments`` triggers again after a rebuild drops them."""
+    if not _sqlite() or op.get_context().as_sql:
+        yield
+        return
+    triggers = [
+        sql
+        for (sql,) in op.get_bind().exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'enrollments'"
+            " ORDER BY name"
+        )
+    ]
+    yield
+    for sql in triggers:
+        op.execute(sql)
+
+
+@contextmanager
+def _users_rebuilt() -> Iterator[None]:
+    """On SQLite, keep what refers to ``users`` across a rebuild of the table."""
+    if not _sqlite():
+        yield
+        return
+    op.execute(
+        "CREATE TEMPORARY TABLE _saved_event_users AS"
+        " SELECT id, user_id FROM audit_events WHERE user_id IS NOT NULL"
+    )
+    op.execute(
+        "CREATE TEMPORARY TABLE _saved_batch_users AS"
+        " SELECT id, user_id FROM audit_batches WHERE user_id IS NOT NULL"
+    )
+    op.execute("CREATE TEMPORARY TABLE _saved_recovery_codes AS SELECT * FROM recovery_codes")
+    op.drop_index(USERS_EMAIL_INDEX, table_name="users")
+    yield
+    op.create_index(USERS_EMAIL_INDEX, "users", [sa.text("lower(email)")], unique=True)
+    for table, saved in (
+        ("audit_events", "_saved_event_users"),
+        ("audit_batches", "_saved_batch_users"),
+    ):
+        op.execute(
+            f"UPDATE {table} SET user_id = (SELECT s.user_id FROM {saved} s"
+            f" WHERE s.id = {table}.id) WHERE id IN (SELECT id FROM {saved})"
+        )
+        op.execute(f"DROP TABLE {saved}")
+    op.execute("DELETE FROM recovery_codes")
+    op.execute("INSERT INTO recovery_codes SELECT * FROM _saved_recovery_codes")
+    op.execute("DROP TABLE _saved_recovery_codes")
+
+
+def _set_roles(roles: str) -> None:
+    with _users_rebuilt(), op.batch_alter_table("users") as batch:
+        batch.drop_constraint(op.f("ck_users_role_known"), type_="check")
+        batch.create_check_constraint(op.f("ck_users_role_known"), f"role IN ({roles})")
+
+
+def upgrade() -> None:
+    """Create the homeroom tables, give enrollments a homeroom, allow the teacher role."""
+    op.create_table(
+        "homerooms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sourced_id", sa.String(length=36), nullable=False),
+        sa.Column("school_year_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("grade", sa.Integer(), nullable=False),
+        sa.Column("room", sa.String(length=40), nullable=True),
+        sa.Column("capacity", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint("grade BETWEEN 1 AND 12", name=op.f("ck_homerooms_grade_range")),
+        sa.CheckConstraint("capacity BETWEEN 1 AND 200", name=op.f("ck_homerooms_capacity_range")),
+        sa.CheckConstraint(
+            "length(trim(name)) >= 1 AND length(name) <= 40", name=op.f("ck_homerooms_name_length")
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_year_id"],
+            ["school_years.id"],
+            name=op.f("fk_homerooms_school_year_id_school_years"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_homerooms")),
+        sa.UniqueConstraint("id", "school_year_id", name=op.f("uq_homerooms_id_school_year_id")),
+        sa.UniqueConstraint(
+            "school_year_id", "name", name=op.f("uq_homerooms_school_year_id_name")
+        ),
+        sa.UniqueConstraint("sourced_id", name=op.f("uq_homerooms_sourced_id")),
+    )
+    op.create_table(
+        "homeroom_teachers",
+        sa.Column("homeroom_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["homeroom_id"],
+            ["homerooms.id"],
+            name=op.f("fk_homeroom_teachers_homeroom_id_homerooms"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_homeroom_teachers_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("homeroom_id", "user_id", name=op.f("pk_homeroom_teachers")),
+    )
+    op.add_column("enrollments", sa.Column("homeroom_id", sa.Integer(), nullable=True))
+    with _enrollment_triggers_kept(), op.batch_alter_table("enrollments") as batch:
+        batch.create_foreign_key(
+            HOMEROOM_FK, "homerooms", ["homeroom_id", "school_year_id"], ["id", "school_year_id"]
+        )
+        batch.create_index(op.f("ix_enrollments_homeroom_id"), ["homeroom_id"])
+    _set_roles(ROLES_AFTER)
+
+
+def downgrade() -> None:
+    """Drop the homerooms and every student's homeroom; refuse while teachers exist."""
+    if not op.get_context().as_sql:
+        teachers = [
+            email
+            for (email,) in op.get_bind().execute(
+                sa.text("SELECT email FROM users WHERE role = 'teacher' ORDER BY email")
+            )
+        ]
+        if teachers:
+            raise CommandError(
+                "Cannot downgrade below 0013 while accounts have the teacher role: "
+                + ", ".join(teachers[:20])
+                + (" ..." if len(teachers) > 20 else "")
+                + ". Give them another role first (flask users set-role EMAIL ROLE)."
+            )
+    _set_roles(ROLES_BEFORE)
+    with _enrollment_triggers_kept(), op.batch_alter_table("enrollments") as batch:
+        batch.drop_index(op.f("ix_enrollments_homeroom_id"))
+        batch.drop_constraint(HOMEROOM_FK, type_="foreignkey")
+        batch.drop_column("homeroom_id")
+    op.drop_table("homeroom_teachers")
+    op.drop_table("homerooms")
