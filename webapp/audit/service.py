@@ -16,18 +16,22 @@ from sqlalchemy import Select, func, select
 from webapp.extensions import db
 from webapp.fields.base import Field
 from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.homeroom import HOMEROOM_CHANGE
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
+from webapp.homerooms import assignments
+from webapp.homerooms.service import HomeroomError
 from webapp.models import Action, AuditEvent, Enrollment, Entity, Student
 from webapp.students import enrollments
 from webapp.students import service as students
 
 #: Every audited field an event may name, for the change tables: a student's, an
 #: enrollment's (which also shows the grade that events from before revision 0011
-#: recorded on the student) and a school year's.
+#: recorded on the student, and the homeroom a student moved between) and a school year's.
 AUDITED_FIELDS: tuple[Field[object], ...] = (
     *STUDENT.audited,
     *ENROLLMENT.audited,
+    HOMEROOM_CHANGE,
     *(field for field in SCHOOL_YEAR.audited if field.name not in STUDENT.by_name),
 )
 
@@ -85,11 +89,16 @@ def revert(event: AuditEvent) -> Student:
     if event.action not in {Action.UPDATE, Action.REVERT}:
         raise UndoError("Only a change to a student can be reverted.")
     _refuse_if_undone(event, "change")
-    if event.batch_id is not None:
+    if event.batch is not None and event.batch.kind.startswith("rollover"):
         raise UndoError(
             "This change was part of a rollover: undo the whole rollover on the school years "
             "page instead."
         )
+    if event.entity == Entity.ENROLLMENT and "homeroom_id" in event.changes:
+        try:
+            return assignments.revert_move(event)
+        except HomeroomError as error:
+            raise UndoError(str(error)) from error
     if event.entity == Entity.ENROLLMENT:
         return revert_enrollment(event)
     if event.entity != Entity.STUDENT or event.student_id is None:

@@ -18,9 +18,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp import trail
 from webapp.extensions import db
 from webapp.fields.student import STUDENT
+from webapp.homerooms.scope import scoped
 from webapp.models import Action, AuditEvent, Student, User
 from webapp.students import enrollments
-from webapp.students.roster import scoped
 from webapp.years.service import current_year
 
 DUPLICATE_EMAIL_MESSAGE = "Another student already has this email address."
@@ -118,7 +118,7 @@ def get_student(student_id: int, viewer: User | None = None) -> Student | None:
     """The student ``student_id``, if it exists and ``viewer`` may see it.
 
     Every page about one student loads it here, so the viewer's scope
-    (:func:`webapp.students.roster.scoped`) decides what a 404 is.
+    (:func:`webapp.homerooms.scope.scoped`) decides what a 404 is.
     """
     statement = scoped(select(Student).where(Student.id == student_id), viewer)
     student: Student | None = db.session.scalar(statement)
