@@ -31,7 +31,7 @@ from webapp.students import service as students
 AUDITED_FIELDS: tuple[Field[object], ...] = (
     *STUDENT.audited,
     *ENROLLMENT.audited,
-    HOMEROOM_CHANGE,
+    HOMEROOM_CHANGE,  # type: ignore[arg-type]  # (a Field[str] is a Field[object] here)
     *(field for field in SCHOOL_YEAR.audited if field.name not in STUDENT.by_name),
 )
 

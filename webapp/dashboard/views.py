@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template
+from flask_login import current_user
 
 from webapp.dashboard import bp, service
 from webapp.fields.enrollment import ENROLLMENT
@@ -21,7 +22,7 @@ def index() -> str:
     """The current school year at a glance, with charts and their data as tables."""
     return render_template(
         "dashboard/index.html",
-        board=service.dashboard(),
+        board=service.dashboard(viewer=current_user),
         labels={status.value: STATUS_LABELS[status] for status in Status},
         nouns=FIELD_NOUNS,
     )

@@ -106,7 +106,10 @@ def plan(homeroom: Homeroom, student_ids: Iterable[int], year_id: int | None = N
         .order_by(Student.name, Student.id)
     )
     year = homeroom.school_year.name
-    for student, enrollment in db.session.execute(statement) if ids else []:
+    rows: list[tuple[Student, Enrollment | None]] = (
+        [(s, e) for s, e in db.session.execute(statement)] if ids else []
+    )
+    for student, enrollment in rows:
         if enrollment is None:
             result.refused.append((student.name, f"not enrolled in {year}"))
         elif enrollment.status != Status.ENROLLED.value:

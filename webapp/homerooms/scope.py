@@ -9,12 +9,15 @@ it is simply not found: a 404, as for a student that does not exist.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
 
 from webapp.models import Enrollment, Homeroom, Role, SchoolYear, Status, Student, User
 from webapp.models import homeroom_teachers as teaches
+
+#: Any SELECT, whatever its columns (``scoped`` returns the type it was given).
+AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
 def is_restricted(viewer: User | None) -> bool:
@@ -23,7 +26,7 @@ def is_restricted(viewer: User | None) -> bool:
     return viewer is not None and getattr(viewer, "role", None) == Role.TEACHER.value
 
 
-def visible_student_ids(viewer: User) -> Select[tuple[int]]:
+def visible_student_ids(viewer: User) -> Select[int]:
     """The ids of the students a teacher may see, as a subquery-ready SELECT.
 
     Args:
@@ -58,7 +61,7 @@ def student_visible(viewer: User | None, column: Any = Student.id) -> ColumnElem
     return condition
 
 
-def scoped(statement: Select[Any], viewer: User | None, column: Any = Student.id) -> Select[Any]:
+def scoped(statement: AnySelect, viewer: User | None, column: Any = Student.id) -> AnySelect:
     """Narrow a SELECT to the students ``viewer`` may see.
 
     Args:

@@ -18,6 +18,7 @@ from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.fields.enrollment import ENROLLMENT, STATUS_FIELDS
 from webapp.fields.student import ROSTER_ROW, STUDENT
+from webapp.homerooms.scope import is_restricted
 from webapp.models import AuditEvent, Enrollment, Role, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.students import bp, enrollments, roster, service
@@ -96,6 +97,8 @@ def _student_or_404(student_id: int) -> Student:
     """
     student = service.get_student(student_id, current_user)
     if student is None:
+        if is_restricted(current_user):
+            raise NotFound()  # (a teacher learns nothing of others' students, not even this)
         deletion = service.deletion_event(student_id)
         raise StudentDeleted(deletion) if deletion else NotFound()
     return student
