@@ -60,6 +60,9 @@ REQUIRED: dict[str, Role | None] = {
     "import_export.confirm": Role.EDITOR,
     "import_export.result": Role.EDITOR,
     "import_export.export_csv": Role.TEACHER,
+    "import_export.export_selection": Role.TEACHER,
+    "students.bulk_preview": Role.EDITOR,
+    "students.bulk_apply": Role.EDITOR,
     # Read by every account (a teacher: only their own homerooms, others are a 404).
     "homerooms.index": Role.TEACHER,
     "homerooms.detail": Role.TEACHER,

@@ -8,6 +8,7 @@ from typing import Any
 from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectMultipleField, SubmitField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.fields.formfield import DeclaredField, WarningsConfirmation, add_declared_fields
@@ -67,7 +68,9 @@ class HomeroomForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.homeroom = homeroom
         self.students = students
-        self.teachers.choices = [(user.id, f"{user.email} ({user.role})") for user in teachers]
+        self.teachers.choices = [
+            SelectChoice(user.id, f"{user.email} ({user.role})") for user in teachers
+        ]
         self.warnings = WarningsConfirmation(HOMEROOM, [], {})
 
     def declared_fields(self) -> list[DeclaredField]:

@@ -69,6 +69,17 @@ def homerooms_of_year(year_id: int, viewer: User | None = None) -> list[tuple[Ho
     return [(homeroom, int(n)) for homeroom, n in db.session.execute(statement)]
 
 
+def homeroom_choices(year_id: int) -> list[tuple[int, str, int, int]]:
+    """``(id, name, grade, capacity)`` of a year's homerooms by grade and name (one
+    light statement, for a choice of homeroom)."""
+    statement = (
+        select(Homeroom.id, Homeroom.name, Homeroom.grade, Homeroom.capacity)
+        .where(Homeroom.school_year_id == year_id)
+        .order_by(Homeroom.grade, Homeroom.name)
+    )
+    return [(int(i), str(n), int(g), int(c)) for i, n, g, c in db.session.execute(statement)]
+
+
 def get_homeroom(homeroom_id: int, viewer: User | None = None) -> Homeroom | None:
     """The homeroom, with its year and teachers, if it exists and ``viewer`` may see it."""
     statement = (

@@ -21,7 +21,7 @@ from webapp.fields.student import ROSTER_ROW, STUDENT
 from webapp.homerooms.scope import is_restricted
 from webapp.models import AuditEvent, Enrollment, Role, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.students import bp, enrollments, roster, service
+from webapp.students import bp, bulk_views, enrollments, roster, service
 from webapp.students.forms import (
     ConfirmForm,
     EnrollForm,
@@ -65,6 +65,7 @@ def index() -> str:
         enrollment_columns=ENROLLMENT_COLUMNS,
         per_page_choices=(10, 25, 50, 100),
         page_url=lambda number: url_for(".index", **query.url_args(page=number)),
+        bulk_form=bulk_views.new_form(year) if current_user.has_role(Role.EDITOR) else None,
     )
 
 
