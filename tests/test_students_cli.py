@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.fields.student import STUDENT
-from webapp.models import Student
+from webapp.models import Enrollment, Homeroom, Student
 
 
 def test_seed_adds_valid_realistic_students(app: Flask, runner: FlaskCliRunner) -> None:
@@ -58,3 +58,37 @@ def test_students_group_help_lists_seed(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["students", "--help"])
     assert result.exit_code == 0
     assert "seed" in result.output
+
+
+def test_seed_makes_homerooms_with_a_teacher_each(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(
+        args=["students", "seed", "-n", "120", "--seed", "3", "--class-size", "10"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "the teachers' password is" in result.output
+    with app.app_context():
+        homerooms = db.session.scalars(
+            select(Homeroom).options(selectinload(Homeroom.teachers))
+        ).all()
+        sizes = dict(
+            db.session.execute(
+                select(Enrollment.homeroom_id, func.count()).group_by(Enrollment.homeroom_id)
+            ).all()
+        )
+        assert None not in sizes  # every demo student is in a homeroom
+        assert sum(sizes.values()) == 120
+        for homeroom in homerooms:
+            assert 1 <= sizes[homeroom.id] <= 10
+            [teacher] = homeroom.teachers
+            assert teacher.role == "teacher"
+        names = {(h.grade, h.name) for h in homerooms}
+        assert all(name.startswith(str(grade)) for grade, name in names)
+        grade_five = sorted(h.name for h in homerooms if h.grade == 5)
+        assert grade_five[0] == "5A"
+
+
+def test_seed_without_homerooms(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["students", "seed", "-n", "5", "--class-size", "0"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Homeroom)) == 0

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select, text
 
 from webapp.database import begin_write
 from webapp.extensions import db
+from webapp.homerooms.seeding import HomeroomFiller
 from webapp.models import Enrollment, Status, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.models.types import utcnow
@@ -90,6 +91,7 @@ def seed_students(
     *,
     random_seed: int | None = None,
     progress: Callable[[int], Any] | None = None,
+    filler: HomeroomFiller | None = None,
 ) -> int:
     """Insert ``count`` generated students in one transaction, each enrolled in the current
     school year (status enrolled, from the student's enrollment date).
@@ -98,6 +100,8 @@ def seed_students(
         count: number of students to add.
         random_seed: seed for reproducible data.
         progress: called with the number of rows after each batch (a progress bar).
+        filler: puts each student in a homeroom of the current year (and makes the
+            homerooms and their teachers); none by default.
 
     Returns:
         The number of students added.
@@ -132,6 +136,7 @@ def seed_students(
                     "grade": grade,
                     "status": Status.ENROLLED.value,
                     "entered_on": row["enrolled_on"],
+                    "homeroom_id": filler.homeroom_for(grade) if filler else None,
                     "created_at": row["created_at"],
                     "updated_at": row["updated_at"],
                 }
