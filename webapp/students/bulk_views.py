@@ -77,6 +77,11 @@ def _plan(form: BulkForm, selection: bulk.Selection) -> dict[str, Any]:
     }
 
 
+def _students(count: int) -> str:
+    """``"1 student"``, ``"3 students"``."""
+    return f"{count} student{'s' if count != 1 else ''}"
+
+
 def _page(form: BulkForm, selection: bulk.Selection, status: int, **values: Any) -> tuple[str, int]:
     return render_template(
         "students/bulk.html",
@@ -127,14 +132,14 @@ def bulk_apply() -> Response | tuple[str, int]:
             plan = planned["assign"]
             description = f"Bulk assignment of {planned['count']} students to {plan.homeroom.name}"
             done = assignments.apply(plan, description=description)
-            flash(f"Assigned {done} students to {plan.homeroom.name}.", "success")
+            flash(f"Assigned {_students(done)} to {plan.homeroom.name}.", "success")
         else:
             status_plan = planned["status_plan"]
             label = form["status"].declaration.display(status_plan.values["status"])
             done = bulk.apply_status(
                 status_plan, f"Bulk status {label}: {planned['count']} students"
             )
-            flash(f"Changed the status of {done} students to {label.lower()}.", "success")
+            flash(f"Changed the status of {_students(done)} to {label.lower()}.", "success")
     except (bulk.BulkError, HomeroomError) as error:
         return _page(form, selection, CONFLICT, problem=str(error))
     return redirect(url_for(".index", **selection.query.url_args()))
