@@ -3,6 +3,8 @@ the refusals (another year's homeroom, a taken name, a stale edit, an invalid fo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -224,3 +226,35 @@ def test_print_list_has_the_students_and_the_guardians_column(app: Flask) -> Non
     assert "Class list 5A" in html
     assert "Ada" in html
     assert "Guardians' phone numbers" in html
+
+
+def test_lowering_the_capacity_below_the_students_asks_for_confirmation(app: Flask) -> None:
+    homeroom_id = add_homeroom(app, "5A", capacity=5)
+    for name in ("Ada", "Bob"):
+        student = add_student(app, name=name, grade=5)
+        app.test_client(user="editor").post(
+            f"/homerooms/{homeroom_id}/assign", data={"student": [str(student)]}
+        )
+    client = app.test_client(user="editor")
+    form = {"name": "5A", "grade": "5", "capacity": "1", "version": "1"}
+    response = client.post(f"/homerooms/{homeroom_id}/edit", data=form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "5A would have 2 students; its capacity is 1." in html
+    token = re.search(r'name="confirm_warnings"[^>]*value="([0-9a-f]+)"', html)
+    assert token is not None
+    response = client.post(
+        f"/homerooms/{homeroom_id}/edit", data={**form, "confirm_warnings": token.group(1)}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Homeroom, homeroom_id).capacity == 1
+
+
+def test_another_teachers_homeroom_is_404_and_a_teacher_sees_their_own(app: Flask) -> None:
+    mine = add_homeroom(app, "5A", teachers=[4])
+    theirs = add_homeroom(app, "5B", teachers=[5])
+    client = app.test_client(user="teacher")
+    assert client.get(f"/homerooms/{mine}").status_code == 200
+    assert client.get(f"/homerooms/{theirs}").status_code == 404
+    assert client.get(f"/homerooms/{theirs}/print").status_code == 404

@@ -23,9 +23,8 @@ from webapp.fields.base import (
     parse_text,
     parse_whole_number,
 )
-from webapp.fields.enrollment import check_grade
+from webapp.fields.enrollment import GRADE
 from webapp.models.homeroom import CAPACITY_MAX, HOMEROOM_NAME_MAX_LENGTH, ROOM_MAX_LENGTH
-from webapp.models.student import GRADE_MAX, GRADE_MIN
 
 #: The value of :data:`HOMEROOM`'s warnings that says how many students a homeroom would
 #: hold (not a field: the class list's length, or that plus the students being assigned).
@@ -87,17 +86,6 @@ NAME: Field[str] = Field(
     html={"maxlength": HOMEROOM_NAME_MAX_LENGTH, "autocomplete": "off"},
 )
 
-GRADE: Field[int] = Field(
-    "grade",
-    "Grade",
-    Kind.NUMBER,
-    parse_whole_number,
-    rules=(check_grade,),
-    required=True,
-    required_message=f"Enter a grade from {GRADE_MIN} to {GRADE_MAX}.",
-    html={"min": GRADE_MIN, "max": GRADE_MAX, "inputmode": "numeric"},
-)
-
 ROOM: Field[str] = Field(
     "room",
     "Room",
@@ -122,7 +110,7 @@ CAPACITY: Field[int] = Field(
 
 #: The homeroom record: its fields in display order, and the capacity warning.
 HOMEROOM = RecordFields(
-    (NAME, GRADE, ROOM, CAPACITY),
+    (NAME, GRADE, ROOM, CAPACITY),  # (the grade is the enrollment's declaration)
     warnings=(RecordWarning("capacity", ("capacity",), over_capacity),),
 )
 
