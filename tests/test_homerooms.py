@@ -258,3 +258,30 @@ def test_another_teachers_homeroom_is_404_and_a_teacher_sees_their_own(app: Flas
     assert client.get(f"/homerooms/{mine}").status_code == 200
     assert client.get(f"/homerooms/{theirs}").status_code == 404
     assert client.get(f"/homerooms/{theirs}/print").status_code == 404
+
+
+def test_a_homerooms_definition_is_audited(app: Flask) -> None:
+    client = app.test_client(user="editor")
+    client.post(
+        "/homerooms/new", data={"name": "5B", "grade": "5", "capacity": "25", "teachers": ["4"]}
+    )
+    with app.app_context():
+        homeroom_id = db.session.scalar(select(Homeroom.id))
+    form = {"name": "5B", "grade": "5", "room": "12", "capacity": "20", "version": "1"}
+    assert client.post(f"/homerooms/{homeroom_id}/edit", data=form).status_code == 302
+    assert client.post(f"/homerooms/{homeroom_id}/delete", data={"version": "2"}).status_code == 302
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "homeroom").order_by(AuditEvent.id)
+        ).all()
+        assert [event.action for event in events] == ["create", "update", "delete"]
+        assert events[0].changes["teachers"] == [None, "teacher@school.example"]
+        assert events[1].changes == {
+            "room": [None, "12"],
+            "capacity": [25, 20],
+            "teachers": ["teacher@school.example", None],
+        }
+        assert events[2].changes["name"] == ["5B", None]
+        assert {event.note for event in events} == {events[0].note}
+    log = app.test_client(user="admin").get("/audit/").get_data(as_text=True)
+    assert "(homeroom)" in log

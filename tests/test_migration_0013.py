@@ -103,6 +103,8 @@ def test_downgrade_refuses_while_teachers_exist_then_drops_the_homerooms(at_0011
         " FROM school_years",
         "INSERT INTO homeroom_teachers (homeroom_id, user_id) VALUES (7, 3)",
         "UPDATE enrollments SET homeroom_id = 7 WHERE student_id = 2",
+        "INSERT INTO audit_events (id, occurred_at, actor, action, entity, entity_id, changes)"
+        " VALUES (50, '2026-01-05', 'someone', 'create', 'homeroom', 7, '{}')",
     )
     with pytest.raises(CommandError, match=r"teach@school\.example"):
         run(at_0011, "downgrade", "0011")
@@ -112,7 +114,8 @@ def test_downgrade_refuses_while_teachers_exist_then_drops_the_homerooms(at_0011
     assert at_0011.current_revision() == "0011"
     assert "homerooms" not in at_0011.tables()
     after = snapshot(at_0011)
-    # Every earlier row is there; the account made meanwhile stays, as a viewer.
+    # Every earlier row is there (the homeroom's event is gone with it); the account made
+    # meanwhile stays, as a viewer.
     assert after[0] == [*before[0], (3, "teach@school.example", "viewer", True)]
     assert after[1:] == before[1:]
     run(at_0011, "upgrade", "0013")

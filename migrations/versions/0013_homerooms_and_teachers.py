@@ -14,11 +14,15 @@ Upgrade, schema:
   at most one homeroom a year (one enrollment a year), and only in a homeroom of that
   year. Indexed for the class lists.
 * ``users.role`` may also be ``teacher`` (its CHECK is replaced).
+* ``audit_events.entity`` may also be ``homeroom`` (its CHECK is replaced): a homeroom's
+  definition is audited.
 
 Upgrade, to existing rows: none change. No enrollment has a homeroom; no account is a
 teacher. Every row is kept.
 
-On SQLite ``enrollments`` and ``users`` are rebuilt (batch mode). The enrollments'
+On SQLite ``enrollments``, ``users`` and ``audit_events`` are rebuilt (batch mode); the
+events' ``reverts_id``, which refers to the table itself, is set aside and written back
+(as in 0011). The enrollments'
 triggers (which keep ``enrollment_counts``) go with the old table and are created again
 from their SQL as ``sqlite_master`` held it. Dropping the old ``users`` would run the
 ``ON DELETE`` actions of the tables that refer to it (foreign keys are on): the audit
@@ -27,9 +31,10 @@ temporary tables and written back; the expression index on ``lower(email)`` is d
 before and made again after (as in 0010).
 
 Downgrade: drops the homerooms, their teachers and every student's homeroom (those are
-lost), and puts back the old role CHECK. It refuses while an account has the ``teacher``
-role, naming the accounts: give them another role first (``flask users set-role``), so
-that no one is silently given more or less access than intended.
+lost), and the audit events of homerooms, and puts back the old CHECKs. It refuses while
+an account has the ``teacher`` role, naming the accounts: give them another role first
+(``flask users set-role``), so that no one is silently given more or less access than
+intended.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ USERS_EMAIL_INDEX = "uq_users_email_lower"
 ROLES_BEFORE = "'viewer', 'editor', 'admin'"
 ROLES_AFTER = "'teacher', 'viewer', 'editor', 'admin'"
 HOMEROOM_FK = "fk_enrollments_homeroom_id_homerooms"
+ENTITIES_BEFORE = "'student', 'enrollment', 'school_year'"
+ENTITIES_AFTER = "'student', 'enrollment', 'school_year', 'homeroom'"
 
 
 def _sqlite() -> bool:
@@ -105,6 +112,34 @@ def _users_rebuilt() -> Iterator[None]:
     op.execute("DELETE FROM recovery_codes")
     op.execute("INSERT INTO recovery_codes SELECT * FROM _saved_recovery_codes")
     op.execute("DROP TABLE _saved_recovery_codes")
+
+
+@contextmanager
+def _audit_reverts_set_aside() -> Iterator[None]:
+    """On SQLite, keep ``audit_events.reverts_id`` across a rebuild of the table."""
+    if not _sqlite():
+        yield
+        return
+    op.execute(
+        "CREATE TEMPORARY TABLE _saved_reverts AS"
+        " SELECT id, reverts_id FROM audit_events WHERE reverts_id IS NOT NULL"
+    )
+    op.execute("UPDATE audit_events SET reverts_id = NULL WHERE reverts_id IS NOT NULL")
+    yield
+    op.execute(
+        "UPDATE audit_events SET reverts_id ="
+        " (SELECT s.reverts_id FROM _saved_reverts s WHERE s.id = audit_events.id)"
+        " WHERE id IN (SELECT id FROM _saved_reverts)"
+    )
+    op.execute("DROP TABLE _saved_reverts")
+
+
+def _set_entities(entities: str) -> None:
+    with _audit_reverts_set_aside(), op.batch_alter_table("audit_events") as batch:
+        batch.drop_constraint(op.f("ck_audit_events_entity_known"), type_="check")
+        batch.create_check_constraint(
+            op.f("ck_audit_events_entity_known"), f"entity IN ({entities})"
+        )
 
 
 def _set_roles(roles: str) -> None:
@@ -169,6 +204,7 @@ def upgrade() -> None:
         )
         batch.create_index(op.f("ix_enrollments_homeroom_id"), ["homeroom_id"])
     _set_roles(ROLES_AFTER)
+    _set_entities(ENTITIES_AFTER)
 
 
 def downgrade() -> None:
@@ -188,6 +224,12 @@ def downgrade() -> None:
                 + ". Give them another role first (flask users set-role EMAIL ROLE)."
             )
     _set_roles(ROLES_BEFORE)
+    op.execute(
+        "UPDATE audit_events SET reverts_id = NULL WHERE reverts_id IN"
+        " (SELECT id FROM (SELECT id FROM audit_events WHERE entity = 'homeroom') AS h)"
+    )
+    op.execute("DELETE FROM audit_events WHERE entity = 'homeroom'")
+    _set_entities(ENTITIES_BEFORE)
     with _enrollment_triggers_kept(), op.batch_alter_table("enrollments") as batch:
         batch.drop_index(op.f("ix_enrollments_homeroom_id"))
         batch.drop_constraint(HOMEROOM_FK, type_="foreignkey")

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from webapp.extensions import db
 from webapp.fields.base import Field
 from webapp.fields.enrollment import ENROLLMENT
-from webapp.fields.homeroom import HOMEROOM_CHANGE
+from webapp.fields.homeroom import HOMEROOM, HOMEROOM_CHANGE, TEACHERS_CHANGE
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
 from webapp.homerooms import assignments
@@ -27,11 +27,14 @@ from webapp.students import service as students
 
 #: Every audited field an event may name, for the change tables: a student's, an
 #: enrollment's (which also shows the grade that events from before revision 0011
-#: recorded on the student, and the homeroom a student moved between) and a school year's.
+#: recorded on the student, and the homeroom a student moved between), a school year's
+#: and a homeroom's (its room, capacity and teachers; name and grade are named above).
 AUDITED_FIELDS: tuple[Field[object], ...] = (
     *STUDENT.audited,
     *ENROLLMENT.audited,
     HOMEROOM_CHANGE,  # type: ignore[arg-type]  # (a Field[str] is a Field[object] here)
+    *(field for field in HOMEROOM.audited if field.name in {"room", "capacity"}),
+    TEACHERS_CHANGE,  # type: ignore[arg-type]  # (as above)
     *(field for field in SCHOOL_YEAR.audited if field.name not in STUDENT.by_name),
 )
 

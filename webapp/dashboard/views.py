@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from webapp.dashboard import bp, service
 from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.homeroom import HOMEROOM
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
 from webapp.models import STATUS_LABELS, Status
 
 #: How the latest changes name a changed field: its declaration's noun.
 FIELD_NOUNS = {
-    field.name: field.noun for record in (SCHOOL_YEAR, STUDENT, ENROLLMENT) for field in record
+    field.name: field.noun for record in (HOMEROOM, SCHOOL_YEAR, STUDENT, ENROLLMENT) for field in record
 }
 
 

@@ -120,3 +120,8 @@ HOMEROOM = RecordFields(
 HOMEROOM_CHANGE: Field[str] = Field(
     "homeroom", "Homeroom", Kind.TEXT, parse_text, in_form=False, writable=False
 )
+
+#: How the audit trail shows a change of a homeroom's teachers: their emails, by email.
+TEACHERS_CHANGE: Field[str] = Field(
+    "teachers", "Teachers", Kind.TEXT, parse_text, in_form=False, writable=False
+)

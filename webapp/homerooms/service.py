@@ -18,13 +18,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from webapp import trail
 from webapp.extensions import db
 from webapp.fields.homeroom import HOMEROOM
 from webapp.homerooms.scope import homeroom_visible, scoped
 from webapp.models import (
+    Action,
     Enrollment,
+    Entity,
     Homeroom,
     Role,
+    SchoolYear,
     Student,
     User,
 )
@@ -32,6 +36,8 @@ from webapp.models.types import utcnow
 
 #: The homeroom fields its form sets.
 FORM_FIELDS = tuple(declaration.name for declaration in HOMEROOM.form_fields)
+#: What the audit trail records of a homeroom (see :func:`audited`).
+AUDITED = (*(declaration.name for declaration in HOMEROOM.audited), "teachers")
 #: How many students the class page offers to assign at once.
 CANDIDATES_LIMIT = 50
 
@@ -67,6 +73,18 @@ def homerooms_of_year(year_id: int, viewer: User | None = None) -> list[tuple[Ho
     if visible is not None:
         statement = statement.where(visible)
     return [(homeroom, int(n)) for homeroom, n in db.session.execute(statement)]
+
+
+def audited(homeroom: Homeroom) -> dict[str, Any]:
+    """What the audit trail records of a homeroom: its fields and its teachers' emails."""
+    teachers = ", ".join(sorted(user.email for user in homeroom.teachers)) or None
+    return {**HOMEROOM.snapshot(homeroom), "teachers": teachers}
+
+
+def label(homeroom: Homeroom) -> str:
+    """``"5B (2026–27)"``: a homeroom in the audit log's notes."""
+    year = db.session.get(SchoolYear, homeroom.school_year_id)
+    return f"{homeroom.name} ({year.name if year else homeroom.school_year_id})"
 
 
 def homeroom_choices(year_id: int) -> list[tuple[int, str, int, int]]:
@@ -196,6 +214,7 @@ def save_homeroom(
     problems = check_homeroom(values, homeroom.school_year_id, homeroom.id)
     if problems:
         raise HomeroomError(" ".join(problems.values()))
+    old = audited(homeroom) if existing else {}
     for name in FORM_FIELDS:
         setattr(homeroom, name, values[name])
     ids = list(dict.fromkeys(teacher_ids))
@@ -207,6 +226,11 @@ def save_homeroom(
         homeroom.updated_at = utcnow()
     db.session.add(homeroom)
     try:
+        db.session.flush()
+        changes = trail.diff(old, audited(homeroom), AUDITED)
+        if changes or not existing:
+            action = Action.UPDATE if existing else Action.CREATE
+            trail.record_event(action, Entity.HOMEROOM, homeroom.id, changes, note=label(homeroom))
         db.session.commit()
     except StaleDataError as error:
         db.session.rollback()
@@ -235,8 +259,13 @@ def delete_homeroom(homeroom: Homeroom, expected_version: int | None = None) -> 
             f"{homeroom.name} still has {students} student{'s' if students != 1 else ''}: "
             "move them to another homeroom or take them out first."
         )
+    last = audited(homeroom)
+    homeroom_id, note = homeroom.id, label(homeroom)
     db.session.delete(homeroom)
     try:
+        db.session.flush()
+        changes = {name: [value, None] for name, value in last.items()}
+        trail.record_event(Action.DELETE, Entity.HOMEROOM, homeroom_id, changes, note=note)
         db.session.commit()
     except (StaleDataError, IntegrityError) as error:
         db.session.rollback()

@@ -31,6 +31,7 @@ class Entity(enum.StrEnum):
     STUDENT = "student"
     ENROLLMENT = "enrollment"
     SCHOOL_YEAR = "school_year"
+    HOMEROOM = "homeroom"
 
 
 _ACTION_SQL = ", ".join(f"'{action.value}'" for action in Action)
