@@ -14,7 +14,9 @@ from webapp.models import STATUS_LABELS, Status
 
 #: How the latest changes name a changed field: its declaration's noun.
 FIELD_NOUNS = {
-    field.name: field.noun for record in (HOMEROOM, SCHOOL_YEAR, STUDENT, ENROLLMENT) for field in record
+    field.name: field.noun
+    for record in (HOMEROOM, SCHOOL_YEAR, STUDENT, ENROLLMENT)
+    for field in record
 }
 
 
