@@ -4,10 +4,11 @@ homerooms and the teacher role arrive without changing a row, and leave again.""
 from __future__ import annotations
 
 import pytest
-from alembic.util import CommandError
 
-from tests.migration_helpers import Database, run
+from tests.migration_helpers import REVISIONS, Database, run
 from tests.test_migration_0011 import fill_before
+
+BEFORE = REVISIONS[REVISIONS.index("0013") - 1]
 
 ROWS = (
     # What must come through the rebuilds of users and enrollments unchanged.
@@ -18,16 +19,17 @@ ROWS = (
     "SELECT id, student_id, school_year_id, grade, status, version FROM enrollments ORDER BY id",
     "SELECT school_year_id, grade, status, students FROM enrollment_counts"
     " ORDER BY school_year_id, grade, status",
+    "SELECT fingerprint, updated_by_id FROM import_mappings ORDER BY fingerprint",
 )
 
 
 @pytest.fixture
 def at_0011(empty_database_url: str) -> Database:
-    """Students, enrollments and audit events at 0011, with accounts that the trail, a batch
-    and recovery codes refer to."""
+    """Students, enrollments and audit events at the revision before 0013, with accounts
+    that the trail, a batch, recovery codes and an import mapping refer to."""
     database = Database(empty_database_url)
     fill_before(database)
-    run(database, "upgrade", "0011")
+    run(database, "upgrade", BEFORE)
     database.execute(
         "INSERT INTO users (id, email, password_hash, role, active, session_token, created_at)"
         " VALUES (1, 'Boss@School.example', 'x', 'admin', true, 't1', '2026-01-01'),"
@@ -37,6 +39,8 @@ def at_0011(empty_database_url: str) -> Database:
         " VALUES (1, 'rollover', '2026-01-03', 1, 'Boss@School.example', 'a batch')",
         "INSERT INTO recovery_codes (id, user_id, code_hash, created_at)"
         " VALUES (1, 1, 'h1', '2026-01-01'), (2, 1, 'h2', '2026-01-01')",
+        "INSERT INTO import_mappings (fingerprint, headers, targets, date_orders, updated_at,"
+        " updated_by_id) VALUES ('f1', '[]', '[]', '{}', '2026-01-01', 2)",
     )
     return database
 
@@ -49,6 +53,7 @@ def test_upgrade_keeps_every_row_and_what_refers_to_the_accounts(at_0011: Databa
     before = snapshot(at_0011)
     run(at_0011, "upgrade", "0013")
     assert snapshot(at_0011) == before
+    assert before[-1] == [("f1", 2)]
     assert at_0011.query("SELECT count(*) FROM enrollments WHERE homeroom_id IS NOT NULL") == [(0,)]
     assert {"homerooms", "homeroom_teachers"} <= at_0011.tables()
     # The account email index survived the rebuild: another case of the same address fails.
@@ -92,7 +97,7 @@ def test_a_homeroom_of_another_year_is_refused_by_the_database(at_0011: Database
     assert at_0011.query("SELECT count(*) FROM enrollments WHERE homeroom_id IS NOT NULL") == [(0,)]
 
 
-def test_downgrade_refuses_while_teachers_exist_then_drops_the_homerooms(at_0011: Database) -> None:
+def test_downgrade_drops_the_homerooms_and_deactivates_the_teachers(at_0011: Database) -> None:
     before = snapshot(at_0011)
     run(at_0011, "upgrade", "0013")
     at_0011.execute(
@@ -106,17 +111,13 @@ def test_downgrade_refuses_while_teachers_exist_then_drops_the_homerooms(at_0011
         "INSERT INTO audit_events (id, occurred_at, actor, action, entity, entity_id, changes)"
         " VALUES (50, '2026-01-05', 'someone', 'create', 'homeroom', 7, '{}')",
     )
-    with pytest.raises(CommandError, match=r"teach@school\.example"):
-        run(at_0011, "downgrade", "0011")
-    assert at_0011.current_revision() == "0013"
-    at_0011.execute("UPDATE users SET role = 'viewer' WHERE id = 3")
-    run(at_0011, "downgrade", "0011")
-    assert at_0011.current_revision() == "0011"
+    run(at_0011, "downgrade", BEFORE)
+    assert at_0011.current_revision() == BEFORE
     assert "homerooms" not in at_0011.tables()
     after = snapshot(at_0011)
-    # Every earlier row is there (the homeroom's event is gone with it); the account made
-    # meanwhile stays, as a viewer.
-    assert after[0] == [*before[0], (3, "teach@school.example", "viewer", True)]
+    # Every earlier row is there (the homeroom's event is gone with it); the teacher stays,
+    # as a viewer who cannot sign in until an administrator decides.
+    assert after[0] == [*before[0], (3, "teach@school.example", "viewer", False)]
     assert after[1:] == before[1:]
     run(at_0011, "upgrade", "0013")
     assert snapshot(at_0011)[1:] == before[1:]

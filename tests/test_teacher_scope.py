@@ -12,6 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+import openpyxl
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -75,6 +76,19 @@ def school(app: Flask) -> School:
     return School(homerooms, own, ids, year_id)
 
 
+def text_of(response) -> str:
+    """A response's text; a workbook's (the ``.xlsx`` export) is its cells' values."""
+    if response.mimetype.endswith("spreadsheetml.sheet"):
+        workbook = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
+        return "\n".join(
+            str(value)
+            for sheet in workbook.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for value in row
+        )
+    return response.get_data().decode("utf-8", errors="replace")
+
+
 def other(teacher: str) -> str:
     return TEACHERS[1 - TEACHERS.index(teacher)]
 
@@ -118,7 +132,7 @@ def test_every_route_hides_the_other_teachers_students(
         needed = REQUIRED[rule.endpoint]  # (the role matrix fails for a route missing there)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = app.test_client(user=teacher).open(url, method=method)
-            body = response.get_data(as_text=True)
+            body = text_of(response)
             checked += 1
             if needed is not None and needed.rank > Role.TEACHER.rank:
                 expected = {403}
@@ -155,6 +169,8 @@ def test_lists_exports_and_figures_hold_only_their_own(
         )
     )
     assert [row[1] for row in rows[1:]] == [mine]
+    workbook = text_of(client.get("/students/export.xlsx?status=all"))
+    assert [name for name in (*school.own.values(), *school.nobody) if name in workbook] == [mine]
     homerooms = client.get("/homerooms/").get_data(as_text=True)
     assert ("5A" in homerooms) == (teacher == "teacher")
     assert ("5B" in homerooms) == (teacher == "teacher2")

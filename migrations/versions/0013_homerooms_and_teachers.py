@@ -1,7 +1,7 @@
 """Homerooms per school year, their teachers, a student's homeroom, and the teacher role.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30
 
 Upgrade, schema:
@@ -20,37 +20,39 @@ Upgrade, schema:
 Upgrade, to existing rows: none change. No enrollment has a homeroom; no account is a
 teacher. Every row is kept.
 
-On SQLite ``enrollments``, ``users`` and ``audit_events`` are rebuilt (batch mode); the
+On SQLite ``enrollments``, ``users`` and ``audit_events`` are rebuilt (batch mode). The
 events' ``reverts_id``, which refers to the table itself, is set aside and written back
-(as in 0011). The enrollments'
-triggers (which keep ``enrollment_counts``) go with the old table and are created again
-from their SQL as ``sqlite_master`` held it. Dropping the old ``users`` would run the
-``ON DELETE`` actions of the tables that refer to it (foreign keys are on): the audit
-trail's account ids (SET NULL) and the recovery codes (CASCADE) are set aside in
-temporary tables and written back; the expression index on ``lower(email)`` is dropped
-before and made again after (as in 0010).
+(as in 0011). The enrollments' triggers (which keep ``enrollment_counts``) go with the old
+table and are created again from their SQL as ``sqlite_master`` held it. Dropping the old
+``users`` would run the ``ON DELETE`` actions of the tables that refer to it (foreign keys
+are on): whatever refers to an account (the account ids of the audit trail, its batches
+and the import mappings; recovery codes; homeroom teachers) is set aside in temporary
+tables and written back; the expression index on ``lower(email)`` is dropped before and
+made again after (as in 0010).
 
 Downgrade: drops the homerooms, their teachers and every student's homeroom (those are
-lost), and the audit events of homerooms, and puts back the old CHECKs. It refuses while
-an account has the ``teacher`` role, naming the accounts: give them another role first
-(``flask users set-role``), so that no one is silently given more or less access than
-intended.
+lost), and the audit events of homerooms, and puts back the old CHECKs. Accounts with the
+``teacher`` role become **deactivated** viewers (named in a warning): before this revision
+no role sees only some students, and a viewer sees everyone, so none of them may sign in
+until an administrator decides (``flask users activate`` or ``set-role``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import op
-from alembic.util import CommandError
 
 # revision identifiers, used by Alembic.
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
+
+logger = logging.getLogger("alembic.runtime.migration")
 
 USERS_EMAIL_INDEX = "uq_users_email_lower"
 ROLES_BEFORE = "'viewer', 'editor', 'admin'"
@@ -82,36 +84,60 @@ def _enrollment_triggers_kept() -> Iterator[None]:
         op.execute(sql)
 
 
+def _references_to_users() -> list[tuple[str, str, str]]:
+    """``(table, column, ON DELETE action)`` of every foreign key to ``users`` (SQLite)."""
+    bind = op.get_bind()
+    tables = [
+        name
+        for (name,) in bind.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name"
+        )
+    ]
+    found = []
+    for table in tables:
+        for row in bind.exec_driver_sql(f"PRAGMA foreign_key_list('{table}')"):
+            if row[2] == "users":
+                found.append((table, str(row[3]), str(row[6]).upper()))
+    return found
+
+
 @contextmanager
 def _users_rebuilt() -> Iterator[None]:
-    """On SQLite, keep what refers to ``users`` across a rebuild of the table."""
-    if not _sqlite():
+    """On SQLite, keep what refers to ``users`` across a rebuild of the table.
+
+    Dropping the old table runs each referring foreign key's ``ON DELETE`` action. So the
+    rows of tables that cascade (recovery codes, homeroom teachers) are copied aside and
+    put back, and the account ids of the others (the audit trail, its batches, import
+    mappings) are saved, cleared, and written back, whatever tables exist by then.
+    """
+    if not _sqlite() or op.get_context().as_sql:
         yield
         return
-    op.execute(
-        "CREATE TEMPORARY TABLE _saved_event_users AS"
-        " SELECT id, user_id FROM audit_events WHERE user_id IS NOT NULL"
-    )
-    op.execute(
-        "CREATE TEMPORARY TABLE _saved_batch_users AS"
-        " SELECT id, user_id FROM audit_batches WHERE user_id IS NOT NULL"
-    )
-    op.execute("CREATE TEMPORARY TABLE _saved_recovery_codes AS SELECT * FROM recovery_codes")
+    references = _references_to_users()
+    for number, (table, column, action) in enumerate(references):
+        if action == "CASCADE":
+            op.execute(f"CREATE TEMPORARY TABLE _saved_users_{number} AS SELECT * FROM {table}")
+        else:
+            op.execute(
+                f"CREATE TEMPORARY TABLE _saved_users_{number} AS SELECT rowid AS row_id,"
+                f" {column} AS user_id FROM {table} WHERE {column} IS NOT NULL"
+            )
+            op.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} IS NOT NULL")
     op.drop_index(USERS_EMAIL_INDEX, table_name="users")
     yield
     op.create_index(USERS_EMAIL_INDEX, "users", [sa.text("lower(email)")], unique=True)
-    for table, saved in (
-        ("audit_events", "_saved_event_users"),
-        ("audit_batches", "_saved_batch_users"),
-    ):
-        op.execute(
-            f"UPDATE {table} SET user_id = (SELECT s.user_id FROM {saved} s"
-            f" WHERE s.id = {table}.id) WHERE id IN (SELECT id FROM {saved})"
-        )
+    for number, (table, column, action) in enumerate(references):
+        saved = f"_saved_users_{number}"
+        if action == "CASCADE":
+            op.execute(f"DELETE FROM {table}")
+            op.execute(f"INSERT INTO {table} SELECT * FROM {saved}")
+        else:
+            op.execute(
+                f"UPDATE {table} SET {column} = (SELECT s.user_id FROM {saved} s"
+                f" WHERE s.row_id = {table}.rowid) WHERE rowid IN (SELECT row_id FROM {saved})"
+            )
         op.execute(f"DROP TABLE {saved}")
-    op.execute("DELETE FROM recovery_codes")
-    op.execute("INSERT INTO recovery_codes SELECT * FROM _saved_recovery_codes")
-    op.execute("DROP TABLE _saved_recovery_codes")
 
 
 @contextmanager
@@ -209,6 +235,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop the homerooms and every student's homeroom; refuse while teachers exist."""
+    # Before this revision no role sees only some students: a teacher kept as a viewer
+    # would see everyone. Teachers become deactivated viewers (they cannot sign in) until
+    # an administrator decides; they are named in the log.
     if not op.get_context().as_sql:
         teachers = [
             email
@@ -217,12 +246,12 @@ def downgrade() -> None:
             )
         ]
         if teachers:
-            raise CommandError(
-                "Cannot downgrade below 0013 while accounts have the teacher role: "
-                + ", ".join(teachers[:20])
-                + (" ..." if len(teachers) > 20 else "")
-                + ". Give them another role first (flask users set-role EMAIL ROLE)."
+            logger.warning(
+                "Downgrade below 0013: %d teacher account(s) became deactivated viewers: %s",
+                len(teachers),
+                ", ".join(teachers),
             )
+    op.execute("UPDATE users SET role = 'viewer', active = false WHERE role = 'teacher'")
     _set_roles(ROLES_BEFORE)
     op.execute(
         "UPDATE audit_events SET reverts_id = NULL WHERE reverts_id IN"

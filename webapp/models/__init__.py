@@ -3,6 +3,7 @@
 from webapp.models.audit import Action, AuditBatch, AuditEvent, Entity
 from webapp.models.enrollment import STATUS_LABELS, Enrollment, EnrollmentCount, Status
 from webapp.models.homeroom import Homeroom, homeroom_teachers
+from webapp.models.imports import ImportMapping, PendingImport, PendingImportPage
 from webapp.models.rollover import Rollover
 from webapp.models.school_year import SchoolYear
 from webapp.models.signin import LoginThrottle, RecoveryCode, Step
@@ -18,7 +19,10 @@ __all__ = [
     "EnrollmentCount",
     "Entity",
     "Homeroom",
+    "ImportMapping",
     "LoginThrottle",
+    "PendingImport",
+    "PendingImportPage",
     "RecoveryCode",
     "Role",
     "Rollover",
