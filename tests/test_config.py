@@ -189,3 +189,25 @@ def test_pool_pre_ping_replaces_connections_the_server_closed(
     assert killed == 1
 
     assert app.test_client().get("/students/").status_code == 200
+
+
+def test_phone_default_region_from_the_environment_is_upper_cased(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PHONE_DEFAULT_REGION", "gb")
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+
+    assert app.config["PHONE_DEFAULT_REGION"] == "GB"
+
+
+@pytest.mark.parametrize("value", ["XX", "England", ""])
+def test_unknown_phone_default_region_stops_the_app(value: str) -> None:
+    with pytest.raises(ValueError, match="PHONE_DEFAULT_REGION must be a two-letter region"):
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "SECRET_KEY": "x",
+                "PHONE_DEFAULT_REGION": value,
+            }
+        )

@@ -2,6 +2,13 @@
 
 from webapp.models.audit import Action, AuditBatch, AuditEvent, Entity
 from webapp.models.enrollment import STATUS_LABELS, Enrollment, EnrollmentCount, Status
+from webapp.models.guardian import (
+    Guardian,
+    GuardianPhone,
+    PhoneKind,
+    Relationship,
+    StudentGuardian,
+)
 from webapp.models.rollover import Rollover
 from webapp.models.school_year import SchoolYear
 from webapp.models.signin import LoginThrottle, RecoveryCode, Step
@@ -16,13 +23,18 @@ __all__ = [
     "Enrollment",
     "EnrollmentCount",
     "Entity",
+    "Guardian",
+    "GuardianPhone",
     "LoginThrottle",
+    "PhoneKind",
     "RecoveryCode",
+    "Relationship",
     "Role",
     "Rollover",
     "SchoolYear",
     "Status",
     "Step",
     "Student",
+    "StudentGuardian",
     "User",
 ]
