@@ -201,7 +201,7 @@ PREFERRED_LANGUAGE: Field[str] = Field(
     html={"maxlength": 60, "autocomplete": "off"},
 )
 
-PHONES: Field[list[list[str]]] = Field(
+PHONES: Field[Any] = Field(
     "phones",
     "Phone numbers",
     Kind.TEXT,

@@ -1,0 +1,542 @@
+"""Guardian queries and writes, shared by the student's page, the guardian pages, the
+audit trail's undo (:mod:`webapp.audit.guardians`) and the demo data.
+
+Each write function changes the session, records its audit events (in the same
+transaction, carrying the student's id so the student's history lists them) and commits
+once; on failure it rolls back and raises an exception the caller explains to the user.
+Reads load a guardian's phone numbers eagerly: a student's guardians cost two statements
+however many there are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from webapp import trail
+from webapp.extensions import db
+from webapp.fields.base import FieldError
+from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK, parse_phone
+from webapp.models import (
+    Action,
+    AuditEvent,
+    Entity,
+    Guardian,
+    GuardianPhone,
+    Student,
+    StudentGuardian,
+    User,
+)
+from webapp.models.types import utcnow
+from webapp.students.roster import scoped
+
+#: The guardian fields a form sets (the phones are set apart, as rows).
+GUARDIAN_FIELDS = tuple(field.name for field in GUARDIAN.form_fields)
+LINK_FIELDS = tuple(field.name for field in GUARDIAN_LINK.fields)
+#: The most guardians a search shows.
+SEARCH_LIMIT = 20
+ALREADY_LINKED_MESSAGE = "This guardian is already linked to this student."
+
+
+class GuardianError(Exception):
+    """A change to a guardian or a link was refused; ``str(error)`` says why, for the user."""
+
+
+class AlreadyLinkedError(GuardianError):
+    """The guardian is linked to the student already (the link's primary key)."""
+
+    def __init__(self) -> None:
+        super().__init__(ALREADY_LINKED_MESSAGE)
+
+
+class StaleGuardianError(GuardianError):
+    """The guardian or the link changed (or went) since the version the user saw.
+
+    Attributes:
+        current_version: the version now stored, or ``None`` when the row is gone.
+    """
+
+    def __init__(self, current_version: int | None) -> None:
+        super().__init__(
+            "Someone else changed this guardian while you were editing; nothing was saved. "
+            "The form now shows the stored values."
+        )
+        self.current_version = current_version
+
+
+Phones = Sequence[tuple[str, str]]
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def guardians_of(student_id: int) -> list[StudentGuardian]:
+    """The student's guardian links, in contact order, with guardians and phones loaded.
+
+    Two statements whatever the number of guardians: the links joined to the guardians,
+    then every phone number of those guardians (``selectinload``).
+    """
+    statement = (
+        select(StudentGuardian)
+        .join(StudentGuardian.guardian)
+        .options(
+            contains_eager(StudentGuardian.guardian).selectinload(Guardian.phone_rows),
+        )
+        .where(StudentGuardian.student_id == student_id)
+        .order_by(StudentGuardian.contact_order, Guardian.name, Guardian.id)
+    )
+    return list(db.session.scalars(statement))
+
+
+def get_guardian(guardian_id: int) -> Guardian | None:
+    """The guardian with its phone numbers loaded, or ``None``."""
+    statement = (
+        select(Guardian)
+        .options(selectinload(Guardian.phone_rows))
+        .where(Guardian.id == guardian_id)
+    )
+    guardian: Guardian | None = db.session.scalar(statement)
+    return guardian
+
+
+def get_link(student_id: int, guardian_id: int) -> StudentGuardian | None:
+    """The link of ``guardian_id`` to ``student_id``, with the guardian loaded, or ``None``."""
+    return db.session.get(
+        StudentGuardian,
+        (student_id, guardian_id),
+        options=[selectinload(StudentGuardian.guardian).selectinload(Guardian.phone_rows)],
+    )
+
+
+def students_of(guardian_id: int, viewer: User | None) -> list[tuple[StudentGuardian, Student]]:
+    """The guardian's students that ``viewer`` may see, by name, with their links.
+
+    The viewer's scope (:func:`webapp.students.roster.scoped`) applies as it does to
+    every student query: a teacher sees only their own students here.
+    """
+    # (A row of two entities: mypy wants Select[tuple], as in roster.py.)
+    linked: Select[Any] = select(StudentGuardian, Student)  # type: ignore[assignment]
+    linked = (
+        linked.join(Student, Student.id == StudentGuardian.student_id)
+        .where(StudentGuardian.guardian_id == guardian_id)
+        .order_by(Student.name, Student.id)
+    )
+    statement = scoped(linked, viewer)
+    return [(link, student) for link, student in db.session.execute(statement)]
+
+
+def search_statement(text: str, exclude_student: int | None = None) -> Select[Any]:
+    """Guardians whose name or email contains ``text``, or whose number matches it.
+
+    A text that parses as a phone number (``201 555 0123``) finds that number in E.164;
+    a run of digits also finds numbers containing it.
+
+    Args:
+        text: what was typed in the search box (stripped, not blank).
+        exclude_student: leave out the guardians already linked to this student.
+
+    Returns:
+        A SELECT of :class:`Guardian` with phones loaded, by name, at most
+        :data:`SEARCH_LIMIT`.
+    """
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    numbers = select(GuardianPhone.guardian_id)
+    number_terms = []
+    with contextlib.suppress(FieldError):
+        number_terms.append(GuardianPhone.number == parse_phone(text, "phone number"))
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) >= 4:
+        number_terms.append(GuardianPhone.number.contains(digits, autoescape=True))
+    conditions = [
+        func.lower(Guardian.name).like(func.lower(pattern), escape="\\"),
+        func.lower(Guardian.email).like(func.lower(pattern), escape="\\"),
+    ]
+    if number_terms:
+        conditions.append(Guardian.id.in_(numbers.where(or_(*number_terms))))
+    statement = (
+        select(Guardian)
+        .options(selectinload(Guardian.phone_rows))
+        .where(or_(*conditions))
+        .order_by(Guardian.name, Guardian.id)
+        .limit(SEARCH_LIMIT)
+    )
+    if exclude_student is not None:
+        linked = select(StudentGuardian.guardian_id).where(
+            StudentGuardian.student_id == exclude_student
+        )
+        statement = statement.where(Guardian.id.not_in(linked))
+    return statement
+
+
+def search(text: str, exclude_student: int | None = None) -> list[Guardian]:
+    """Run :func:`search_statement`; an empty text finds nobody."""
+    text = text.strip()
+    if not text:
+        return []
+    return list(db.session.scalars(search_statement(text, exclude_student)))
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def snapshot(guardian: Guardian) -> dict[str, Any]:
+    """The guardian's audited fields (name, email, language, phones), as the trail keeps them."""
+    return GUARDIAN.snapshot(guardian)
+
+
+def link_snapshot(link: StudentGuardian) -> dict[str, Any]:
+    """The link's audited fields (relationship, contact order, the three flags)."""
+    return GUARDIAN_LINK.snapshot(link)
+
+
+def _note(guardian: Guardian | str) -> str:
+    name = guardian if isinstance(guardian, str) else guardian.name
+    return f"guardian {name}"
+
+
+def set_phones(guardian: Guardian, phones: Phones) -> None:
+    """Make ``guardian``'s numbers ``phones`` (``(kind, E.164)`` pairs), in that order.
+
+    Rows are changed in place by position, added or removed at the end, so no two rows
+    ever share a key within the flush.
+    """
+    rows = guardian.phone_rows
+    for position, (kind, number) in enumerate(phones, start=1):
+        if position <= len(rows):
+            rows[position - 1].kind, rows[position - 1].number = kind, number
+        else:
+            rows.append(GuardianPhone(position=position, kind=kind, number=number))
+    del rows[len(phones) :]
+
+
+def _apply(guardian: Guardian, values: Mapping[str, Any], phones: Phones) -> None:
+    for name in GUARDIAN_FIELDS:
+        if name in values:
+            setattr(guardian, name, values[name])
+    set_phones(guardian, phones)
+
+
+def _commit(version_of: Any) -> None:
+    """Commit; on a lost optimistic lock roll back and raise :class:`StaleGuardianError`."""
+    try:
+        db.session.commit()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise StaleGuardianError(version_of()) from error
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def commit() -> None:
+    """Commit the session (rolled back on failure, and the error raised again)."""
+    _commit(lambda: None)
+
+
+def check_version(stored: int, expected: int | None) -> None:
+    """Refuse a write based on a version other than the stored one (``None``: no check).
+
+    Raises:
+        StaleGuardianError: the versions differ.
+    """
+    if expected is not None and expected != stored:
+        raise StaleGuardianError(stored)
+
+
+def record(
+    action: Action,
+    entity: Entity,
+    entity_id: int,
+    changes: Mapping[str, list[Any]],
+    student: Student | None,
+    note: str,
+    reverts: AuditEvent | None = None,
+) -> None:
+    """Add an audit event about a guardian or a link, in ``student``'s history; no commit."""
+    trail.record_event(
+        action,
+        entity,
+        entity_id,
+        changes,
+        student_id=student.id if student else None,
+        student_name=student.name if student else None,
+        note=note,
+        reverts=reverts,
+    )
+
+
+def create_guardian(
+    student: Student,
+    values: Mapping[str, Any],
+    phones: Phones,
+    link: Mapping[str, Any],
+) -> StudentGuardian:
+    """Add a new guardian with ``phones`` and link them to ``student``; commits.
+
+    Two audit events: the guardian's creation and the link's, both in the student's
+    history.
+
+    Args:
+        student: the student (loaded through the viewer's scope).
+        values: cleaned guardian fields (:data:`webapp.fields.guardian.GUARDIAN`).
+        phones: ``(kind, E.164 number)`` pairs, in order.
+        link: cleaned link fields (:data:`webapp.fields.guardian.GUARDIAN_LINK`).
+
+    Returns:
+        The new link (its guardian has an id).
+    """
+    guardian = Guardian()
+    _apply(guardian, values, phones)
+    db.session.add(guardian)
+    db.session.flush()
+    after = snapshot(guardian)
+    record(
+        Action.CREATE,
+        Entity.GUARDIAN,
+        guardian.id,
+        {name: [None, value] for name, value in after.items()},
+        student,
+        _note(guardian),
+    )
+    return _add_link(student, guardian, link, commit=True)
+
+
+def _add_link(
+    student: Student,
+    guardian: Guardian,
+    values: Mapping[str, Any],
+    *,
+    commit: bool,
+    reverts: AuditEvent | None = None,
+) -> StudentGuardian:
+    link = StudentGuardian(student_id=student.id, guardian_id=guardian.id)
+    for name in LINK_FIELDS:
+        setattr(link, name, values.get(name))
+    link.guardian = guardian
+    db.session.add(link)
+    db.session.flush()
+    action = Action.RESTORE if reverts else Action.CREATE
+    record(
+        action,
+        Entity.GUARDIAN_LINK,
+        guardian.id,
+        {name: [None, value] for name, value in link_snapshot(link).items()},
+        student,
+        _note(guardian),
+        reverts,
+    )
+    if commit:
+        _commit(lambda: None)
+    return link
+
+
+def link_guardian(
+    student: Student,
+    guardian: Guardian,
+    values: Mapping[str, Any],
+    *,
+    reverts: AuditEvent | None = None,
+) -> StudentGuardian:
+    """Link an existing guardian to ``student`` with the link's ``values``; commits.
+
+    Raises:
+        AlreadyLinkedError: the guardian is linked to the student already (checked
+            first; the primary key holds it against a concurrent link too); nothing
+            changed.
+    """
+    if db.session.get(StudentGuardian, (student.id, guardian.id)) is not None:
+        raise AlreadyLinkedError()
+    try:
+        return _add_link(student, guardian, values, commit=True, reverts=reverts)
+    except IntegrityError as error:
+        db.session.rollback()
+        raise AlreadyLinkedError() from error
+
+
+def update_guardian(
+    guardian: Guardian,
+    values: Mapping[str, Any],
+    phones: Phones,
+    expected_version: int | None,
+    student: Student | None,
+    *,
+    action: Action = Action.UPDATE,
+    reverts: AuditEvent | None = None,
+    commit: bool = True,
+) -> Guardian:
+    """Change a guardian's fields and numbers; commits. A save changing nothing writes nothing.
+
+    Args:
+        guardian: the guardian, loaded in this session.
+        values: cleaned guardian fields.
+        phones: the numbers it is to have, in order.
+        expected_version: the version the form was rendered from (``None``: no check).
+        student: the student whose page the change came from (its history lists it).
+        action: ``update``, or ``revert`` from the audit trail.
+        reverts: the event a revert undoes.
+        commit: ``False`` leaves the commit to the caller (:func:`edit_guardian`).
+
+    Raises:
+        StaleGuardianError: the guardian changed since ``expected_version``, or meanwhile;
+            the session has been rolled back.
+    """
+    try:
+        check_version(guardian.version, expected_version)
+    except StaleGuardianError:
+        db.session.rollback()
+        raise
+    before = snapshot(guardian)
+    _apply(guardian, values, phones)
+    after = snapshot(guardian)
+    changes = trail.diff(before, after, GUARDIAN.names)
+    if not changes:
+        return guardian
+    # Phones live in their own rows: touching the guardian bumps its version all the same.
+    guardian.updated_at = utcnow()
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise StaleGuardianError(_version(Guardian, guardian.id)) from error
+    record(action, Entity.GUARDIAN, guardian.id, changes, student, _note(guardian), reverts)
+    if commit:
+        _commit(lambda: _version(Guardian, guardian.id))
+    return guardian
+
+
+def delete_guardian(guardian: Guardian, expected_version: int | None, student: Student) -> None:
+    """Delete a guardian, their numbers and every link to a student; commits.
+
+    The audit event (in ``student``'s history) keeps the guardian's values and links,
+    from which :func:`restore_guardian` brings them back.
+
+    Raises:
+        StaleGuardianError: the guardian changed since ``expected_version``, or meanwhile.
+    """
+    check_version(guardian.version, expected_version)
+    last = snapshot(guardian)
+    links = [
+        {"student_id": link.student_id, **link_snapshot(link)}
+        for link in db.session.scalars(
+            select(StudentGuardian).where(StudentGuardian.guardian_id == guardian.id)
+        )
+    ]
+    guardian_id, name = guardian.id, guardian.name
+    db.session.delete(guardian)
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise StaleGuardianError(_version(Guardian, guardian_id)) from error
+    changes: dict[str, list[Any]] = {field: [value, None] for field, value in last.items()}
+    changes["links"] = [links, None]
+    record(Action.DELETE, Entity.GUARDIAN, guardian_id, changes, student, _note(name))
+    _commit(lambda: None)
+
+
+def update_link(
+    link: StudentGuardian,
+    values: Mapping[str, Any],
+    expected_version: int | None,
+    *,
+    action: Action = Action.UPDATE,
+    reverts: AuditEvent | None = None,
+    commit: bool = True,
+) -> StudentGuardian:
+    """Change what is true of a guardian for a student (relationship, flags, order); commits
+    unless ``commit`` is false.
+
+    Raises:
+        StaleGuardianError: the link changed since ``expected_version``, or meanwhile; the
+            session has been rolled back.
+    """
+    try:
+        check_version(link.version, expected_version)
+    except StaleGuardianError:
+        db.session.rollback()
+        raise
+    before = link_snapshot(link)
+    for name in LINK_FIELDS:
+        if name in values:
+            setattr(link, name, values[name])
+    changes = trail.diff(before, link_snapshot(link), LINK_FIELDS)
+    if not changes:
+        return link
+    key = (link.student_id, link.guardian_id)
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise StaleGuardianError(_version(StudentGuardian, key)) from error
+    student = db.session.get(Student, link.student_id)
+    record(
+        action,
+        Entity.GUARDIAN_LINK,
+        link.guardian_id,
+        changes,
+        student,
+        _note(link.guardian),
+        reverts,
+    )
+    if commit:
+        _commit(lambda: _version(StudentGuardian, key))
+    return link
+
+
+def edit_guardian(
+    link: StudentGuardian,
+    values: Mapping[str, Any],
+    phones: Phones,
+    guardian_version: int | None,
+    link_values: Mapping[str, Any],
+    link_version: int | None,
+) -> StudentGuardian:
+    """Save the guardian's fields and numbers and the link's, in one transaction; commits.
+
+    Up to two audit events (the guardian's change, the link's), both in the student's
+    history; nothing is written when nothing changed.
+
+    Raises:
+        StaleGuardianError: either changed since the form's versions, or meanwhile; the
+            session has been rolled back and nothing was saved.
+    """
+    student = db.session.get(Student, link.student_id)
+    check_version(link.version, link_version)
+    update_guardian(link.guardian, values, phones, guardian_version, student, commit=False)
+    update_link(link, link_values, link_version, commit=False)
+    _commit(lambda: _version(Guardian, link.guardian_id))
+    return link
+
+
+def unlink(link: StudentGuardian, expected_version: int | None) -> None:
+    """Remove a guardian from a student (the guardian stays, with their other students); commits.
+
+    Raises:
+        StaleGuardianError: the link changed since ``expected_version``, or meanwhile.
+    """
+    check_version(link.version, expected_version)
+    last = link_snapshot(link)
+    student = db.session.get(Student, link.student_id)
+    guardian_id, name = link.guardian_id, link.guardian.name
+    key = (link.student_id, link.guardian_id)
+    db.session.delete(link)
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise StaleGuardianError(_version(StudentGuardian, key)) from error
+    changes = {field: [value, None] for field, value in last.items()}
+    record(Action.DELETE, Entity.GUARDIAN_LINK, guardian_id, changes, student, _note(name))
+    _commit(lambda: None)
+
+
+def _version(model: type[Guardian] | type[StudentGuardian], key: Any) -> int | None:
+    """The version now stored for ``key``, or ``None`` when the row is gone."""
+    row = db.session.get(model, key, populate_existing=True)
+    return None if row is None else int(getattr(row, "version"))  # noqa: B009
