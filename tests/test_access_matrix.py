@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 
 from tests.accounts import ACCOUNTS
+from tests.guardian_helpers import add_guardian
 from tests.helpers import add_student, current_enrollment, valid_form
 from webapp.models import Role
 
@@ -59,6 +60,13 @@ REQUIRED: dict[str, Role | None] = {
     "import_export.confirm": Role.EDITOR,
     "import_export.result": Role.EDITOR,
     "import_export.export_csv": Role.VIEWER,
+    "guardians.detail": Role.VIEWER,
+    "guardians.create": Role.EDITOR,
+    "guardians.edit": Role.EDITOR,
+    "guardians.search": Role.EDITOR,
+    "guardians.link": Role.EDITOR,
+    "guardians.unlink": Role.EDITOR,
+    "guardians.delete": Role.EDITOR,
 }
 
 CLIENTS = [None, "viewer", "editor", "admin"]
@@ -125,6 +133,7 @@ def test_role_matrix(app: Flask, client_role: str | None) -> None:
         "enrollment_id": enrollment.id,
         "year_id": enrollment.school_year_id,
         "rollover_id": 1,
+        "guardian_id": add_guardian(app, (student_id,)),
     }
     outcomes: Counter[str] = Counter()
     unexpected = []
