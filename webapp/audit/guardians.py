@@ -125,12 +125,8 @@ def restore(event: AuditEvent) -> Student:
     )
     kept_links = old.get("links") or []
     ids = [kept["student_id"] for kept in kept_links]
-    names: dict[int, str] = {
-        sid: name
-        for sid, name in db.session.execute(
-            select(Student.id, Student.name).where(Student.id.in_(ids))
-        )
-    }
+    statement = select(Student.id, Student.name).where(Student.id.in_(ids))
+    names: dict[int, str] = dict(db.session.execute(statement).all())
     for kept in kept_links:
         if kept["student_id"] not in names:
             continue  # that student was deleted since

@@ -77,12 +77,8 @@ def homeroom_contacts(students: Sequence[Student] | Sequence[int]) -> list[Conta
     ids = [s if isinstance(s, int) else s.id for s in students]
     if not ids:
         return []
-    names: dict[int, str] = {
-        sid: name
-        for sid, name in db.session.execute(
-            select(Student.id, Student.name).where(Student.id.in_(ids))
-        )
-    }
+    named = select(Student.id, Student.name).where(Student.id.in_(ids))
+    names: dict[int, str] = dict(db.session.execute(named).all())
     statement = (
         select(StudentGuardian)
         .join(StudentGuardian.guardian)
