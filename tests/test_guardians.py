@@ -407,3 +407,17 @@ def events_with_ids(app: Flask, student_id: int) -> list[tuple[int, str, str]]:
             .order_by(AuditEvent.id)
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_deleting_a_student_keeps_the_guardian_and_restore_links_them_again(
+    app: Flask, client: FlaskClient, student_id: int
+) -> None:
+    sibling = add_student(app, name="Bob Lee")
+    guardian_id = add_guardian(app, (student_id, sibling), pickup_allowed=True)
+
+    client.post(f"/students/{student_id}/delete", data={"version": "1"})
+
+    assert set(stored(app, guardian_id)["links"]) == {sibling}
+    client.post(f"/audit/{last_event_id(app, student_id)}/restore")
+    assert stored(app, guardian_id)["links"][student_id][:5] == ("mother", 1, False, False, True)
+    assert events(app, student_id)[-1][:2] == ("restore", "guardian_link")

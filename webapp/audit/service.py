@@ -208,6 +208,7 @@ def restore(event: AuditEvent) -> Student:
         reverts=event,
         grade=grade,
         kept_enrollments=kept,
+        kept_guardians=event.changes.get("guardians", [None])[0],
     )
 
 

@@ -536,6 +536,46 @@ def unlink(link: StudentGuardian, expected_version: int | None) -> None:
     _commit(lambda: None)
 
 
+def kept_links(student_id: int) -> list[dict[str, Any]]:
+    """The student's guardian links as a deletion of the student keeps them (the database
+    deletes the links with the student): ``[{"guardian_id": ..., field: value}, ...]``."""
+    statement = select(StudentGuardian).where(StudentGuardian.student_id == student_id)
+    return [
+        {"guardian_id": link.guardian_id, **link_snapshot(link)}
+        for link in db.session.scalars(statement)
+    ]
+
+
+def restore_links(
+    student: Student, kept: Sequence[Mapping[str, Any]], reverts: AuditEvent | None
+) -> None:
+    """Link a restored student to the guardians :func:`kept_links` kept, those that still
+    exist, each with an audit event; no commit."""
+    ids = [link["guardian_id"] for link in kept]
+    named = select(Guardian.id, Guardian.name).where(Guardian.id.in_(ids))
+    names: dict[int, str] = dict(db.session.execute(named).all())
+    for values in kept:
+        guardian_id = values["guardian_id"]
+        if guardian_id not in names:
+            continue  # deleted since
+        link = StudentGuardian(student_id=student.id, guardian_id=guardian_id)
+        for name in LINK_FIELDS:
+            setattr(link, name, values.get(name))
+        db.session.add(link)
+        db.session.flush()
+        changes = {name: [None, value] for name, value in link_snapshot(link).items()}
+        action = Action.RESTORE
+        record(
+            action,
+            Entity.GUARDIAN_LINK,
+            guardian_id,
+            changes,
+            student,
+            _note(names[guardian_id]),
+            reverts,
+        )
+
+
 def _version(model: type[Guardian] | type[StudentGuardian], key: Any) -> int | None:
     """The version now stored for ``key``, or ``None`` when the row is gone."""
     row = db.session.get(model, key, populate_existing=True)
