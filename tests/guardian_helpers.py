@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Guardian, GuardianPhone, StudentGuardian
@@ -88,13 +89,35 @@ def stored(app: Flask, guardian_id: int) -> dict[str, Any] | None:
 
 def events(app: Flask, student_id: int) -> list[tuple[str, str, int]]:
     """``(action, entity, entity_id)`` of the student's audit events, oldest first."""
+    return [event[1:] for event in events_with_ids(app, student_id)]  # type: ignore[misc]
+
+
+def events_with_ids(app: Flask, student_id: int) -> list[tuple[int, str, str, int]]:
+    """``(id, action, entity, entity_id)`` of the student's audit events, oldest first."""
     with app.app_context():
         rows = db.session.execute(
-            select(AuditEvent.action, AuditEvent.entity, AuditEvent.entity_id)
+            select(AuditEvent.id, AuditEvent.action, AuditEvent.entity, AuditEvent.entity_id)
             .where(AuditEvent.student_id == student_id)
             .order_by(AuditEvent.id)
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def count_statements(app: Flask, run: Callable[[], object]) -> int:
+    """How many SQL statements ``run()`` sends (transaction control left out)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.split()[0].upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
+            statements.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            run()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements)
 
 
 def all_rows(app: Flask) -> tuple[int, int, int, int]:

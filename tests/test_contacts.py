@@ -7,9 +7,8 @@ import csv
 import io
 
 from flask import Flask
-from sqlalchemy import event
 
-from tests.guardian_helpers import add_guardian
+from tests.guardian_helpers import add_guardian, count_statements
 from tests.helpers import add_student
 from webapp.extensions import db
 from webapp.students.contacts import CSV_COLUMNS, homeroom_contacts, write_contacts_csv
@@ -78,26 +77,13 @@ def test_no_students_no_contacts(app: Flask) -> None:
         assert homeroom_contacts([12345]) == []
 
 
-def count_statements(app: Flask, student_ids: list[int]) -> int:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.split()[0].upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
-            statements.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            homeroom_contacts(student_ids)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-    return len(statements)
-
-
 def test_contacts_run_three_statements_for_2_or_30_students(app: Flask) -> None:
     students = [add_student(app, name=f"Student {i}") for i in range(30)]
     for i in range(0, 30, 2):
         add_guardian(app, (students[i], students[i + 1]), name=f"Parent {i}")
         add_guardian(app, (students[i],), name=f"Other {i}", phones=(("home", "+12015550100"),))
 
-    assert count_statements(app, students[:2]) == count_statements(app, students) == 3
+    def contacts_statements(ids: list[int]) -> int:
+        return count_statements(app, lambda: homeroom_contacts(ids))
+
+    assert contacts_statements(students[:2]) == contacts_statements(students) == 3

@@ -7,11 +7,17 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
-from tests.guardian_helpers import add_guardian, all_rows, events, guardian_form, stored
+from tests.guardian_helpers import (
+    add_guardian,
+    all_rows,
+    count_statements,
+    events,
+    events_with_ids,
+    guardian_form,
+    stored,
+)
 from tests.helpers import add_student, field_errors
-from webapp.extensions import db
 
 
 @pytest.fixture
@@ -356,21 +362,11 @@ def test_guardian_forms_of_unknown_student_are_404(app: Flask, client: FlaskClie
     assert client.get(f"/students/999/guardians/{guardian_id}/edit").status_code == 404
 
 
-def count_statements(app: Flask, client: FlaskClient, url: str) -> int:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
+def page_statements(app: Flask, client: FlaskClient, url: str) -> int:
+    def get() -> None:
+        assert client.get(url).status_code == 200
 
-        def record(conn, cursor, statement, parameters, context, executemany):
-            if statement.split()[0].upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
-                statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            assert client.get(url).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-    return len(statements)
+    return count_statements(app, get)
 
 
 def test_students_page_runs_the_same_statements_for_1_or_12_guardians(
@@ -386,38 +382,10 @@ def test_students_page_runs_the_same_statements_for_1_or_12_guardians(
             phones=(("home", "+12015550100"), ("work", "+12015550101")),
         )
 
-    assert count_statements(app, client, f"/students/{few}") == count_statements(
+    assert page_statements(app, client, f"/students/{few}") == page_statements(
         app, client, f"/students/{many}"
     )
 
 
 def last_event_id(app: Flask, student_id: int) -> int:
     return events_with_ids(app, student_id)[-1][0]
-
-
-def events_with_ids(app: Flask, student_id: int) -> list[tuple[int, str, str]]:
-    from sqlalchemy import select
-
-    from webapp.models import AuditEvent
-
-    with app.app_context():
-        rows = db.session.execute(
-            select(AuditEvent.id, AuditEvent.action, AuditEvent.entity)
-            .where(AuditEvent.student_id == student_id)
-            .order_by(AuditEvent.id)
-        )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
-
-
-def test_deleting_a_student_keeps_the_guardian_and_restore_links_them_again(
-    app: Flask, client: FlaskClient, student_id: int
-) -> None:
-    sibling = add_student(app, name="Bob Lee")
-    guardian_id = add_guardian(app, (student_id, sibling), pickup_allowed=True)
-
-    client.post(f"/students/{student_id}/delete", data={"version": "1"})
-
-    assert set(stored(app, guardian_id)["links"]) == {sibling}
-    client.post(f"/audit/{last_event_id(app, student_id)}/restore")
-    assert stored(app, guardian_id)["links"][student_id][:5] == ("mother", 1, False, False, True)
-    assert events(app, student_id)[-1][:2] == ("restore", "guardian_link")

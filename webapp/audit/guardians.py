@@ -13,6 +13,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK
 from webapp.models import Action, AuditEvent, Entity, Guardian, Student, StudentGuardian
+from webapp.students import guardian_queries as queries
 from webapp.students import guardians as service
 
 
@@ -50,7 +51,7 @@ def revert(event: AuditEvent) -> Student:
     """
     student = _student(event)
     if event.entity == Entity.GUARDIAN:
-        guardian = service.get_guardian(event.entity_id)
+        guardian = queries.get_guardian(event.entity_id)
         if guardian is None:
             raise GuardianUndoError("This guardian has been deleted; restore them first.")
         moved = _moved(event, service.snapshot(guardian))
@@ -73,7 +74,7 @@ def revert(event: AuditEvent) -> Student:
             reverts=event,
         )
         return student
-    link = service.get_link(student.id, event.entity_id)
+    link = queries.get_link(student.id, event.entity_id)
     if link is None:
         raise GuardianUndoError("This guardian is no longer linked to the student.")
     moved = _moved(event, service.link_snapshot(link))
@@ -97,7 +98,7 @@ def restore(event: AuditEvent) -> Student:
     student = _student(event)
     old = _old_values(event)
     if event.entity == Entity.GUARDIAN_LINK:
-        guardian = service.get_guardian(event.entity_id)
+        guardian = queries.get_guardian(event.entity_id)
         if guardian is None:
             raise GuardianUndoError("This guardian has been deleted; restore them first.")
         try:

@@ -18,6 +18,7 @@ from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK, PHONE_NUMBER
 from webapp.guardians import bp
 from webapp.guardians.forms import ConfirmForm, GuardianFields, LinkForm
 from webapp.models import Role, Student, StudentGuardian
+from webapp.students import guardian_queries as queries
 from webapp.students import guardians
 from webapp.students.service import get_student
 
@@ -35,7 +36,7 @@ def _student_or_404(student_id: int) -> Student:
 
 def _link_or_404(student: Student, guardian_id: int) -> StudentGuardian:
     """The guardian's link to ``student``, or a 404."""
-    link = guardians.get_link(student.id, guardian_id)
+    link = queries.get_link(student.id, guardian_id)
     if link is None:
         raise NotFound(f"This guardian is not linked to {student.name}.")
     return link
@@ -120,7 +121,7 @@ def search(student_id: int) -> str:
     """Find an existing guardian (a sibling's parent) by name, email or phone number."""
     student = _student_or_404(student_id)
     query = request.args.get("q", "").strip()[:100]
-    found = guardians.search(query, exclude_student=student.id) if query else []
+    found = queries.search(query, exclude_student=student.id) if query else []
     return render_template(
         "guardians/search.html", student=student, query=query, found=found, phone=PHONE_NUMBER
     )
@@ -131,7 +132,7 @@ def search(student_id: int) -> str:
 def link(student_id: int, guardian_id: int) -> Response | tuple[str, int]:
     """Link the guardian found to the student, with the link's fields."""
     student = _student_or_404(student_id)
-    guardian = guardians.get_guardian(guardian_id)
+    guardian = queries.get_guardian(guardian_id)
     if guardian is None:
         raise NotFound("There is no such guardian.")
     form = LinkForm()
@@ -166,7 +167,7 @@ def _confirm_page(
         student=student,
         others=[
             other
-            for _, other in guardians.students_of(link.guardian_id, current_user)
+            for _, other in queries.students_of(link.guardian_id, current_user)
             if other.id != student.id
         ],
         changed=changed,
@@ -222,8 +223,8 @@ def delete(student_id: int, guardian_id: int) -> Response | tuple[str, int]:
 def detail(guardian_id: int) -> str:
     """A guardian, their numbers, and the students of theirs the viewer may see (a 404
     when the viewer may see none of them)."""
-    guardian = guardians.get_guardian(guardian_id)
-    students = guardians.students_of(guardian_id, current_user) if guardian else []
+    guardian = queries.get_guardian(guardian_id)
+    students = queries.students_of(guardian_id, current_user) if guardian else []
     if guardian is None or not students:
         abort(404)
     return render_template(

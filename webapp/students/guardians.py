@@ -1,28 +1,23 @@
-"""Guardian queries and writes, shared by the student's page, the guardian pages, the
-audit trail's undo (:mod:`webapp.audit.guardians`) and the demo data.
+"""Guardian writes, shared by the guardian pages and the audit trail's undo
+(:mod:`webapp.audit.guardians`); the reads are :mod:`webapp.students.guardian_queries`'.
 
 Each write function changes the session, records its audit events (in the same
 transaction, carrying the student's id so the student's history lists them) and commits
 once; on failure it rolls back and raises an exception the caller explains to the user.
-Reads load a guardian's phone numbers eagerly: a student's guardians cost two statements
-however many there are.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp import trail
 from webapp.extensions import db
-from webapp.fields.base import FieldError
-from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK, parse_phone
+from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK
 from webapp.models import (
     Action,
     AuditEvent,
@@ -31,16 +26,12 @@ from webapp.models import (
     GuardianPhone,
     Student,
     StudentGuardian,
-    User,
 )
 from webapp.models.types import utcnow
-from webapp.students.roster import scoped
 
 #: The guardian fields a form sets (the phones are set apart, as rows).
 GUARDIAN_FIELDS = tuple(field.name for field in GUARDIAN.form_fields)
 LINK_FIELDS = tuple(field.name for field in GUARDIAN_LINK.fields)
-#: The most guardians a search shows.
-SEARCH_LIMIT = 20
 ALREADY_LINKED_MESSAGE = "This guardian is already linked to this student."
 
 
@@ -71,115 +62,6 @@ class StaleGuardianError(GuardianError):
 
 
 Phones = Sequence[tuple[str, str]]
-
-
-# --- reads ---------------------------------------------------------------------------------
-
-
-def guardians_of(student_id: int) -> list[StudentGuardian]:
-    """The student's guardian links, in contact order, with guardians and phones loaded.
-
-    Two statements whatever the number of guardians: the links joined to the guardians,
-    then every phone number of those guardians (``selectinload``).
-    """
-    statement = (
-        select(StudentGuardian)
-        .join(StudentGuardian.guardian)
-        .options(
-            contains_eager(StudentGuardian.guardian).selectinload(Guardian.phone_rows),
-        )
-        .where(StudentGuardian.student_id == student_id)
-        .order_by(StudentGuardian.contact_order, Guardian.name, Guardian.id)
-    )
-    return list(db.session.scalars(statement))
-
-
-def get_guardian(guardian_id: int) -> Guardian | None:
-    """The guardian with its phone numbers loaded, or ``None``."""
-    statement = (
-        select(Guardian)
-        .options(selectinload(Guardian.phone_rows))
-        .where(Guardian.id == guardian_id)
-    )
-    guardian: Guardian | None = db.session.scalar(statement)
-    return guardian
-
-
-def get_link(student_id: int, guardian_id: int) -> StudentGuardian | None:
-    """The link of ``guardian_id`` to ``student_id``, with the guardian loaded, or ``None``."""
-    return db.session.get(
-        StudentGuardian,
-        (student_id, guardian_id),
-        options=[selectinload(StudentGuardian.guardian).selectinload(Guardian.phone_rows)],
-    )
-
-
-def students_of(guardian_id: int, viewer: User | None) -> list[tuple[StudentGuardian, Student]]:
-    """The guardian's students that ``viewer`` may see, by name, with their links.
-
-    The viewer's scope (:func:`webapp.students.roster.scoped`) applies as it does to
-    every student query: a teacher sees only their own students here.
-    """
-    # (A row of two entities: mypy wants Select[tuple], as in roster.py.)
-    linked: Select[Any] = select(StudentGuardian, Student)  # type: ignore[assignment]
-    linked = (
-        linked.join(Student, Student.id == StudentGuardian.student_id)
-        .where(StudentGuardian.guardian_id == guardian_id)
-        .order_by(Student.name, Student.id)
-    )
-    statement = scoped(linked, viewer)
-    return [(link, student) for link, student in db.session.execute(statement)]
-
-
-def search_statement(text: str, exclude_student: int | None = None) -> Select[Any]:
-    """Guardians whose name or email contains ``text``, or whose number matches it.
-
-    A text that parses as a phone number (``201 555 0123``) finds that number in E.164;
-    a run of digits also finds numbers containing it.
-
-    Args:
-        text: what was typed in the search box (stripped, not blank).
-        exclude_student: leave out the guardians already linked to this student.
-
-    Returns:
-        A SELECT of :class:`Guardian` with phones loaded, by name, at most
-        :data:`SEARCH_LIMIT`.
-    """
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    numbers = select(GuardianPhone.guardian_id)
-    number_terms = []
-    with contextlib.suppress(FieldError):
-        number_terms.append(GuardianPhone.number == parse_phone(text, "phone number"))
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if len(digits) >= 4:
-        number_terms.append(GuardianPhone.number.contains(digits, autoescape=True))
-    conditions = [
-        func.lower(Guardian.name).like(func.lower(pattern), escape="\\"),
-        func.lower(Guardian.email).like(func.lower(pattern), escape="\\"),
-    ]
-    if number_terms:
-        conditions.append(Guardian.id.in_(numbers.where(or_(*number_terms))))
-    statement = (
-        select(Guardian)
-        .options(selectinload(Guardian.phone_rows))
-        .where(or_(*conditions))
-        .order_by(Guardian.name, Guardian.id)
-        .limit(SEARCH_LIMIT)
-    )
-    if exclude_student is not None:
-        linked = select(StudentGuardian.guardian_id).where(
-            StudentGuardian.student_id == exclude_student
-        )
-        statement = statement.where(Guardian.id.not_in(linked))
-    return statement
-
-
-def search(text: str, exclude_student: int | None = None) -> list[Guardian]:
-    """Run :func:`search_statement`; an empty text finds nobody."""
-    text = text.strip()
-    if not text:
-        return []
-    return list(db.session.scalars(search_statement(text, exclude_student)))
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -222,7 +104,7 @@ def _apply(guardian: Guardian, values: Mapping[str, Any], phones: Phones) -> Non
     set_phones(guardian, phones)
 
 
-def _commit(version_of: Any) -> None:
+def _commit(version_of: Callable[[], int | None]) -> None:
     """Commit; on a lost optimistic lock roll back and raise :class:`StaleGuardianError`."""
     try:
         db.session.commit()
@@ -232,6 +114,16 @@ def _commit(version_of: Any) -> None:
     except Exception:
         db.session.rollback()
         raise
+
+
+def _flush(version_of: Callable[[], int | None]) -> None:
+    """Flush; on a lost optimistic lock roll back and raise :class:`StaleGuardianError`
+    with ``version_of()``, the version now stored."""
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise StaleGuardianError(version_of()) from error
 
 
 def commit() -> None:
@@ -399,11 +291,7 @@ def update_guardian(
         return guardian
     # Phones live in their own rows: touching the guardian bumps its version all the same.
     guardian.updated_at = utcnow()
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        db.session.rollback()
-        raise StaleGuardianError(_version(Guardian, guardian.id)) from error
+    _flush(lambda: _version(Guardian, guardian.id))
     record(action, Entity.GUARDIAN, guardian.id, changes, student, _note(guardian), reverts)
     if commit:
         _commit(lambda: _version(Guardian, guardian.id))
@@ -429,11 +317,7 @@ def delete_guardian(guardian: Guardian, expected_version: int | None, student: S
     ]
     guardian_id, name = guardian.id, guardian.name
     db.session.delete(guardian)
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        db.session.rollback()
-        raise StaleGuardianError(_version(Guardian, guardian_id)) from error
+    _flush(lambda: _version(Guardian, guardian_id))
     changes: dict[str, list[Any]] = {field: [value, None] for field, value in last.items()}
     changes["links"] = [links, None]
     record(Action.DELETE, Entity.GUARDIAN, guardian_id, changes, student, _note(name))
@@ -469,11 +353,7 @@ def update_link(
     if not changes:
         return link
     key = (link.student_id, link.guardian_id)
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        db.session.rollback()
-        raise StaleGuardianError(_version(StudentGuardian, key)) from error
+    _flush(lambda: _version(StudentGuardian, key))
     student = db.session.get(Student, link.student_id)
     record(
         action,
@@ -526,11 +406,7 @@ def unlink(link: StudentGuardian, expected_version: int | None) -> None:
     guardian_id, name = link.guardian_id, link.guardian.name
     key = (link.student_id, link.guardian_id)
     db.session.delete(link)
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        db.session.rollback()
-        raise StaleGuardianError(_version(StudentGuardian, key)) from error
+    _flush(lambda: _version(StudentGuardian, key))
     changes = {field: [value, None] for field, value in last.items()}
     record(Action.DELETE, Entity.GUARDIAN_LINK, guardian_id, changes, student, _note(name))
     _commit(lambda: None)
@@ -564,9 +440,8 @@ def restore_links(
         db.session.add(link)
         db.session.flush()
         changes = {name: [None, value] for name, value in link_snapshot(link).items()}
-        action = Action.RESTORE
         record(
-            action,
+            Action.RESTORE,
             Entity.GUARDIAN_LINK,
             guardian_id,
             changes,

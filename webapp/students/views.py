@@ -21,7 +21,8 @@ from webapp.fields.enrollment import ENROLLMENT, STATUS_FIELDS
 from webapp.fields.student import ROSTER_ROW, STUDENT
 from webapp.models import AuditEvent, Enrollment, Role, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.students import bp, enrollments, guardians, roster, service
+from webapp.students import bp, enrollments, roster, service
+from webapp.students import guardian_queries as queries
 from webapp.students.forms import (
     ConfirmForm,
     EnrollForm,
@@ -117,7 +118,7 @@ def detail(student_id: int) -> str:
         can_enroll=bool(enrollments.years_without_enrollment(student.id)),
         current=current_year(),
         today=date.today(),
-        guardian_links=guardians.guardians_of(student.id),
+        guardian_links=queries.guardians_of(student.id),
         phone=guardian_fields.PHONE_NUMBER,
         language=guardian_fields.PREFERRED_LANGUAGE,
     )
