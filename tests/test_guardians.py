@@ -389,3 +389,12 @@ def test_students_page_runs_the_same_statements_for_1_or_12_guardians(
 
 def last_event_id(app: Flask, student_id: int) -> int:
     return events_with_ids(app, student_id)[-1][0]
+
+
+@pytest.mark.parametrize("text", ["\x000000", "es\x00", "x" * 81])
+def test_language_with_control_characters_or_too_long_is_refused(text: str) -> None:
+    from webapp.fields.base import FieldError
+    from webapp.fields.guardian import PREFERRED_LANGUAGE
+
+    with pytest.raises(FieldError, match="is not a language"):
+        PREFERRED_LANGUAGE.clean(text, None)  # type: ignore[arg-type]

@@ -48,6 +48,8 @@ NAME_BLANK_MESSAGE = "Enter the guardian's name."
 FALLBACK_REGION = "US"
 #: The highest contact order a form accepts (who is called 1st, 2nd... 99th).
 CONTACT_ORDER_MAX = 99
+#: The longest text read as a language (a name with its shown tag); longer is no language.
+LANGUAGE_TEXT_MAX = 80
 #: ``Spanish [es]``: the form the language is shown in, which parses back to the tag.
 _SHOWN_LANGUAGE = re.compile(r"\[([A-Za-z0-9-]+)\]\s*\Z")
 
@@ -116,6 +118,12 @@ def parse_language(text: str, noun: str) -> str:
     Raises:
         FieldError: neither a valid tag nor a language's name, or too long.
     """
+    if rules.has_control_characters(text) or len(text) > LANGUAGE_TEXT_MAX:
+        # (langcodes' name index crashes the interpreter's bytes API on a NUL.)
+        raise FieldError(
+            f"The {noun} {quote(text)} is not a language: enter its name (Spanish) or its "
+            "code (es, pt-BR)."
+        )
     shown = _SHOWN_LANGUAGE.search(text)
     candidate = shown.group(1) if shown else text
     try:
@@ -198,7 +206,7 @@ PREFERRED_LANGUAGE: Field[str] = Field(
     parse_language,
     description="Optional. A name (Spanish) or a code (es, pt-BR).",
     shows=show_language,
-    html={"maxlength": 60, "autocomplete": "off"},
+    html={"maxlength": LANGUAGE_TEXT_MAX, "autocomplete": "off"},
 )
 
 PHONES: Field[Any] = Field(
