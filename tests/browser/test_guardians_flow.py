@@ -62,6 +62,7 @@ def test_add_link_edit_and_unlink_guardians(page: Page, screenshot: Callable[[st
     assert post(page, "Save") == 422
     expect(page.locator(".field-error")).to_contain_text("not a valid phone number")
     assert_accessible(page)
+    screenshot("guardian-form-invalid")
     page.get_by_label("Phone 1: number").fill("(415) 555-0134")
     page.get_by_label("Phone 2: kind").select_option("Work")
     page.get_by_label("Phone 2: number").fill("+33 6 12 34 56 78")
@@ -95,6 +96,7 @@ def test_add_link_edit_and_unlink_guardians(page: Page, screenshot: Callable[[st
     expect(page.locator("main")).to_contain_text("Emma Moreau")
     expect(page.locator("main")).to_contain_text("Lucas Moreau")
     assert_accessible(page)
+    screenshot("guardian-page")
 
     # Change what she is to the sibling; then remove her from him only.
     page.goto(sibling_url)
@@ -113,5 +115,6 @@ def test_add_link_edit_and_unlink_guardians(page: Page, screenshot: Callable[[st
     page.goto(sibling_url + "/history")
     expect(page.get_by_role("button", name="Link this guardian again")).to_be_visible()
     assert_accessible(page)
+    screenshot("guardian-history")
     page.goto(student_url)
     expect(page.locator("table.guardians")).to_contain_text("Claire Moreau")
