@@ -398,3 +398,33 @@ def test_language_with_control_characters_or_too_long_is_refused(text: str) -> N
 
     with pytest.raises(FieldError, match="is not a language"):
         PREFERRED_LANGUAGE.clean(text, None)  # type: ignore[arg-type]
+
+
+def test_edit_with_a_stale_link_saves_nothing_of_the_guardian_either(
+    app: Flask, client: FlaskClient, student_id: int
+) -> None:
+    guardian_id = add_guardian(app, (student_id,))
+    before = stored(app, guardian_id)
+
+    response = client.post(
+        f"/students/{student_id}/guardians/{guardian_id}/edit",
+        data=guardian_form(name="Half Saved", version="1", link_version="9"),
+    )
+
+    assert response.status_code == 409
+    assert stored(app, guardian_id) == before
+    assert events(app, student_id) == []
+
+
+def test_edit_without_versions_is_refused_as_stale(
+    app: Flask, client: FlaskClient, student_id: int
+) -> None:
+    guardian_id = add_guardian(app, (student_id,))
+    before = stored(app, guardian_id)
+
+    response = client.post(
+        f"/students/{student_id}/guardians/{guardian_id}/edit", data=guardian_form(name="X")
+    )
+
+    assert response.status_code == 409
+    assert stored(app, guardian_id) == before
