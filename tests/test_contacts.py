@@ -10,8 +10,13 @@ from flask import Flask
 
 from tests.guardian_helpers import add_guardian, count_statements
 from tests.helpers import add_student
+from webapp.contacts import (
+    CSV_COLUMNS,
+    class_list_phones,
+    homeroom_contacts,
+    write_contacts_csv,
+)
 from webapp.extensions import db
-from webapp.students.contacts import CSV_COLUMNS, homeroom_contacts, write_contacts_csv
 
 
 def test_contacts_follow_the_students_order_then_contact_order(app: Flask) -> None:
@@ -87,3 +92,21 @@ def test_contacts_run_three_statements_for_2_or_30_students(app: Flask) -> None:
         return count_statements(app, lambda: homeroom_contacts(ids))
 
     assert contacts_statements(students[:2]) == contacts_statements(students) == 3
+
+
+def test_class_list_phones_per_student_in_contact_order(app: Flask) -> None:
+    ann, bob = add_student(app, name="Ann Lee"), add_student(app, name="Bob Lee")
+    add_guardian(
+        app, (ann,), name="Cat Lee", phones=(("mobile", "+12015550123"), ("work", "+442079460000"))
+    )
+    add_guardian(app, (ann,), name="Dan Lee", relationship="father", phones=())
+
+    with app.app_context():
+        phones = class_list_phones([ann, bob])
+
+    assert phones == {
+        ann: [
+            ("Cat Lee", "Mother", "+1 201-555-0123"),
+            ("Cat Lee", "Mother", "+44 20 7946 0000"),
+        ]
+    }

@@ -2,7 +2,7 @@
 ``/students/<id>/guardians/`` and ``/guardians/<id>``).
 
 The reads and writes are :mod:`webapp.students.guardians`' (the student's page shows the
-guardians too), the contact lists :mod:`webapp.students.contacts`'; every page loads its
+guardians too), the contact lists :mod:`webapp.contacts`'; every page loads its
 student through :func:`webapp.students.service.get_student`, so the viewer's scope applies.
 """
 

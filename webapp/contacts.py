@@ -1,9 +1,11 @@
 """Contact lists: the guardians and phone numbers of a group of students, as rows and CSV.
 
 For "a homeroom's contacts exported as CSV" and the printable class list's phone numbers:
-the caller hands in the students (a homeroom's, in its order) and gets one row per
-student and guardian, in contact order, with the numbers formatted for people. Three
-statements whatever the number of students and guardians.
+the caller hands in the students (a homeroom's, in its order, already narrowed to what
+the viewer may see) and gets one row per student and guardian, in contact order, with
+the numbers formatted for people. Three statements whatever the number of students and
+guardians. Read-only, over the models and the field declarations, so that any feature
+(the homerooms' class list, the guardians' pages) may use it.
 """
 
 from __future__ import annotations
@@ -109,6 +111,30 @@ def homeroom_contacts(students: Sequence[Student] | Sequence[int]) -> list[Conta
             for link in links
         )
     return contacts
+
+
+def class_list_phones(
+    students: Sequence[Student] | Sequence[int],
+) -> dict[int, list[tuple[str, str, str]]]:
+    """The guardians' phone numbers per student, for a printable class list.
+
+    Args:
+        students: the students (or their ids).
+
+    Returns:
+        ``{student id: [(guardian's name, relationship label, number), ...]}``, guardians
+        in contact order and each guardian's numbers in order; a student without any
+        number has no key.
+    """
+    phones: dict[int, list[tuple[str, str, str]]] = {}
+    for contact in homeroom_contacts(students):
+        if contact.link is None or contact.guardian is None:
+            continue
+        relationship = RELATIONSHIP.display(contact.link.relationship)
+        phones.setdefault(contact.student_id, []).extend(
+            (contact.guardian.name, relationship, number) for _, number in contact.phones
+        )
+    return phones
 
 
 def csv_row(contact: Contact) -> list[str]:
