@@ -134,7 +134,7 @@ def test_downgrade_drops_guardians_and_their_events_keeping_the_rest(at_0011: Da
     run(at_0011, "upgrade", "0014")
     add_guardians(at_0011)
 
-    run(at_0011, "downgrade", "0011")
+    run(at_0011, "downgrade", "0012")
 
     assert at_0011.query(STUDENTS) == students
     assert at_0011.query(EVENTS) == events  # the revert still points at its update

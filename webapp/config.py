@@ -16,6 +16,9 @@ from typing import Any
 import phonenumbers
 from flask import Flask
 
+#: The values ``DATE_INPUT_ORDER`` accepts: year-month-day, day first, month first.
+DATE_ORDERS = ("ymd", "dmy", "mdy")
+
 #: File in the instance folder holding a generated secret key (written by ``make run``).
 SECRET_KEY_FILE = "secret_key"
 
@@ -64,6 +67,14 @@ class DefaultConfig:
     # Guardians' phone numbers typed without a country code (``0201 555 0123``) are read
     # as numbers of this region (an ISO 3166 code that the phonenumbers library knows).
     PHONE_DEFAULT_REGION = "US"
+    # Imports (see docs/import-export.md): how files write dates like 03/04/2015 when
+    # their values do not show it ("dmy", "mdy"; None asks on the preview), and what a
+    # file may hold.
+    DATE_INPUT_ORDER: str | None = None
+    IMPORT_MAX_BYTES = 10_000_000
+    IMPORT_MAX_ROWS = 100_000
+    IMPORT_MAX_COLUMNS = 200
+    IMPORT_UPLOAD_TTL = 3600
 
 
 def normalise_database_url(url: str) -> str:
@@ -265,6 +276,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         ("LOG_FORMAT", env_str),
         ("LOG_LEVEL", env_str),
         ("PHONE_DEFAULT_REGION", env_str),
+        ("DATE_INPUT_ORDER", env_str),
     ):
         value = read(name)
         if value is not None:
@@ -276,6 +288,16 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config.from_pyfile("config.py", silent=True)
     if overrides:
         app.config.update(overrides)
+
+    order = app.config.get("DATE_INPUT_ORDER")
+    if order:
+        app.config["DATE_INPUT_ORDER"] = order = str(order).strip().lower()
+        if order not in DATE_ORDERS:
+            raise ValueError(
+                f"DATE_INPUT_ORDER must be one of {', '.join(DATE_ORDERS)}, got {order!r}"
+            )
+    else:
+        app.config["DATE_INPUT_ORDER"] = None
 
     # Idle timeout: the permanent session cookie is re-issued on each request and Flask
     # refuses one older than this.

@@ -1,7 +1,7 @@
 """Guardians and contacts: guardians, their phone numbers, and their links to students.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30
 
 Upgrade, schema:
@@ -34,7 +34,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -9,6 +9,7 @@ from webapp.models.guardian import (
     Relationship,
     StudentGuardian,
 )
+from webapp.models.imports import ImportMapping, PendingImport, PendingImportPage
 from webapp.models.rollover import Rollover
 from webapp.models.school_year import SchoolYear
 from webapp.models.signin import LoginThrottle, RecoveryCode, Step
@@ -25,7 +26,10 @@ __all__ = [
     "Entity",
     "Guardian",
     "GuardianPhone",
+    "ImportMapping",
     "LoginThrottle",
+    "PendingImport",
+    "PendingImportPage",
     "PhoneKind",
     "RecoveryCode",
     "Relationship",
