@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 
 from tests.accounts import ACCOUNTS
+from tests.guardian_helpers import add_guardian
 from tests.helpers import add_student, current_enrollment, valid_form
 from webapp.models import Role
 
@@ -70,11 +71,19 @@ REQUIRED: dict[str, Role | None] = {
     "homerooms.index": Role.TEACHER,
     "homerooms.detail": Role.TEACHER,
     "homerooms.print_list": Role.TEACHER,
+    "homerooms.contacts_csv": Role.TEACHER,
     "homerooms.create": Role.EDITOR,
     "homerooms.edit": Role.EDITOR,
     "homerooms.delete": Role.EDITOR,
     "homerooms.assign": Role.EDITOR,
     "homerooms.remove": Role.EDITOR,
+    "guardians.detail": Role.TEACHER,
+    "guardians.create": Role.EDITOR,
+    "guardians.edit": Role.EDITOR,
+    "guardians.search": Role.EDITOR,
+    "guardians.link": Role.EDITOR,
+    "guardians.unlink": Role.EDITOR,
+    "guardians.delete": Role.EDITOR,
 }
 
 CLIENTS = [None, "teacher", "viewer", "editor", "admin"]
@@ -145,6 +154,7 @@ def test_role_matrix(app: Flask, client_role: str | None) -> None:
         "enrollment_id": enrollment.id,
         "year_id": enrollment.school_year_id,
         "rollover_id": 1,
+        "guardian_id": add_guardian(app, (student_id,)),
     }
     outcomes: Counter[str] = Counter()
     unexpected = []

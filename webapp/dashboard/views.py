@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from webapp.dashboard import bp, service
 from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK
 from webapp.fields.homeroom import HOMEROOM
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
@@ -15,7 +16,7 @@ from webapp.models import STATUS_LABELS, Status
 #: How the latest changes name a changed field: its declaration's noun.
 FIELD_NOUNS = {
     field.name: field.noun
-    for record in (HOMEROOM, SCHOOL_YEAR, STUDENT, ENROLLMENT)
+    for record in (HOMEROOM, SCHOOL_YEAR, GUARDIAN_LINK, GUARDIAN, STUDENT, ENROLLMENT)
     for field in record
 }
 

@@ -7,11 +7,15 @@ homeroom is a 404); editors and administrators define them and assign students.
 
 from __future__ import annotations
 
+import io
+
+from flask import Response as FlaskResponse
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
+from webapp import contacts
 from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.fields.homeroom import HOMEROOM
@@ -21,6 +25,8 @@ from webapp.models import Enrollment, Homeroom, Role, SchoolYear
 from webapp.years.service import all_years, current_year
 
 UNPROCESSABLE = 422
+#: Byte order mark first, so that Excel reads the CSV as UTF-8.
+BOM = "\ufeff"
 CONFLICT = 409
 
 
@@ -217,11 +223,27 @@ def remove(homeroom_id: int, enrollment_id: int) -> Response | tuple[str, int]:
 def print_list(homeroom_id: int) -> str:
     """The printable class list: the students, with a column for their guardians' phones."""
     homeroom = _homeroom_or_404(homeroom_id)
+    students = service.class_list(homeroom, current_user)
     return render_template(
         "homerooms/print.html",
         homeroom=homeroom,
-        students=service.class_list(homeroom, current_user),
-        # GUARDIANS HOOK (issue 13, branch i13b): the guardians' phone numbers per student
-        # id, as (name, relationship, number) in contact order, read in one statement.
-        contacts={},
+        students=students,
+        # The guardians' phone numbers per student id, (name, relationship, number) in
+        # contact order: three statements however many students and guardians.
+        contacts=contacts.class_list_phones([student for student, _ in students]),
     )
+
+
+@bp.get("/<int:homeroom_id>/contacts.csv")
+def contacts_csv(homeroom_id: int) -> FlaskResponse:
+    """The homeroom's contacts as CSV: a row per student and guardian, in class order and
+    contact order (the students ``viewer`` may see)."""
+    homeroom = _homeroom_or_404(homeroom_id)
+    students = [student for student, _ in service.class_list(homeroom, current_user)]
+    buffer = io.StringIO(newline="")
+    contacts.write_contacts_csv(contacts.homeroom_contacts(students), buffer)
+    response = FlaskResponse(BOM + buffer.getvalue(), mimetype="text/csv")
+    name = "".join(ch if ch.isalnum() else "-" for ch in homeroom.name)
+    response.headers["Content-Disposition"] = f'attachment; filename="contacts-{name}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
