@@ -3,6 +3,8 @@ the refusals (another year's homeroom, a taken name, a stale edit, an invalid fo
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -10,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from tests.guardian_helpers import add_guardian
 from tests.helpers import add_student, current_enrollment
 from webapp.extensions import db
 from webapp.homerooms import assignments
@@ -215,17 +218,21 @@ def test_delete_refuses_a_homeroom_with_students(app: Flask) -> None:
         assert db.session.get(Homeroom, homeroom_id) is None
 
 
-def test_print_list_has_the_students_and_the_guardians_column(app: Flask) -> None:
+def test_print_list_has_the_students_and_their_guardians_phones(app: Flask) -> None:
     homeroom_id = add_homeroom(app, "5A")
     ada = add_student(app, name="Ada", grade=5)
+    add_guardian(app, (ada,), name="Cat Lee", phones=(("mobile", "+12015550123"),))
     client = app.test_client(user="viewer")
     app.test_client(user="editor").post(
         f"/homerooms/{homeroom_id}/assign", data={"student": [str(ada)]}
     )
     html = client.get(f"/homerooms/{homeroom_id}/print").get_data(as_text=True)
     assert "Class list 5A" in html
-    assert "Ada" in html
     assert "Guardians' phone numbers" in html
+    assert "Cat Lee (Mother): +1 201-555-0123" in html
+    response = client.get(f"/homerooms/{homeroom_id}/contacts.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[1][:4] == ["Ada", str(ada), "Cat Lee", "Mother"]
 
 
 def test_lowering_the_capacity_below_the_students_asks_for_confirmation(app: Flask) -> None:

@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.accounts import ACCOUNTS
+from tests.guardian_helpers import add_guardian
 from tests.helpers import add_student
 from tests.test_access_matrix import REQUIRED
 from tests.test_homerooms import add_homeroom
@@ -52,10 +53,17 @@ def school(app: Flask) -> School:
     own = {"teacher": "Ada Firstclass", "teacher2": "Bob Secondclass"}
     ids: dict[str, dict[str, int]] = {}
     editor = app.test_client(user="editor")
-    for teacher, name in own.items():
+    for number, (teacher, name) in enumerate(own.items()):
         student_id = add_student(app, name=name, grade=5, email=f"{name.split()[0]}@x.org")
         editor.post(f"/homerooms/{homerooms[teacher]}/assign", data={"student": [str(student_id)]})
-        ids[teacher] = {"student_id": student_id}
+        # A guardian each, whose name gives the student away too.
+        guardian = add_guardian(
+            app,
+            (student_id,),
+            name=f"{name.split()[0]}parent Guardian",
+            phones=(("mobile", f"+1201555012{number}"),),
+        )
+        ids[teacher] = {"student_id": student_id, "guardian_id": guardian}
     add_student(app, name="Cy Nobodysclass", grade=5)
     dee = add_student(app, name="Dee Withdrawnfromfirst", grade=5)
     editor.post(f"/homerooms/{homerooms['teacher']}/assign", data={"student": [str(dee)]})
@@ -101,6 +109,7 @@ def parameters(school: School, teacher: str) -> dict[str, object]:
         "enrollment_id": school.ids[theirs]["enrollment_id"],
         "event_id": school.ids[theirs]["event_id"],
         "homeroom_id": school.homerooms[theirs],
+        "guardian_id": school.ids[theirs]["guardian_id"],
         "year_id": school.year_id,
         "rollover_id": 1,
         "user_id": ACCOUNTS[theirs].id,
@@ -142,7 +151,8 @@ def test_every_route_hides_the_other_teachers_students(
                 expected = set(range(200, 500)) - {403, 404}
             if response.status_code not in expected:
                 unexpected.append((method, url, response.status_code, sorted(expected)[:3]))
-            for name in (theirs, *school.nobody):
+            their_guardian = theirs.split()[0] + "parent"
+            for name in (theirs, their_guardian, *school.nobody):
                 if name in body or name.split()[0] + "@" in body:
                     unexpected.append((method, url, f"shows {name}"))
     assert unexpected == [], "\n".join(map(str, unexpected))
