@@ -31,9 +31,9 @@ class Entity(enum.StrEnum):
     STUDENT = "student"
     ENROLLMENT = "enrollment"
     SCHOOL_YEAR = "school_year"
+    HOMEROOM = "homeroom"
     GUARDIAN = "guardian"
     GUARDIAN_LINK = "guardian_link"
-    HOMEROOM = "homeroom"
 
 
 _ACTION_SQL = ", ".join(f"'{action.value}'" for action in Action)
