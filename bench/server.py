@@ -30,7 +30,7 @@ STOP_TIMEOUT = 40.0  # seconds; gunicorn's graceful_timeout is 30
 #: One account per role, created at server start: ``{role: (email, password)}``.
 ACCOUNTS = {
     role: (f"{role}@bench.example", f"{role}-bench-password")
-    for role in ("admin", "editor", "viewer")
+    for role in ("admin", "editor", "viewer", "teacher")
 }
 #: The account that load and concurrency clients log in with.
 ACCOUNT_EMAIL, ACCOUNT_PASSWORD = ACCOUNTS["editor"]

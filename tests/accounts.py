@@ -40,15 +40,16 @@ class TestAccount:
         return f"{self.id}:{self.session_token}"
 
 
+#: One account per role, and a second teacher (``teacher2``) for the teacher-scope tests.
 ACCOUNTS = {
-    role: TestAccount(
+    name: TestAccount(
         id=number,
-        email=f"{role}@school.example",
-        role=role,
-        password=f"{role}-password-123",
-        session_token=f"test-session-token-{role}",
+        email=f"{name}@school.example",
+        role=name.rstrip("0123456789"),
+        password=f"{name}-password-123",
+        session_token=f"test-session-token-{name}",
     )
-    for number, role in enumerate(("admin", "editor", "viewer"), start=1)
+    for number, name in enumerate(("admin", "editor", "viewer", "teacher", "teacher2"), start=1)
 }
 
 
@@ -84,8 +85,8 @@ class StaffClient(FlaskClient):
     """A test client logged in as a test account: ``app.test_client(user="viewer")``.
 
     Args:
-        user: ``"admin"`` (the default), ``"editor"``, ``"viewer"``, or ``None`` for an
-            anonymous client.
+        user: ``"admin"`` (the default), ``"editor"``, ``"viewer"``, ``"teacher"``,
+            ``"teacher2"``, or ``None`` for an anonymous client.
     """
 
     def __init__(self, *args: Any, user: str | None = "admin", **kwargs: Any) -> None:

@@ -133,7 +133,9 @@ def register_blueprints(app: Flask) -> None:
     from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
     from webapp.dashboard import bp as dashboard_bp
+    from webapp.guardians import bp as guardians_bp
     from webapp.health import bp as health_bp
+    from webapp.homerooms import bp as homerooms_bp
     from webapp.import_export import bp as import_export_bp
     from webapp.students import bp as students_bp
     from webapp.users import bp as users_bp
@@ -146,7 +148,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(years_bp)
+    app.register_blueprint(homerooms_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(guardians_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
@@ -14,10 +15,11 @@ from webapp.audit import bp, service
 from webapp.audit.forms import LogFilterForm, UndoForm
 from webapp.auth.access import role_required
 from webapp.extensions import db
+from webapp.homerooms.scope import is_restricted
 from webapp.models import AuditEvent, Role, Student, User
 from webapp.students.enrollments import StaleEnrollmentError
 from webapp.students.roster import MAX_PAGE
-from webapp.students.service import DuplicateEmailError, StaleRecordError
+from webapp.students.service import DuplicateEmailError, StaleRecordError, get_student
 
 CONFLICT = 409
 LOG_PER_PAGE = 50
@@ -33,8 +35,14 @@ def _history_page(
     Raises:
         NotFound: no such student, and no events of one.
     """
+    if is_restricted(current_user):
+        # A teacher reads the history of their own students only: anyone else's is a 404.
+        student = get_student(student_id, current_user)
+        if student is None:
+            abort(404)
+    else:
+        student = db.session.get(Student, student_id)
     events = service.history(student_id)
-    student = db.session.get(Student, student_id)
     if student is None and not events:
         abort(404)
     page = render_template(

@@ -75,7 +75,8 @@ def integrity_problems(path: Path) -> list[str]:
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
             rows = [row[0] for row in connection.execute("PRAGMA integrity_check")]
-    except sqlite3.DatabaseError as error:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+        # A damaged schema page makes SQLite's own message undecodable as UTF-8.
         return [f"not a readable SQLite database: {error}"]
     return [] if rows == ["ok"] else rows
 

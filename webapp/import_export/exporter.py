@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import date
 from typing import IO, Any, TextIO
 
@@ -60,7 +60,11 @@ _RISKY_START = frozenset("'=+-@\t\r")
 
 
 def export_statement(
-    query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
+    query: RosterQuery,
+    viewer: User | None = None,
+    *,
+    year_id: int | None = None,
+    student_ids: Collection[int] | None = None,
 ) -> Select[Any]:
     """The roster's SELECT for ``query`` (all pages), reading only the exported columns.
 
@@ -69,11 +73,15 @@ def export_statement(
         viewer: the account exporting (the roster's scope); ``None`` for the command line.
         year_id: the school year whose grade and status are exported; the current one by
             default.
+        student_ids: only these students (the roster's selection); all when ``None``.
 
     Returns:
         A SELECT of the declared columns (``id, name, email, grade, ...``) in roster order.
     """
-    return roster_statement(query, viewer, year_id=year_id).with_only_columns(*_COLUMNS)
+    statement = roster_statement(query, viewer, year_id=year_id)
+    if student_ids is not None:
+        statement = statement.where(Student.id.in_(list(student_ids)))
+    return statement.with_only_columns(*_COLUMNS)
 
 
 def count_rows(query: RosterQuery, viewer: User | None = None) -> int:
@@ -110,14 +118,18 @@ def _safe_rows(rows: Sequence[Any]) -> list[Sequence[Any]]:
 
 
 def _batches(
-    query: RosterQuery, batch_size: int, viewer: User | None = None
+    query: RosterQuery,
+    batch_size: int,
+    viewer: User | None = None,
+    student_ids: Collection[int] | None = None,
 ) -> Iterator[Sequence[Any]]:
     """The export's rows, ``batch_size`` at a time, from one streamed SELECT.
 
     Executed on the session's connection (Core rows, no ORM loading); ``yield_per``
     fetches in batches (a server-side cursor on PostgreSQL).
     """
-    statement = export_statement(query, viewer).execution_options(yield_per=batch_size)
+    statement = export_statement(query, viewer, student_ids=student_ids)
+    statement = statement.execution_options(yield_per=batch_size)
     result = db.session.connection().execute(statement)
     try:
         yield from result.partitions()
@@ -131,6 +143,7 @@ def iter_csv(
     bom: bool = False,
     batch_size: int = BATCH_SIZE,
     viewer: User | None = None,
+    student_ids: Collection[int] | None = None,
 ) -> Iterator[str]:
     """Yield the export of ``query`` as CSV text, one chunk per batch of rows.
 
@@ -139,6 +152,7 @@ def iter_csv(
         bom: start with a UTF-8 byte order mark (for Excel).
         batch_size: rows fetched and written per chunk.
         viewer: the account exporting (the roster's scope).
+        student_ids: only these students (the roster's selection); all when ``None``.
 
     Yields:
         The header line first (after the BOM, if any), then the rows of each batch, with
@@ -148,7 +162,7 @@ def iter_csv(
     writer = csv.writer(buffer)
     writer.writerow(FIELDS)
     yield (BOM if bom else "") + buffer.getvalue()
-    for rows in _batches(query, batch_size, viewer):
+    for rows in _batches(query, batch_size, viewer, student_ids):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(_safe_rows(rows))

@@ -44,6 +44,7 @@ from webapp.import_export.forms import (
 from webapp.import_export.importer import Action, ImportConflictError, ImportFileError, Source
 from webapp.models import Role
 from webapp.models.types import utcnow
+from webapp.students.bulk import MAX_SELECTED
 from webapp.students.roster import parse_roster_query
 
 #: HTTP status of a form that failed validation (RFC 9110 "Unprocessable Content").
@@ -330,16 +331,11 @@ def result(token: str) -> BaseResponse | str:
     return render_template("import_export/result.html", totals=totals)
 
 
-@bp.get("/export.csv")
-def export_csv() -> Response:
-    """Download the roster as CSV: the rows and order the list shows, all pages.
-
-    The query string is the roster's (``q``, ``grade``, ``sort``; ``page`` and
-    ``per_page`` are ignored). The body is streamed batch by batch.
-    """
-    query = parse_roster_query(request.args)
+def _csv_response(query: Any, student_ids: list[int] | None = None) -> Response:
     response = Response(
-        stream_with_context(exporter.iter_csv(query, bom=True, viewer=current_user)),
+        stream_with_context(
+            exporter.iter_csv(query, bom=True, viewer=current_user, student_ids=student_ids)
+        ),
         mimetype="text/csv",
     )
     response.headers["Content-Disposition"] = (
@@ -347,6 +343,27 @@ def export_csv() -> Response:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/export-selection.csv")
+def export_selection() -> Response:
+    """Download the roster's selection as CSV: the students ticked, or (``every``) every
+    student the posted search matches; the same columns and order as the export."""
+    query = parse_roster_query(request.form)
+    if request.form.get("every") == "1":
+        return _csv_response(query)
+    values = request.form.getlist("student")[:MAX_SELECTED]
+    return _csv_response(query, [int(v) for v in values if v.isdecimal() and 0 < len(v) < 10])
+
+
+@bp.get("/export.csv")
+def export_csv() -> Response:
+    """Download the roster as CSV: the rows and order the list shows, all pages.
+
+    The query string is the roster's (``q``, ``grade``, ``sort``; ``page`` and
+    ``per_page`` are ignored). The body is streamed batch by batch.
+    """
+    return _csv_response(parse_roster_query(request.args))
 
 
 #: Bytes of an ``.xlsx`` export kept in memory before it spills to a temporary file.

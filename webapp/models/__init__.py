@@ -2,6 +2,14 @@
 
 from webapp.models.audit import Action, AuditBatch, AuditEvent, Entity
 from webapp.models.enrollment import STATUS_LABELS, Enrollment, EnrollmentCount, Status
+from webapp.models.guardian import (
+    Guardian,
+    GuardianPhone,
+    PhoneKind,
+    Relationship,
+    StudentGuardian,
+)
+from webapp.models.homeroom import Homeroom, homeroom_teachers
 from webapp.models.imports import ImportMapping, PendingImport, PendingImportPage
 from webapp.models.rollover import Rollover
 from webapp.models.school_year import SchoolYear
@@ -17,16 +25,23 @@ __all__ = [
     "Enrollment",
     "EnrollmentCount",
     "Entity",
+    "Guardian",
+    "GuardianPhone",
+    "Homeroom",
     "ImportMapping",
     "LoginThrottle",
     "PendingImport",
     "PendingImportPage",
+    "PhoneKind",
     "RecoveryCode",
+    "Relationship",
     "Role",
     "Rollover",
     "SchoolYear",
     "Status",
     "Step",
     "Student",
+    "StudentGuardian",
     "User",
+    "homeroom_teachers",
 ]

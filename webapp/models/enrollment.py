@@ -10,10 +10,19 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import Model
+from webapp.models.homeroom import Homeroom
 from webapp.models.school_year import SchoolYear
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.models.types import UTCDateTime, new_sourced_id, utcnow
@@ -73,6 +82,8 @@ class Enrollment(Model):
         reason: why the student withdrew.
         destination: the school the student transferred to.
         entered_on: the day the enrollment began.
+        homeroom_id: the student's homeroom that year, if assigned; a composite foreign
+            key with ``school_year_id`` makes it a homeroom of the same year.
         rollover_id: the rollover that created this enrollment, if one did.
         version: optimistic-locking counter.
         created_at, updated_at: aware UTC timestamps.
@@ -96,8 +107,14 @@ class Enrollment(Model):
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Added by migration 0013, hence last.
+    homeroom_id: Mapped[int | None] = mapped_column(index=True)
 
     school_year: Mapped[SchoolYear] = relationship()
+    # Read-only: the services set ``homeroom_id`` (the year is the enrollment's own).
+    homeroom: Mapped[Homeroom | None] = relationship(
+        primaryjoin="Homeroom.id == foreign(Enrollment.homeroom_id)", viewonly=True
+    )
 
     __table_args__ = (
         UniqueConstraint("student_id", "school_year_id"),
@@ -109,6 +126,13 @@ class Enrollment(Model):
             name="status_date_when_left",
         ),
         CheckConstraint("status_on IS NULL OR status_on >= entered_on", name="status_after_entry"),
+        # A homeroom of the enrollment's own year, or none (MATCH SIMPLE: a NULL
+        # homeroom_id leaves the key unchecked).
+        ForeignKeyConstraint(
+            ["homeroom_id", "school_year_id"],
+            ["homerooms.id", "homerooms.school_year_id"],
+            name="fk_enrollments_homeroom_id_homerooms",
+        ),
         # The roster and the counts: a year's students by status, then grade.
         Index("ix_enrollments_year_status_grade", "school_year_id", "status", "grade"),
         # The dashboard's departures per month.

@@ -18,24 +18,30 @@ from webapp.models.types import UTCDateTime, utcnow
 class Role(enum.StrEnum):
     """What an account may do; each role includes the ones before it.
 
-    * ``viewer``: read students and their history.
+    * ``teacher``: read the students of the homerooms they teach in the current year
+      (and those students' history), nothing else; no writes.
+    * ``viewer``: read every student and their history.
     * ``editor``: also create, edit, delete, import, revert and restore students.
     * ``admin``: also manage accounts and read the audit log.
     """
 
+    TEACHER = "teacher"
     VIEWER = "viewer"
     EDITOR = "editor"
     ADMIN = "admin"
 
     @property
     def rank(self) -> int:
-        """Position in the hierarchy, 0 for viewer."""
+        """Position in the hierarchy, 0 for teacher."""
         return list(Role).index(self)
 
     @property
     def label(self) -> str:
         """Capitalised name for pages."""
         return self.value.capitalize()
+
+
+_ROLE_SQL = ", ".join(f"'{role.value}'" for role in Role)
 
 
 def new_session_token() -> str:
@@ -77,7 +83,7 @@ class User(UserMixin, Model):
     totp_last_step: Mapped[int | None]
 
     __table_args__ = (
-        CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role_known"),
+        CheckConstraint(f"role IN ({_ROLE_SQL})", name="role_known"),
         Index("uq_users_email_lower", func.lower(email), unique=True),
     )
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
-from webapp.students import views  # noqa: E402, F401  (routes attach to bp)
+from webapp.students import bulk_views, views  # noqa: E402, F401  (routes attach to bp)

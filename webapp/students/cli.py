@@ -9,7 +9,10 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from webapp.homerooms.seeding import DEFAULT_CLASS_SIZE, HomeroomFiller, new_password
+from webapp.models.homeroom import CAPACITY_MAX
 from webapp.students import seeding
+from webapp.years.service import current_year_id
 
 students_cli = AppGroup("students", help="Manage student records.")
 
@@ -30,13 +33,48 @@ students_cli = AppGroup("students", help="Manage student records.")
     default=None,
     help="Random seed, for the same students on every run.",
 )
-def seed_command(count: int, random_seed: int | None) -> None:
-    """Add COUNT realistic demo students (for trying the app and for benchmarks).
+@click.option(
+    "--class-size",
+    type=click.IntRange(min=0, max=CAPACITY_MAX),
+    default=DEFAULT_CLASS_SIZE,
+    show_default=True,
+    help="Students per demo homeroom; 0 adds no homerooms and no teachers.",
+)
+@click.option(
+    "--guardians/--no-guardians",
+    default=True,
+    show_default=True,
+    help="Also add each family's guardians (siblings share theirs), with phone numbers.",
+)
+def seed_command(count: int, random_seed: int | None, class_size: int, guardians: bool) -> None:
+    """Add COUNT realistic demo students (for trying the app and for benchmarks), in
+    homerooms of the current school year with a teacher account each, and their families'
+    guardians.
 
     Names come from Faker; grades, birthdays and enrollment dates agree with each other
     (a grade-3 student is about 8 or 9). Every generated email address is unique, also
-    against the students already stored. Rows are inserted in batches, one transaction.
+    against the students already stored. About one student in four is the previous one's
+    sibling, with the same surname and the same guardians (one or two per family, with
+    valid fictional phone numbers). Per grade, the students fill new homerooms ("5A",
+    "5B", ...) of CLASS_SIZE; each homeroom gets a new account with the teacher role
+    (teacher.5a.N@school.example), all with one generated password, printed at the end.
+    Rows are inserted in batches, one transaction.
     """
+    password = new_password()
     with click.progressbar(length=count, label="Adding students") as bar:
-        added = seeding.seed_students(count, random_seed=random_seed, progress=bar.update)
+        filler = None
+        if class_size:
+            filler = HomeroomFiller(current_year_id(), class_size, password)
+        added = seeding.seed_students(
+            count,
+            random_seed=random_seed,
+            progress=bar.update,
+            filler=filler,
+            guardians=guardians,
+        )
     click.echo(f"Added {added:,} students.")
+    if filler is not None:
+        click.echo(
+            f"Added {filler.homerooms:,} homerooms with a teacher each; the teachers' "
+            f"password is {password}"
+        )

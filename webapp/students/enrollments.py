@@ -20,7 +20,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp import trail
 from webapp.extensions import db
 from webapp.fields.enrollment import ENROLLMENT, STATUS_FIELDS
-from webapp.models import Action, AuditEvent, Enrollment, Entity, SchoolYear, Status, Student
+from webapp.models import (
+    Action,
+    AuditEvent,
+    Enrollment,
+    Entity,
+    Homeroom,
+    SchoolYear,
+    Status,
+    Student,
+)
 
 #: The enrollment fields the trail records, in display order.
 AUDITED = tuple(field.name for field in ENROLLMENT.audited)
@@ -46,11 +55,13 @@ class StaleEnrollmentError(EnrollmentError):
 
 
 def enrollments_of(student_id: int) -> list[Enrollment]:
-    """The student's enrollments, the latest school year first (with their years loaded)."""
+    """The student's enrollments, the latest school year first, with their years and
+    homerooms loaded (one statement)."""
     statement = (
         select(Enrollment)
         .join(Enrollment.school_year)
-        .options(contains_eager(Enrollment.school_year))
+        .outerjoin(Homeroom, Homeroom.id == Enrollment.homeroom_id)
+        .options(contains_eager(Enrollment.school_year), contains_eager(Enrollment.homeroom))
         .where(Enrollment.student_id == student_id)
         .order_by(SchoolYear.starts_on.desc())
     )

@@ -262,3 +262,69 @@ class ConfirmForm(FlaskForm):
     def expected_version(self) -> int | None:
         """The version the confirmation page showed, or ``None`` when absent or garbled."""
         return submitted_version(self.version)
+
+
+#: The bulk actions an editor can take on the roster's selection.
+BULK_ACTIONS = {"homeroom": "Assign to a homeroom", "status": "Change the status"}
+
+
+class BulkForm(FlaskForm):
+    """A bulk action on the roster's selection: assign a homeroom, or change the status
+    (with its date, reason or destination, from their declarations).
+
+    Its fields are prefixed ``bulk-`` so that they do not collide with the roster's own
+    query (``status`` is also the roster's status filter). The selection itself (the
+    ``student`` checkboxes, ``every``, and the query) is read by the view.
+
+    Args:
+        homerooms: ``(id, label)`` of the homerooms the students can be assigned to.
+    """
+
+    action = SelectField(
+        "Action", choices=[SelectChoice(value, label) for value, label in BULK_ACTIONS.items()]
+    )
+    homeroom = SelectField("Homeroom")
+    #: The capacity warning's confirmation, and the digest of what the confirmation
+    #: page showed (see :func:`webapp.students.bulk.fingerprint`).
+    confirm_capacity = HiddenField()
+    seen = HiddenField()
+    submit = SubmitField("Continue")
+
+    def __init__(self, *args: Any, homerooms: list[tuple[str, str]], **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "bulk")
+        super().__init__(*args, **kwargs)
+        self.homeroom.choices = [
+            SelectChoice(value, label) for value, label in [("", "Choose a homeroom"), *homerooms]
+        ]
+
+    def status_fields(self) -> list[DeclaredField]:
+        """The status fields, in declaration order."""
+        return [self[name] for name in ("status", "status_on", "reason", "destination")]
+
+    def status_values(self) -> dict[str, Any]:
+        """The cleaned status values by field name."""
+        return {field.name.removeprefix("bulk-"): field.data for field in self.status_fields()}
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Validate the fields of the chosen action only (a homeroom, or a status with
+        what the lifecycle's rules ask of it); the other action's fields are ignored."""
+        super().validate(extra_validators)
+        ignored = self.status_fields() if self.action.data == "homeroom" else [self.homeroom]
+        for field in ignored:
+            field.errors = []
+        if self.action.data == "homeroom" and not self.homeroom.data:
+            self.homeroom.errors = ["Choose the homeroom to assign the students to."]
+        if self.action.data == "status":
+            values = self.status_values()
+            invalid = {name for name in values if self[name].errors}
+            if values["status"] is None and "status" not in invalid:
+                self["status"].errors = ["Choose the new status."]
+                invalid.add("status")
+            record = {**values, "entered_on": None}
+            for name, message in ENROLLMENT.check_record(record, invalid):
+                self[name].errors.append(message)
+        return not any(field.errors for field in self) and not self.form_errors
+
+
+for _name in ("status", "status_on", "reason", "destination"):
+    setattr(BulkForm, _name, DeclaredField(ENROLLMENT[_name]))

@@ -5,8 +5,8 @@ export and ``flask students export``. It joins each student to the enrollment in
 school year shown (the current one by default), filters by search text, grade and
 status, applies the viewer's scope, and orders the rows. So the next features plug in
 here once: issue 13's teacher scope (a teacher sees only the students of the homerooms
-they teach: :func:`scoped`), and issue 14's keyset pagination, full-text search and
-cheap totals (:func:`roster_page`).
+they teach: :func:`webapp.homerooms.scope.scoped`), and issue 14's keyset pagination,
+full-text search and cheap totals (:func:`roster_page`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from webapp.extensions import db
+from webapp.homerooms.scope import scoped
 from webapp.models import Enrollment, Status, Student, User
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.years.service import current_year_id
@@ -147,23 +148,6 @@ def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
     return RosterQuery(q=q, grade=grade, status=status, sort=sort, page=page, per_page=per_page)
 
 
-def scoped(statement: Select[Any], viewer: User | None) -> Select[Any]:
-    """Narrow a SELECT over ``students`` to the students ``viewer`` may see.
-
-    Today every account sees every student. Issue 13 (teachers who see only their own
-    students) adds its condition here, and every roster query, export and student lookup
-    gets it.
-
-    Args:
-        statement: a SELECT whose FROM has ``students``.
-        viewer: the account looking (``None``: the command line, which sees everyone).
-
-    Returns:
-        The SELECT, narrowed.
-    """
-    return statement
-
-
 def roster_statement(
     query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
 ) -> Select[Any]:
@@ -177,7 +161,7 @@ def roster_statement(
 
     Args:
         query: search, filters and sort.
-        viewer: the account looking (see :func:`scoped`).
+        viewer: the account looking (see :func:`webapp.homerooms.scope.scoped`).
         year_id: the school year shown; the current one by default.
 
     Returns:
@@ -239,7 +223,7 @@ def roster_page(
 
     Args:
         query: search, filters, sort and page.
-        viewer: the account looking (see :func:`scoped`).
+        viewer: the account looking (see :func:`webapp.homerooms.scope.scoped`).
         year_id: the school year shown; the current one by default.
 
     Returns:

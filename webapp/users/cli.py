@@ -117,10 +117,11 @@ def unlock_command(email: str) -> None:
 @users_cli.command("create-first-admin")
 @click.option("--email", default="admin@example.org", show_default=True)
 def create_first_admin_command(email: str) -> None:
-    """Create an administrator with a generated password, if no account exists yet.
+    """Create an administrator with a generated password, if no administrator exists yet.
 
-    The password is printed once; `make run` calls this. Does nothing when any account
-    exists.
+    The password is printed once; `make run` calls this. Does nothing when an account
+    with the admin role exists (other accounts, such as the teachers that
+    `flask students seed` makes, do not count).
     """
     created = service.create_first_admin(email)
     if created is None:

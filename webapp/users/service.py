@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.auth import throttle, two_factor
@@ -165,23 +165,23 @@ def reset_two_factor(user: User) -> None:
     two_factor.disable(user, by_admin=True)
 
 
-def user_count() -> int:
-    """How many accounts exist, active or not."""
-    return db.session.scalar(select(func.count(User.id))) or 0
-
-
 def generate_password() -> str:
     """A random password of 20 URL-safe characters (about 120 bits)."""
     return secrets.token_urlsafe(15)
 
 
 def create_first_admin(email: str) -> tuple[User, str] | None:
-    """Create an administrator with a generated password when no account exists.
+    """Create an administrator with a generated password when no administrator exists.
+
+    Accounts of other roles do not count: ``flask students seed`` makes teachers, and a
+    database holding only those would have nobody to manage it.
 
     Returns:
-        The account and its password (to show once), or ``None`` if accounts exist.
+        The account and its password (to show once), or ``None`` if an administrator
+        exists (active or not).
     """
-    if user_count():
+    has_admin = db.session.scalar(select(User.id).where(User.role == Role.ADMIN.value).limit(1))
+    if has_admin is not None:
         return None
     password = generate_password()
     return create_user(email, Role.ADMIN, password), password
