@@ -60,6 +60,15 @@ class DefaultConfig:
     # Recovery codes: a salted password hash (ASVS V6.5.2), cheaper, since up to ten are
     # checked per attempt and each code is random (about 49 bits).
     RECOVERY_CODE_HASH_METHOD = "scrypt:16384:8:1"
+    # OneRoster (see webapp/roster_exchange/settings.py): the school's permanent sourcedId
+    # and name (the export needs both), an optional district, and whether birth dates go
+    # out in demographics.csv.
+    ONEROSTER_SCHOOL_SOURCED_ID: str | None = None
+    ONEROSTER_SCHOOL_NAME: str | None = None
+    ONEROSTER_SCHOOL_IDENTIFIER: str | None = None
+    ONEROSTER_DISTRICT_SOURCED_ID: str | None = None
+    ONEROSTER_DISTRICT_NAME: str | None = None
+    ONEROSTER_EXPORT_DEMOGRAPHICS = False
 
 
 def normalise_database_url(url: str) -> str:
@@ -238,6 +247,12 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         ("REQUIRE_2FA_FOR_ADMINS", env_bool),
         ("LOG_FORMAT", env_str),
         ("LOG_LEVEL", env_str),
+        ("ONEROSTER_SCHOOL_SOURCED_ID", env_str),
+        ("ONEROSTER_SCHOOL_NAME", env_str),
+        ("ONEROSTER_SCHOOL_IDENTIFIER", env_str),
+        ("ONEROSTER_DISTRICT_SOURCED_ID", env_str),
+        ("ONEROSTER_DISTRICT_NAME", env_str),
+        ("ONEROSTER_EXPORT_DEMOGRAPHICS", env_bool),
     ):
         value = read(name)
         if value is not None:
