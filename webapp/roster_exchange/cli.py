@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO, cast
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -35,6 +37,6 @@ def export_command(output: str, year_name: str | None) -> None:
     except exporting.UnknownYearError as error:
         raise click.BadParameter(str(error), param_hint="--year") from error
     with click.open_file(output, "wb") as out:
-        summary = exporting.write_bundle(out, year, config)
+        summary = exporting.write_bundle(cast(BinaryIO, out), year, config)
     counts = ", ".join(f"{name} {rows:,}" for name, rows in summary.rows.items())
     click.echo(f"Exported {summary.year} to {output}: {counts} rows.", err=output == "-")

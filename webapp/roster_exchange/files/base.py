@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TypeVarTuple
 
 from sqlalchemy import Row, Select
 
@@ -30,7 +30,10 @@ class ExportContext:
     settings: OneRosterSettings
 
 
-def stream(statement: Select[Any]) -> Iterator[Row[Any]]:
+Ts = TypeVarTuple("Ts")
+
+
+def stream(statement: Select[*Ts]) -> Iterator[Row[*Ts]]:
     """Run ``statement`` and yield its rows :data:`BATCH_SIZE` at a time (flat memory)."""
     result = db.session.execute(statement.execution_options(yield_per=BATCH_SIZE))
     yield from result
