@@ -13,17 +13,29 @@ Export, per student enrolled in the year (any status):
   ``primaryOrgSourcedId``: the school.
 * Left blank: userIds, middleName, identifier (our ids differ between databases), sms,
   phone, password, userMasterIdentifier, the preferred names, pronouns.
+
+Import: users with a student role in roles.csv become students (:func:`plan_rows`):
+name from givenName, middleName and familyName, email, and the grade from ``grades``.
+enabledUser is not read: whether a student has left is roles.csv's ``endDate``.
 """
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
+from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
+from webapp.extensions import db
+from webapp.fields.base import FieldError
+from webapp.fields.student import STUDENT
 from webapp.models import Enrollment, Status, Student
+from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.roster_exchange.files.base import ExportContext, stream
 from webapp.roster_exchange.ids import ceds_grade
+from webapp.roster_exchange.planning import Outcome, Plan, StudentChange, check_sourced_id, records
 
 STEM = "users"
 
@@ -96,3 +108,93 @@ def export_rows(context: ExportContext) -> Iterator[list[str]]:
             school,
             "",
         ]
+
+
+FILE = "users.csv"
+#: Our grades as CEDS codes, and back.
+GRADES = {ceds_grade(grade): grade for grade in range(GRADE_MIN, GRADE_MAX + 1)}
+#: Students looked up per query.
+LOOKUP_BATCH = 500
+
+
+def grade_of(cell: str) -> int:
+    """Our grade from a student's ``grades`` cell: exactly one CEDS code, ``01`` to ``12``.
+
+    Raises:
+        FieldError: blank, several grades, or a grade this school does not have.
+    """
+    if not cell:
+        raise FieldError("a student needs a grade (the grades column is blank)")
+    if "," in cell:
+        raise FieldError(f"a student has one grade a year, not {cell!r}")
+    if cell not in GRADES:
+        raise FieldError(
+            f"the grade {cell!r} is not one of this school's grades, "
+            f"{ceds_grade(GRADE_MIN)} to {ceds_grade(GRADE_MAX)}"
+        )
+    return GRADES[cell]
+
+
+def stored_students(sourced_ids: list[str]) -> dict[str, Student]:
+    """The stored students with these sourcedIds, by sourcedId."""
+    found: dict[str, Student] = {}
+    for start in range(0, len(sourced_ids), LOOKUP_BATCH):
+        batch = sourced_ids[start : start + LOOKUP_BATCH]
+        statement = select(Student).where(Student.sourced_id.in_(batch))
+        found.update((student.sourced_id, student) for student in db.session.scalars(statement))
+    return found
+
+
+def plan_rows(plan: Plan, archive: zipfile.ZipFile, today: date) -> None:
+    """Plan the students of users.csv: the users with a student role in roles.csv.
+
+    A user is matched to a student by sourcedId; an unknown one is a new student. The
+    name is :func:`join_name` of the name columns, the email is checked as the student
+    form checks it and must be no other student's; the grade must be one of ours.
+    """
+    rows = [(line, row) for line, row in records(archive, STEM)]
+    students = stored_students([row["sourcedId"] for _, row in rows])
+    owners = {
+        email.lower(): sourced_id
+        for email, sourced_id in db.session.execute(
+            select(Student.email, Student.sourced_id).where(Student.email.is_not(None))
+        )
+        if email is not None
+    }
+    for line, row in rows:
+        sourced_id = row["sourcedId"]
+        if sourced_id not in plan.student_roles:
+            plan.add(FILE, line, Outcome.SKIP, sourced_id, "not a student (no student role)")
+            continue
+        try:
+            values = _values(row, today)
+            plan.grades[sourced_id] = grade_of(row["grades"])
+        except FieldError as error:
+            plan.add(FILE, line, Outcome.ERROR, sourced_id, str(error))
+            continue
+        problem = check_sourced_id(sourced_id)
+        email = values["email"]
+        if problem is None and email is not None:
+            owner = owners.setdefault(email.lower(), sourced_id)
+            if owner != sourced_id:
+                problem = f"the email {email} is another student's ({owner})"
+        if problem is not None:
+            plan.add(FILE, line, Outcome.ERROR, sourced_id, problem)
+            continue
+        student = students.get(sourced_id)
+        plan.students[sourced_id] = StudentChange(sourced_id, values, student, line)
+        if student is None:
+            plan.add(FILE, line, Outcome.CREATE, sourced_id, values["name"])
+            continue
+        changed = [name for name, value in values.items() if getattr(student, name) != value]
+        outcome = Outcome.UPDATE if changed else Outcome.UNCHANGED
+        plan.add(FILE, line, outcome, sourced_id, ", ".join(changed))
+
+
+def _values(row: dict[str, str], today: date) -> dict[str, Any]:
+    """A student's name and email from a users.csv row (FieldError when not acceptable)."""
+    name = join_name(row["givenName"], row["familyName"], row["middleName"])
+    return {
+        "name": STUDENT["name"].clean(name, today),
+        "email": STUDENT["email"].clean(row["email"], today),
+    }
