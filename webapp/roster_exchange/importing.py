@@ -108,7 +108,7 @@ def plan_bundle(data: bytes, filename: str, today: date | None = None) -> Plan:
 _FILE_ORDER = {spec.filename: index for index, spec in enumerate(FILES_BY_STEM.values())}
 
 
-def apply_plan(plan: Plan, expected: list[list[Any]] | None = None) -> dict[str, int]:
+def apply_plan(plan: Plan, expected: str | None = None) -> dict[str, int]:
     """Write a plan in one transaction, with its audit events, and commit.
 
     Args:

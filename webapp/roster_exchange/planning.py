@@ -8,6 +8,7 @@ writes to the database.
 from __future__ import annotations
 
 import enum
+import hashlib
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -154,9 +155,12 @@ class Plan:
         result["total"] = {o.value: overall[o.value] for o in OUTCOMES}
         return result
 
-    def fingerprint(self) -> list[list[Any]]:
-        """What the preview promised: each row's file, line and outcome."""
-        return [[row.file, row.line, row.outcome.value] for row in self.rows]
+    def fingerprint(self) -> str:
+        """A digest of what the preview promised: each row's file, line and outcome."""
+        digest = hashlib.sha256()
+        for row in self.rows:
+            digest.update(f"{row.file}\x00{row.line}\x00{row.outcome.value}\n".encode())
+        return digest.hexdigest()
 
 
 def records(archive: zipfile.ZipFile, stem: str) -> Iterator[tuple[int, dict[str, str]]]:
