@@ -189,7 +189,8 @@ def test_split_name_then_join_gives_the_name_back(name: str) -> None:
     name = " ".join(name.split())
     if name:
         given_name, family = split_name(name)
-        assert given_name.strip() and family.strip()
+        assert given_name.strip()
+        assert family.strip()
         assert join_name(given_name, family) == name
 
 
