@@ -71,9 +71,13 @@ def live_server(
     log_path = tmp_path_factory.mktemp("live_server") / "gunicorn.log"
     try:
         imports = str(tmp_path_factory.mktemp("imports"))  # CSV uploads, not in instance/
-        with gunicorn_server(
-            live_database_url, log_path, workers=2, env={"FLASK_IMPORT_FOLDER": imports}
-        ) as server:
+        env = {
+            "FLASK_IMPORT_FOLDER": imports,
+            # The OneRoster pages' school (tests/browser/test_oneroster_flow.py).
+            "ONEROSTER_SCHOOL_SOURCED_ID": "school-live",
+            "ONEROSTER_SCHOOL_NAME": "Live School",
+        }
+        with gunicorn_server(live_database_url, log_path, workers=2, env=env) as server:
             yield server
     except ServerError as error:
         pytest.fail(str(error), pytrace=False)
