@@ -15,24 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in
+from tests.browser.test_school_year_flow import assert_accessible
 from webapp.oneroster import validate_bundle
 
 pytestmark = pytest.mark.browser
 
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}
-}
 PREVIEW_URL = re.compile(r"/oneroster/import/[A-Za-z0-9_-]{32}$")
-
-
-def assert_accessible(page: Page) -> None:
-    """No axe-core violation of WCAG 2.2 AA on the page as it is now."""
-    results = Axe().run(page, options=AXE_OPTIONS)
-    assert results.violations_count == 0, results.generate_report()
 
 
 def upload(page: Page, name: str, content: bytes) -> int:
