@@ -38,7 +38,7 @@ class Outcome(enum.StrEnum):
 OUTCOMES = tuple(Outcome)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedRow:
     """One row of the bundle and what it does.
 
@@ -100,7 +100,7 @@ class EnrollmentChange:
     line: int
 
 
-@dataclass
+@dataclass(slots=True)
 class RoleRow:
     """A student role read from roles.csv, waiting for its user's row."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,6 +34,8 @@ from webapp.roster_exchange.planning import (
 )
 
 STEM = "roles"
+#: Enrollments looked up per query.
+LOOKUP_BATCH = 500
 
 
 def export_rows(context: ExportContext) -> Iterator[list[str]]:
@@ -93,6 +96,7 @@ def plan_rows(plan: Plan) -> None:
     an endDate says the student left that day: withdrawn, unless the stored enrollment
     already says graduated or transferred.
     """
+    stored = _load_stored(plan)
     for user, roles in plan.student_roles.items():
         change = plan.students.get(user)
         seen: dict[str, int] = {}
@@ -111,7 +115,7 @@ def plan_rows(plan: Plan) -> None:
                 plan.add(FILE, role.line, Outcome.ERROR, role.sourced_id, message)
                 continue
             seen[year.sourced_id] = role.line
-            _plan_enrollment(plan, change, year, role)
+            _plan_enrollment(plan, stored, change, year, role)
 
 
 def _no_student(plan: Plan, user: str) -> str:
@@ -131,9 +135,11 @@ def _year_of(plan: Plan, role: RoleRow) -> YearChange | str:
     return "cannot tell the school year of this role (give a beginDate within one)"
 
 
-def _plan_enrollment(plan: Plan, change: StudentChange, year: YearChange, role: RoleRow) -> None:
+def _plan_enrollment(
+    plan: Plan, stored: _Stored, change: StudentChange, year: YearChange, role: RoleRow
+) -> None:
     """Plan the enrollment of one student role."""
-    enrollment = _stored_enrollment(change, year, role.sourced_id)
+    enrollment = _stored_enrollment(stored, change, year, role.sourced_id)
     if isinstance(enrollment, str):
         plan.add(FILE, role.line, Outcome.ERROR, role.sourced_id, enrollment)
         return
@@ -173,11 +179,39 @@ def _plan_enrollment(plan: Plan, change: StudentChange, year: YearChange, role: 
     plan.add(FILE, role.line, outcome, role.sourced_id, ", ".join(changed))
 
 
+@dataclass
+class _Stored:
+    """The stored enrollments the plan's roles may update, loaded in batches."""
+
+    by_id: dict[str, Enrollment]
+    by_pair: dict[tuple[int, int], Enrollment]
+
+
+def _load_stored(plan: Plan) -> _Stored:
+    """Load the enrollments named by the roles' sourcedIds and those of stored students."""
+    role_ids = [role.sourced_id for roles in plan.student_roles.values() for role in roles]
+    student_ids = [c.student.id for c in plan.students.values() if c.student is not None]
+    stored = _Stored({}, {})
+    for start in range(0, len(role_ids), LOOKUP_BATCH):
+        batch = role_ids[start : start + LOOKUP_BATCH]
+        for enrollment in db.session.scalars(
+            select(Enrollment).where(Enrollment.sourced_id.in_(batch))
+        ):
+            stored.by_id[enrollment.sourced_id] = enrollment
+    for start in range(0, len(student_ids), LOOKUP_BATCH):
+        ids = student_ids[start : start + LOOKUP_BATCH]
+        for enrollment in db.session.scalars(
+            select(Enrollment).where(Enrollment.student_id.in_(ids))
+        ):
+            stored.by_pair[enrollment.student_id, enrollment.school_year_id] = enrollment
+    return stored
+
+
 def _stored_enrollment(
-    change: StudentChange, year: YearChange, sourced_id: str
+    stored: _Stored, change: StudentChange, year: YearChange, sourced_id: str
 ) -> Enrollment | str | None:
     """The stored enrollment a role updates, None for a new one, or why it cannot be."""
-    enrollment = db.session.scalar(select(Enrollment).where(Enrollment.sourced_id == sourced_id))
+    enrollment = stored.by_id.get(sourced_id)
     student, stored_year = change.student, year.year
     if enrollment is not None:
         if (
@@ -189,8 +223,4 @@ def _stored_enrollment(
         return enrollment
     if student is None or stored_year is None:
         return None
-    return db.session.scalar(
-        select(Enrollment).where(
-            Enrollment.student_id == student.id, Enrollment.school_year_id == stored_year.id
-        )
-    )
+    return stored.by_pair.get((student.id, stored_year.id))
