@@ -176,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Python {platform.python_version()}.",
         "Each command is its own process; wall time and peak resident memory (`wait4`) are",
         "measured from outside. One run each: read the ratios, not the last digit.",
+        f"Load average at the start: {os.getloadavg()[0]:.1f} (other work shares the machine).",
         "",
     ]
     with (
