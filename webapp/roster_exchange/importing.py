@@ -221,7 +221,7 @@ def _insert(model: type[Student] | type[Enrollment], rows: list[dict[str, Any]])
         for begin in range(0, len(keys), LOOKUP_BATCH):
             batch = keys[begin : begin + LOOKUP_BATCH]
             found = select(model.sourced_id, model.id).where(model.sourced_id.in_(batch))
-            ids.update(db.session.execute(found).tuples().all())
+            ids.update((key, new_id) for key, new_id in db.session.execute(found))
     return [ids[row["sourced_id"]] for row in rows]
 
 
