@@ -540,3 +540,23 @@ def test_upload_preview_and_confirm(app: Flask) -> None:
     )
     assert "Imported 1 school years, 2 students, 2 enrollments." in done.get_data(as_text=True)
     assert counts(app)[0] == 2
+
+
+def test_confirm_after_the_records_changed_shows_the_new_preview(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    client = app.test_client()
+    bundle = make_zip(dict(minimal_files()))
+    data = {"file": (io.BytesIO(bundle), "minimal.zip")}
+    preview_url = client.post("/oneroster/", data=data, content_type="multipart/form-data")
+    path = tmp_path / "minimal.zip"
+    path.write_bytes(bundle)
+    assert runner.invoke(args=["oneroster", "import", str(path)]).exit_code == 0
+    events = counts(app)[3]
+    done = client.post(
+        preview_url.headers["Location"], data={"confirm": "Import"}, follow_redirects=True
+    )
+    page = done.get_data(as_text=True)
+    assert "changed since this preview" in page
+    assert "Nothing to import" in page  # the new preview: everything is there already
+    assert counts(app)[3] == events
