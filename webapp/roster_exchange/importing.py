@@ -138,7 +138,6 @@ def apply_plan(plan: Plan, expected: str | None = None) -> dict[str, int]:
         events = _Events(plan, batch)
         years = _write_years(plan, events)
         student_ids = _write_students(plan, events)
-        students = sum(1 for row in events.rows if row["entity"] == Entity.STUDENT.value)
         enrollments = _write_enrollments(plan, events, student_ids)
         events.write()
         db.session.commit()
@@ -148,6 +147,7 @@ def apply_plan(plan: Plan, expected: str | None = None) -> dict[str, int]:
             "The database refused the import (another change may have been made meanwhile); "
             f"nothing was imported. ({type(error).__name__})"
         ) from error
+    students = events.counts.get(Entity.STUDENT.value, 0)
     return {"school years": years, "students": students, "enrollments": enrollments}
 
 
@@ -170,6 +170,8 @@ class _Events:
         self.batch_id = batch.id
         self.user_id, self.actor = trail.actor()
         self.rows: list[dict[str, Any]] = []
+        #: Events added per entity (``{"student": 120, ...}``): the records changed.
+        self.counts: dict[str, int] = {}
 
     def add(
         self,
@@ -183,6 +185,7 @@ class _Events:
         student: tuple[int, str] | None = None,
     ) -> None:
         """Add the event of one record created or updated by ``file``'s ``line``."""
+        self.counts[entity.value] = self.counts.get(entity.value, 0) + 1
         self.rows.append(
             {
                 "user_id": self.user_id,
@@ -199,11 +202,14 @@ class _Events:
                 "batch_id": self.batch_id,
             }
         )
+        if len(self.rows) >= CHUNK:
+            self.write()
 
     def write(self) -> None:
-        """Insert the collected events."""
-        for start in range(0, len(self.rows), CHUNK):
-            db.session.execute(insert(AuditEvent), self.rows[start : start + CHUNK])
+        """Insert the events collected so far (memory stays at one batch)."""
+        if self.rows:
+            db.session.execute(insert(AuditEvent), self.rows)
+        self.rows = []
 
 
 def _insert(model: type[Student] | type[Enrollment], rows: list[dict[str, Any]]) -> list[int]:

@@ -152,8 +152,13 @@ def plan_rows(plan: Plan, archive: zipfile.ZipFile, today: date) -> None:
     name is :func:`join_name` of the name columns, the email is checked as the student
     form checks it and must be no other student's; the grade must be one of ours.
     """
-    rows = [(line, row) for line, row in records(archive, STEM)]
-    students = stored_students([row["sourcedId"] for _, row in rows])
+    students = stored_students(
+        [
+            row["sourcedId"]
+            for _, row in records(archive, STEM)
+            if row["sourcedId"] in plan.student_roles
+        ]
+    )
     owners = {
         email.lower(): sourced_id
         for email, sourced_id in db.session.execute(
@@ -161,7 +166,7 @@ def plan_rows(plan: Plan, archive: zipfile.ZipFile, today: date) -> None:
         )
         if email is not None
     }
-    for line, row in rows:
+    for line, row in records(archive, STEM):
         sourced_id = row["sourcedId"]
         if sourced_id not in plan.student_roles:
             plan.add(FILE, line, Outcome.SKIP, sourced_id, "not a student (no student role)")
