@@ -69,6 +69,7 @@ class DefaultConfig:
     ONEROSTER_DISTRICT_SOURCED_ID: str | None = None
     ONEROSTER_DISTRICT_NAME: str | None = None
     ONEROSTER_EXPORT_DEMOGRAPHICS = False
+    ONEROSTER_MAX_BUNDLE_BYTES = 64 * 1024 * 1024  # the largest zip the import accepts
 
 
 def normalise_database_url(url: str) -> str:
@@ -253,6 +254,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         ("ONEROSTER_DISTRICT_SOURCED_ID", env_str),
         ("ONEROSTER_DISTRICT_NAME", env_str),
         ("ONEROSTER_EXPORT_DEMOGRAPHICS", env_bool),
+        ("ONEROSTER_MAX_BUNDLE_BYTES", env_int),
     ):
         value = read(name)
         if value is not None:
