@@ -59,6 +59,10 @@ REQUIRED: dict[str, Role | None] = {
     "import_export.confirm": Role.EDITOR,
     "import_export.result": Role.EDITOR,
     "import_export.export_csv": Role.VIEWER,
+    "oneroster.index": Role.ADMIN,
+    "oneroster.export_zip": Role.ADMIN,
+    "oneroster.preview": Role.ADMIN,
+    "oneroster.confirm": Role.ADMIN,
 }
 
 CLIENTS = [None, "viewer", "editor", "admin"]
