@@ -2,6 +2,7 @@
 
 from webapp.models.audit import Action, AuditBatch, AuditEvent, Entity
 from webapp.models.enrollment import STATUS_LABELS, Enrollment, EnrollmentCount, Status
+from webapp.models.imports import ImportMapping, PendingImport, PendingImportPage
 from webapp.models.rollover import Rollover
 from webapp.models.school_year import SchoolYear
 from webapp.models.signin import LoginThrottle, RecoveryCode, Step
@@ -16,7 +17,10 @@ __all__ = [
     "Enrollment",
     "EnrollmentCount",
     "Entity",
+    "ImportMapping",
     "LoginThrottle",
+    "PendingImport",
+    "PendingImportPage",
     "RecoveryCode",
     "Role",
     "Rollover",

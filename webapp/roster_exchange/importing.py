@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -112,13 +112,18 @@ def plan_bundle(data: bytes, filename: str, today: date | None = None) -> Plan:
 _FILE_ORDER = {spec.filename: index for index, spec in enumerate(FILES_BY_STEM.values())}
 
 
-def apply_plan(plan: Plan, expected: str | None = None) -> dict[str, int]:
+def apply_plan(
+    plan: Plan, expected: str | None = None, *, finish: Callable[[], None] | None = None
+) -> dict[str, int]:
     """Write a plan in one transaction, with its audit events, and commit.
 
     Args:
         plan: a plan without errors, made in this transaction.
         expected: the preview's :meth:`Plan.fingerprint`; when given and different,
-            nothing is written.
+            nothing is written (the transaction is left open for the caller, who may
+            store the new preview).
+        finish: called in the transaction, after the writes and before the commit (the
+            page deletes its stored upload there).
 
     Returns:
         Records written per kind: ``{"school years": 1, "students": 120, "enrollments": 120}``.
@@ -128,7 +133,6 @@ def apply_plan(plan: Plan, expected: str | None = None) -> dict[str, int]:
         PreviewOutdated: ``expected`` differs from the plan.
     """
     if expected is not None and expected != plan.fingerprint():
-        db.session.rollback()
         raise PreviewOutdated("the roster changed since the preview")
     if plan.errors:
         db.session.rollback()
@@ -140,6 +144,8 @@ def apply_plan(plan: Plan, expected: str | None = None) -> dict[str, int]:
         student_ids = _write_students(plan, events)
         enrollments = _write_enrollments(plan, events, student_ids)
         events.write()
+        if finish is not None:
+            finish()
         db.session.commit()
     except (IntegrityError, StaleDataError) as error:
         db.session.rollback()

@@ -2,9 +2,11 @@
 :mod:`.exporting` and :mod:`.importing`.
 
 The import is three requests, like the CSV import's: the upload (POST ``/oneroster/``)
-checks and plans the bundle and stores it server-side (``import_export.uploads``), the
-preview (GET ``/oneroster/import/<token>``) shows what each file and line would do, and
-the confirm (POST there) plans it again inside the write transaction and applies it.
+checks and plans the bundle and stores it with its preview in the database, in the CSV
+import's store of pending uploads (``import_export.uploads``); the preview (GET
+``/oneroster/import/<token>``) shows what each file and line would do; the confirm (POST
+there) plans it again inside the write transaction and applies it, deleting the upload
+in the same transaction (two confirms cannot both apply it).
 """
 
 from __future__ import annotations
@@ -80,12 +82,14 @@ def index() -> Response | tuple[str, int]:
     try:
         plan = importing.plan_bundle(data, filename)
     except importing.BundleRejected as error:
+        db.session.rollback()
         form.file.errors = [*form.file.errors, f"{error}; nothing was imported."]
         return _render_index(form, error.problems, UNPROCESSABLE)
-    finally:
-        db.session.rollback()
-    stored = uploads.save(data, filename=filename, owner=uploads.current_owner(), meta=_meta(plan))
-    return redirect(url_for(".preview", token=stored.token), code=303)
+    db.session.rollback()  # planning read the records; the store's transaction starts anew
+    upload = uploads.create(filename=filename, size=len(data), owner=uploads.current_owner())
+    uploads.store(upload, table=data, summary=_meta(plan), pages={})
+    db.session.commit()
+    return redirect(url_for(".preview", token=upload.token), code=303)
 
 
 def _meta(plan: Plan) -> dict[str, Any]:
@@ -149,8 +153,10 @@ def preview(token: str) -> Response | str:
     upload = uploads.load(token, uploads.current_owner())
     if upload is None:
         return _gone()
+    if "fingerprint" not in upload.summary:  # a CSV import's upload
+        return _gone()
     return render_template(
-        "oneroster/preview.html", upload=upload, meta=upload.meta, form=ConfirmForm()
+        "oneroster/preview.html", upload=upload, meta=upload.summary, form=ConfirmForm()
     )
 
 
@@ -158,37 +164,37 @@ def preview(token: str) -> Response | str:
 @role_required(Role.ADMIN)
 def confirm(token: str) -> Response:
     """Apply the previewed import in one transaction, or cancel it."""
-    upload = uploads.load(token, uploads.current_owner())
-    if upload is None:
-        return _gone()
     form = ConfirmForm()
     if not form.validate_on_submit():
         return redirect(url_for(".preview", token=token))
+    upload = uploads.locked(token, uploads.current_owner())
+    if upload is None or "fingerprint" not in upload.summary:
+        db.session.rollback()
+        return _gone()
     if form.cancel.data:
         uploads.discard(token)
+        db.session.commit()
         flash("Import cancelled. Nothing was changed.", "info")
         return redirect(url_for(".index"))
-    data = uploads.claim(upload)
-    if data is None:
-        return _gone()
+    data = uploads.table(upload)
     try:
         plan = importing.plan_bundle(data, upload.filename)
-        written = importing.apply_plan(plan, upload.meta.get("fingerprint"))
+        written = importing.apply_plan(
+            plan, upload.summary["fingerprint"], finish=lambda: uploads.discard(token)
+        )
     except (importing.BundleRejected, importing.ImportRefused) as error:
-        uploads.release(upload)
+        db.session.rollback()
         flash(f"Nothing was imported: {error}", "error")
         return redirect(url_for(".preview", token=token))
     except importing.PreviewOutdated:
-        uploads.release(upload)
-        uploads.update_meta(upload, _meta(plan))
-        db.session.rollback()
+        uploads.replace_preview(upload, _meta(plan), {})
+        db.session.commit()
         flash(
             "The records changed since this preview was made, so nothing was imported. "
             "Check the updated preview and confirm again.",
             "error",
         )
         return redirect(url_for(".preview", token=token))
-    uploads.discard(token)
     flash(
         "Imported " + ", ".join(f"{count:,} {kind}" for kind, count in written.items()) + ".",
         "success",
