@@ -140,4 +140,6 @@ bench-dashboard: install system-deps ## The dashboard at 1,000,000 students, SQL
 	$(BIN)/python -m bench.dashboard
 
 bench-oneroster: install system-deps ## OneRoster export at 10,000 and 100,000 students, the validator, the import, SQLite and PostgreSQL
+	@# GNU time measures each command's peak memory.
+	@bash scripts/install-system-deps.sh time
 	$(BIN)/python -m bench.oneroster

@@ -3,7 +3,7 @@
 Each database is made by the real migrations and filled set-based
 (:func:`bench.schoolyear_data.seed`: students enrolled in the current year, one in 40
 withdrawn or transferred). Every command runs as its own process, as an operator runs it,
-and is measured from outside: wall time, and peak resident memory from ``wait4``.
+and is measured from outside by GNU ``time``: wall time and peak resident memory.
 
 * ``flask oneroster export`` at 10,000 and then at 100,000 students (demographics on): a
   streaming export's peak memory stays the same when the roster grows tenfold.
@@ -29,7 +29,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +43,8 @@ from webapp.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "oneroster.md"
+#: GNU time (Debian's package ``time``), which measures a command's peak memory.
+TIME = "/usr/bin/time"
 SETTINGS = {
     "ONEROSTER_SCHOOL_SOURCED_ID": "school-bench",
     "ONEROSTER_SCHOOL_NAME": "Bench School",
@@ -61,21 +62,26 @@ class Run:
 
 
 def run(url: str, *args: str) -> Run:
-    """Run ``python -m <args>`` against ``url``; measure it; fail loudly if it fails."""
+    """Run ``python -m <args>`` against ``url`` under GNU time; fail loudly if it fails.
+
+    GNU ``time`` starts the command itself: Linux counts the peak memory of a child from
+    its parent's size at the fork, so a child of this (large) process could never show
+    less than this process.
+    """
     env = {**os.environ, **SETTINGS, "DATABASE_URL": url, "SECRET_KEY": "bench"}
-    started = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", *args], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as timing:
+        done = subprocess.run(
+            [TIME, "-f", "%e %M", "-o", timing.name, sys.executable, "-m", *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
         )
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        output = out.read().decode("utf-8", "replace")
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(args)} failed ({process.returncode}):\n{output}")
-    return Run(seconds, usage.ru_maxrss / 1024, output)
+        seconds, kib = timing.read().split()[-2:]
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    return Run(float(seconds), int(kib) / 1024, done.stdout + done.stderr)
 
 
 def flask(url: str, *args: str) -> Run:
@@ -174,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.oneroster` on "
         f"{platform.platform()}, {os.cpu_count()} CPUs (shared), "
         f"Python {platform.python_version()}.",
-        "Each command is its own process; wall time and peak resident memory (`wait4`) are",
+        "Each command is its own process; wall time and peak resident memory (GNU `time`) are",
         "measured from outside. One run each: read the ratios, not the last digit.",
         f"Load average at the start: {os.getloadavg()[0]:.1f} (other work shares the machine).",
         "",
