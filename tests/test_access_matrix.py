@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 
 from tests.accounts import ACCOUNTS
+from tests.guardian_helpers import add_guardian
 from tests.helpers import add_student, current_enrollment, valid_form
 from webapp.models import Role
 
@@ -62,6 +63,13 @@ REQUIRED: dict[str, Role | None] = {
     "import_export.remap": Role.EDITOR,
     "import_export.export_csv": Role.VIEWER,
     "import_export.export_xlsx": Role.VIEWER,
+    "guardians.detail": Role.VIEWER,
+    "guardians.create": Role.EDITOR,
+    "guardians.edit": Role.EDITOR,
+    "guardians.search": Role.EDITOR,
+    "guardians.link": Role.EDITOR,
+    "guardians.unlink": Role.EDITOR,
+    "guardians.delete": Role.EDITOR,
     "oneroster.index": Role.ADMIN,
     "oneroster.export_zip": Role.ADMIN,
     "oneroster.preview": Role.ADMIN,
@@ -132,6 +140,7 @@ def test_role_matrix(app: Flask, client_role: str | None) -> None:
         "enrollment_id": enrollment.id,
         "year_id": enrollment.school_year_id,
         "rollover_id": 1,
+        "guardian_id": add_guardian(app, (student_id,)),
     }
     outcomes: Counter[str] = Counter()
     unexpected = []

@@ -192,6 +192,28 @@ def test_pool_pre_ping_replaces_connections_the_server_closed(
     assert app.test_client().get("/students/").status_code == 200
 
 
+def test_phone_default_region_from_the_environment_is_upper_cased(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PHONE_DEFAULT_REGION", "gb")
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+
+    assert app.config["PHONE_DEFAULT_REGION"] == "GB"
+
+
+@pytest.mark.parametrize("value", ["XX", "England", ""])
+def test_unknown_phone_default_region_stops_the_app(value: str) -> None:
+    with pytest.raises(ValueError, match="PHONE_DEFAULT_REGION must be a two-letter region"):
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "SECRET_KEY": "x",
+                "PHONE_DEFAULT_REGION": value,
+            }
+        )
+
+
 @pytest.mark.parametrize(("value", "expected"), [(" DMY ", "dmy"), ("mdy", "mdy"), ("", None)])
 def test_date_input_order_is_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, expected: str | None

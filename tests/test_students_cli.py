@@ -58,3 +58,49 @@ def test_students_group_help_lists_seed(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["students", "--help"])
     assert result.exit_code == 0
     assert "seed" in result.output
+
+
+def test_seed_gives_families_shared_guardians_with_valid_numbers(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    from webapp.fields.guardian import GUARDIAN, PHONE_NUMBER
+    from webapp.models import Guardian, StudentGuardian
+
+    result = runner.invoke(args=["students", "seed", "--count", "200", "--seed", "3"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        guardians = db.session.scalars(
+            select(Guardian).options(selectinload(Guardian.phone_rows))
+        ).all()
+        links = db.session.scalars(select(StudentGuardian)).all()
+        names = dict(db.session.execute(select(Student.id, Student.name)).all())
+    assert guardians
+    assert {link.student_id for link in links} == set(names)  # every student has one
+    today = date.today()
+    for guardian in guardians:
+        assert guardian.phone_rows
+        for row in guardian.phone_rows:  # valid numbers, as the form would take them
+            assert PHONE_NUMBER.clean(PHONE_NUMBER.display(row.number), today) == row.number
+        language = GUARDIAN["preferred_language"]
+        if guardian.preferred_language:
+            assert language.clean(language.display(guardian.preferred_language), today)
+    children: dict[int, set[int]] = {}
+    for link in links:
+        children.setdefault(link.guardian_id, set()).add(link.student_id)
+    shared = [kids for kids in children.values() if len(kids) > 1]
+    assert len(shared) >= 10  # siblings share guardians...
+    by_id = {guardian.id: guardian for guardian in guardians}
+    for guardian_id, kids in children.items():  # ...and the family's surname
+        surname = by_id[guardian_id].name.split()[-1]
+        assert {names[kid].split()[-1] for kid in kids} == {surname}
+
+
+def test_seed_without_guardians(app: Flask, runner: FlaskCliRunner) -> None:
+    from webapp.models import Guardian
+
+    result = runner.invoke(args=["students", "seed", "-n", "20", "--no-guardians"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Guardian.id))) == 0

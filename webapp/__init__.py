@@ -133,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
     from webapp.dashboard import bp as dashboard_bp
+    from webapp.guardians import bp as guardians_bp
     from webapp.health import bp as health_bp
     from webapp.import_export import bp as import_export_bp
     from webapp.roster_exchange import bp as oneroster_bp
@@ -148,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(years_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(guardians_bp)
     app.register_blueprint(oneroster_bp)
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from flask import Flask
 
 #: The values ``DATE_INPUT_ORDER`` accepts: year-month-day, day first, month first.
@@ -63,6 +64,9 @@ class DefaultConfig:
     # Recovery codes: a salted password hash (ASVS V6.5.2), cheaper, since up to ten are
     # checked per attempt and each code is random (about 49 bits).
     RECOVERY_CODE_HASH_METHOD = "scrypt:16384:8:1"
+    # Guardians' phone numbers typed without a country code (``0201 555 0123``) are read
+    # as numbers of this region (an ISO 3166 code that the phonenumbers library knows).
+    PHONE_DEFAULT_REGION = "US"
     # Imports (see docs/import-export.md): how files write dates like 03/04/2015 when
     # their values do not show it ("dmy", "mdy"; None asks on the preview), and what a
     # file may hold.
@@ -224,6 +228,28 @@ def postgres_engine_options() -> dict[str, Any]:
     }
 
 
+def check_phone_region(value: object) -> str:
+    """Validate ``PHONE_DEFAULT_REGION``: a region the phonenumbers library has metadata for.
+
+    Args:
+        value: the configured value (``"gb"`` is accepted as ``"GB"``).
+
+    Returns:
+        The region code, upper case.
+
+    Raises:
+        ValueError: not a region code phonenumbers knows (named in the message), so the app
+            does not start with a setting that would misread every local number.
+    """
+    region = str(value or "").strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"PHONE_DEFAULT_REGION must be a two-letter region code such as US, GB or DE, "
+            f"got {value!r}"
+        )
+    return region
+
+
 def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     """Fill ``app.config`` from the layers described in the module docstring.
 
@@ -259,6 +285,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         ("REQUIRE_2FA_FOR_ADMINS", env_bool),
         ("LOG_FORMAT", env_str),
         ("LOG_LEVEL", env_str),
+        ("PHONE_DEFAULT_REGION", env_str),
         ("DATE_INPUT_ORDER", env_str),
         ("ONEROSTER_SCHOOL_SOURCED_ID", env_str),
         ("ONEROSTER_SCHOOL_NAME", env_str),
@@ -309,6 +336,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
             "connect_args": {**pool["connect_args"], **configured.get("connect_args", {})},
         }
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = configured
+
+    app.config["PHONE_DEFAULT_REGION"] = check_phone_region(app.config["PHONE_DEFAULT_REGION"])
 
     if app.config.get("SECRET_KEY"):
         app.config.setdefault("SECRET_KEY_SOURCE", "configuration")

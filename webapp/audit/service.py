@@ -9,27 +9,35 @@ action, on the school years page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
 
+from webapp.audit import guardians as guardian_undo
 from webapp.extensions import db
 from webapp.fields.base import Field
 from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
 from webapp.models import Action, AuditEvent, Enrollment, Entity, Student
 from webapp.students import enrollments
 from webapp.students import service as students
+from webapp.students.guardians import StaleGuardianError
 
 #: Every audited field an event may name, for the change tables: a student's, an
 #: enrollment's (which also shows the grade that events from before revision 0011
-#: recorded on the student) and a school year's.
+#: recorded on the student), a school year's, a guardian's and a guardian link's.
 AUDITED_FIELDS: tuple[Field[object], ...] = (
     *STUDENT.audited,
     *ENROLLMENT.audited,
     *(field for field in SCHOOL_YEAR.audited if field.name not in STUDENT.by_name),
+    *(field for field in GUARDIAN.audited if field.name not in STUDENT.by_name),
+    *GUARDIAN_LINK.audited,
 )
+#: The kinds of record whose events :mod:`webapp.guardians.undo` undoes.
+GUARDIAN_ENTITIES = frozenset({Entity.GUARDIAN.value, Entity.GUARDIAN_LINK.value})
 
 
 class UndoError(Exception):
@@ -92,6 +100,8 @@ def revert(event: AuditEvent) -> Student:
         )
     if event.entity == Entity.ENROLLMENT:
         return revert_enrollment(event)
+    if event.entity in GUARDIAN_ENTITIES:
+        return _undo_guardian(guardian_undo.revert, event)
     if event.entity != Entity.STUDENT or event.student_id is None:
         raise UndoError("Only a change to a student or an enrollment can be reverted here.")
     student = db.session.get(Student, event.student_id)
@@ -114,6 +124,16 @@ def revert(event: AuditEvent) -> Student:
     return students.save_student(
         student, values, expected_version=student.version, action=Action.REVERT, reverts=event
     )
+
+
+def _undo_guardian(undo: Callable[[AuditEvent], Student], event: AuditEvent) -> Student:
+    """Run a guardian undo, its refusals turned into :class:`UndoError`."""
+    try:
+        return undo(event)
+    except guardian_undo.GuardianUndoError as error:
+        raise UndoError(str(error)) from error
+    except StaleGuardianError as error:
+        raise UndoError("Not done: the guardian changed meanwhile. Try again.") from error
 
 
 def revert_enrollment(event: AuditEvent) -> Student:
@@ -160,6 +180,9 @@ def restore(event: AuditEvent) -> Student:
             was restored already; or it is not the student's latest event.
         DuplicateEmailError: its email now belongs to another student.
     """
+    if event.action == Action.DELETE and event.entity in GUARDIAN_ENTITIES:
+        _refuse_if_undone(event, "deletion")
+        return _undo_guardian(guardian_undo.restore, event)
     if event.action != Action.DELETE or event.entity != Entity.STUDENT:
         raise UndoError("Only a deleted student can be restored.")
     if db.session.get(Student, event.student_id) is not None:
@@ -185,6 +208,7 @@ def restore(event: AuditEvent) -> Student:
         reverts=event,
         grade=grade,
         kept_enrollments=kept,
+        kept_guardians=event.changes.get("guardians", [None])[0],
     )
 
 

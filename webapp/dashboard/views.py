@@ -6,13 +6,16 @@ from flask import render_template
 
 from webapp.dashboard import bp, service
 from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
 from webapp.models import STATUS_LABELS, Status
 
 #: How the latest changes name a changed field: its declaration's noun.
 FIELD_NOUNS = {
-    field.name: field.noun for record in (SCHOOL_YEAR, STUDENT, ENROLLMENT) for field in record
+    field.name: field.noun
+    for record in (SCHOOL_YEAR, GUARDIAN_LINK, GUARDIAN, STUDENT, ENROLLMENT)
+    for field in record
 }
 
 

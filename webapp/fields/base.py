@@ -50,6 +50,8 @@ class Kind(enum.StrEnum):
     NUMBER = "number"
     DATE = "date"
     CHOICE = "choice"
+    PHONE = "phone"
+    BOOLEAN = "boolean"
 
 
 #: Turns a field's stripped, non-blank text into its value: ``parse(text, noun)``, where
@@ -118,6 +120,25 @@ def choice_parser(choices: tuple[tuple[str, str], ...]) -> Parser[str]:
     return parse
 
 
+#: What a yes/no field reads as yes and as no (a CSV cell, a checkbox's value), casefolded.
+YES_WORDS = frozenset({"yes", "y", "true", "1", "on", "x"})
+NO_WORDS = frozenset({"no", "n", "false", "0", "off"})
+
+
+def parse_yes_no(text: str, noun: str) -> bool:
+    """Parse yes or no (``yes``, ``y``, ``true``, ``1``, ``on``; ``no``, ``n``, ``false``, ``0``).
+
+    Raises:
+        FieldError: ``"The emergency contact 'maybe' is not yes or no."``
+    """
+    word = text.casefold()
+    if word in YES_WORDS:
+        return True
+    if word in NO_WORDS:
+        return False
+    raise FieldError(f"The {noun} {quote(text)} is not yes or no.")
+
+
 def parse_iso_date(text: str, noun: str) -> date:
     """Parse an ISO 8601 calendar date, ``YYYY-MM-DD`` (what a browser's date input sends).
 
@@ -165,6 +186,9 @@ class Field(Generic[T]):
         writable: whether the import writes it (``id`` only identifies a row).
         choices: for a :attr:`Kind.CHOICE` field, its ``(value, label)`` pairs in the
             order a form lists them.
+        shows: how a non-blank value is shown, when not as :meth:`display` does by
+            default (a phone number in international format); what it returns must
+            parse back to the same value, since a form shows it.
     """
 
     name: str
@@ -184,6 +208,7 @@ class Field(Generic[T]):
     audited: bool = True
     writable: bool = True
     choices: tuple[tuple[str, str], ...] = ()
+    shows: Callable[[Any], str] | None = None
 
     @functools.cached_property
     def noun(self) -> str:
@@ -239,6 +264,8 @@ class Field(Generic[T]):
         """
         if value is None:
             return ""
+        if self.shows is not None:
+            return self.shows(value)
         if self.choices:
             return dict(self.choices).get(value, str(value))
         if isinstance(value, bool):

@@ -22,7 +22,15 @@ from wtforms import Field as WtfField
 from wtforms import Form
 from wtforms.form import BaseForm
 from wtforms.validators import StopValidation
-from wtforms.widgets import DateInput, EmailInput, NumberInput, TextInput, html_params
+from wtforms.widgets import (
+    CheckboxInput,
+    DateInput,
+    EmailInput,
+    NumberInput,
+    TelInput,
+    TextInput,
+    html_params,
+)
 
 from webapp.fields.base import Field, FieldError, Kind, RecordFields
 
@@ -60,6 +68,8 @@ WIDGETS: dict[Kind, type[Any]] = {
     Kind.NUMBER: NumberInput,
     Kind.DATE: DateInput,
     Kind.CHOICE: ChoiceSelect,
+    Kind.PHONE: TelInput,
+    Kind.BOOLEAN: CheckboxInput,
 }
 
 
@@ -105,9 +115,21 @@ class DeclaredField(WtfField):
         )
 
     def process_formdata(self, valuelist: Sequence[str]) -> None:
-        """Keep the submitted text; it is checked in :meth:`pre_validate`."""
-        self.text = valuelist[0] if valuelist else ""
+        """Keep the submitted text; it is checked in :meth:`pre_validate`.
+
+        A yes/no field is a checkbox: ticked, the browser sends its value; unticked,
+        nothing, which means no.
+        """
+        if self.declaration.kind is Kind.BOOLEAN:
+            self.text = self.declaration.display(bool(valuelist and valuelist[0]))
+        else:
+            self.text = valuelist[0] if valuelist else ""
         self.data = None
+
+    @property
+    def checked(self) -> bool:
+        """For a yes/no field's checkbox: whether it shows ticked."""
+        return self.text == self.declaration.display(True)
 
     @property
     def as_stored(self) -> bool:
@@ -134,7 +156,10 @@ class DeclaredField(WtfField):
             raise StopValidation(str(error)) from error
 
     def _value(self) -> str:
-        """The text the input shows: what the user typed, or the stored value."""
+        """The text the input shows: what the user typed, or the stored value (a
+        checkbox's value is always yes: whether it is ticked says the rest)."""
+        if self.declaration.kind is Kind.BOOLEAN:
+            return self.declaration.display(True)
         return self.text
 
 

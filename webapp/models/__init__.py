@@ -2,6 +2,13 @@
 
 from webapp.models.audit import Action, AuditBatch, AuditEvent, Entity
 from webapp.models.enrollment import STATUS_LABELS, Enrollment, EnrollmentCount, Status
+from webapp.models.guardian import (
+    Guardian,
+    GuardianPhone,
+    PhoneKind,
+    Relationship,
+    StudentGuardian,
+)
 from webapp.models.imports import ImportMapping, PendingImport, PendingImportPage
 from webapp.models.rollover import Rollover
 from webapp.models.school_year import SchoolYear
@@ -17,16 +24,21 @@ __all__ = [
     "Enrollment",
     "EnrollmentCount",
     "Entity",
+    "Guardian",
+    "GuardianPhone",
     "ImportMapping",
     "LoginThrottle",
     "PendingImport",
     "PendingImportPage",
+    "PhoneKind",
     "RecoveryCode",
+    "Relationship",
     "Role",
     "Rollover",
     "SchoolYear",
     "Status",
     "Step",
     "Student",
+    "StudentGuardian",
     "User",
 ]

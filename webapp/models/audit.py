@@ -31,6 +31,8 @@ class Entity(enum.StrEnum):
     STUDENT = "student"
     ENROLLMENT = "enrollment"
     SCHOOL_YEAR = "school_year"
+    GUARDIAN = "guardian"
+    GUARDIAN_LINK = "guardian_link"
 
 
 _ACTION_SQL = ", ".join(f"'{action.value}'" for action in Action)
@@ -75,10 +77,12 @@ class AuditEvent(Model):
             ``"command line"``.
         action: an :class:`Action` value.
         entity: an :class:`Entity` value: what kind of record changed.
-        entity_id: that record's id. Not a foreign key: the events of a deleted record
+        entity_id: that record's id (a guardian link's: the guardian's id; the student's
+            is ``student_id``). Not a foreign key: the events of a deleted record
             stay, and are what restores it.
-        student_id: the student the change concerns (a student's own change, or one of
-            the student's enrollments), so that the student's history lists it;
+        student_id: the student the change concerns (a student's own change, one of
+            the student's enrollments or guardian links, or a guardian changed from the
+            student's page), so that the student's history lists it;
             ``None`` for a change that concerns no one student (a school year).
         student_name: the student's name at the time, for the log.
         changes: ``{field: [old, new]}`` with dates as ISO strings. A create has

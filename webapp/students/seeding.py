@@ -17,11 +17,14 @@ from webapp.extensions import db
 from webapp.models import Enrollment, Status, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.models.types import utcnow
+from webapp.students import guardian_seeding
 from webapp.years.service import current_year
 
 #: Rows per INSERT statement; large enough to amortise round trips, small enough to
 #: keep memory flat.
 BATCH_SIZE = 5_000
+#: How often a demo student is the previous one's brother or sister.
+SIBLING_SHARE = 0.25
 
 
 def _school_year_start(today: date) -> date:
@@ -90,14 +93,19 @@ def seed_students(
     *,
     random_seed: int | None = None,
     progress: Callable[[int], Any] | None = None,
+    guardians: bool = True,
 ) -> int:
     """Insert ``count`` generated students in one transaction, each enrolled in the current
-    school year (status enrolled, from the student's enrollment date).
+    school year (status enrolled, from the student's enrollment date), with guardians.
+
+    About one student in four is the previous one's sibling: same surname, and the same
+    guardians (:mod:`webapp.students.guardian_seeding`).
 
     Args:
         count: number of students to add.
         random_seed: seed for reproducible data.
         progress: called with the number of rows after each batch (a progress bar).
+        guardians: also add the families' guardians, with phone numbers.
 
     Returns:
         The number of students added.
@@ -111,17 +119,30 @@ def seed_students(
     rows = generate_students(count, first_serial=next_id, random_seed=random_seed)
     students: list[dict[str, Any]] = []
     enrollments: list[dict[str, Any]] = []
+    families: list[tuple[str, list[int]]] = []
+    rng = random.Random(random_seed)
+    fake = Faker(["en_US", "en_GB", "es_ES", "fr_FR", "de_DE"])
 
     def flush() -> None:
         db.session.execute(insert(Student), students)
         db.session.execute(insert(Enrollment), enrollments)
+        if guardians:
+            guardian_seeding.seed_guardians(families, students[0]["created_at"], rng, fake)
         if progress:
             progress(len(students))
         students.clear()
         enrollments.clear()
+        families.clear()
 
     try:
         for student_id, row in enumerate(rows, start=next_id):
+            if families and rng.random() < SIBLING_SHARE:
+                # A sibling of the previous student: the family's surname and guardians.
+                surname, children = families[-1]
+                row["name"] = f"{row['name'].split()[0]} {surname}"
+                children.append(student_id)
+            else:
+                families.append((row["name"].split()[-1], [student_id]))
             grade = row.pop("grade")
             students.append({**row, "id": student_id, "sourced_id": str(uuid.uuid4())})
             enrollments.append(

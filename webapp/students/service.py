@@ -19,7 +19,7 @@ from webapp import trail
 from webapp.extensions import db
 from webapp.fields.student import STUDENT
 from webapp.models import Action, AuditEvent, Student, User
-from webapp.students import enrollments
+from webapp.students import enrollments, guardians
 from webapp.students.roster import scoped
 from webapp.years.service import current_year
 
@@ -154,6 +154,7 @@ def save_student(
     note: str | None = None,
     grade: int | None = None,
     kept_enrollments: list[Mapping[str, Any]] | None = None,
+    kept_guardians: list[Mapping[str, Any]] | None = None,
 ) -> Student:
     """Apply ``values`` to ``student`` (new or existing), record it in the audit trail,
     and commit both in one transaction.
@@ -175,6 +176,9 @@ def save_student(
         grade: for a new student, the grade in the current school year.
         kept_enrollments: for a restored student, the enrollments its deletion kept
             (:func:`webapp.students.enrollments.deleted_snapshot`).
+        kept_guardians: for a restored student, the guardian links its deletion kept
+            (:func:`webapp.students.guardians.kept_links`); guardians deleted since are
+            left out.
 
     Returns:
         The saved student, with its id. A save that changes nothing writes nothing.
@@ -209,6 +213,8 @@ def save_student(
             enrollments.restore_enrollments(student, kept_enrollments)
         elif not existing and grade is not None:
             enrollments.add_enrollment(student, current_year(), grade)
+        if not existing and kept_guardians:
+            guardians.restore_links(student, kept_guardians, reverts)
         db.session.commit()
     except StaleDataError as error:
         db.session.rollback()
@@ -236,8 +242,9 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
         expected_version: the version the confirmation page showed (see
             :func:`check_version`).
 
-    The audit trail keeps the student's last values and enrollments, from which it can
-    be restored; the database deletes the enrollments with the student.
+    The audit trail keeps the student's last values, enrollments and guardian links, from
+    which it can be restored; the database deletes the enrollments and links with the
+    student (the guardians stay).
 
     Raises:
         StaleRecordError: the student changed since ``expected_version`` or meanwhile;
@@ -248,6 +255,7 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
     student_id = student.id
     last_values = STUDENT.snapshot(student)
     kept = enrollments.deleted_snapshot(student_id, current_year().id)
+    links = guardians.kept_links(student_id)
     db.session.delete(student)
     try:
         db.session.flush()
@@ -256,6 +264,8 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
         }
         # Not a field: what a restore puts back (the database deletes them with the student).
         changes["enrollments"] = [kept, None]
+        if links:
+            changes["guardians"] = [links, None]
         trail.record(Action.DELETE, student_id, last_values["name"], changes)
         db.session.commit()
     except StaleDataError as error:

@@ -16,11 +16,13 @@ from werkzeug.wrappers import Response
 
 from webapp.auth.access import role_required
 from webapp.extensions import db
+from webapp.fields import guardian as guardian_fields
 from webapp.fields.enrollment import ENROLLMENT, STATUS_FIELDS
 from webapp.fields.student import ROSTER_ROW, STUDENT
 from webapp.models import AuditEvent, Enrollment, Role, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.students import bp, enrollments, roster, service
+from webapp.students import guardian_queries as queries
 from webapp.students.forms import (
     ConfirmForm,
     EnrollForm,
@@ -103,7 +105,8 @@ def _student_or_404(student_id: int) -> Student:
 
 @bp.get("/<int:student_id>")
 def detail(student_id: int) -> str:
-    """Show one student, with the student's age today and every school year's enrollment."""
+    """Show one student, with the student's age today, every school year's enrollment and
+    the guardians with their numbers."""
     student = _student_or_404(student_id)
     return render_template(
         "students/detail.html",
@@ -115,6 +118,9 @@ def detail(student_id: int) -> str:
         can_enroll=bool(enrollments.years_without_enrollment(student.id)),
         current=current_year(),
         today=date.today(),
+        guardian_links=queries.guardians_of(student.id),
+        phone=guardian_fields.PHONE_NUMBER,
+        language=guardian_fields.PREFERRED_LANGUAGE,
     )
 
 
