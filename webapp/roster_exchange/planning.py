@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from webapp.models import Enrollment, SchoolYear, Student
+from webapp.models.guardian import Guardian
 from webapp.oneroster.archive import Records
 from webapp.oneroster.spec import FILES_BY_STEM
 
@@ -100,6 +101,35 @@ class EnrollmentChange:
     line: int
 
 
+@dataclass
+class GuardianChange:
+    """A guardian to create or update (``guardian`` None for a new one).
+
+    Attributes:
+        values: ``name`` and ``email``.
+        phones: the numbers to keep, ``(kind, E.164)`` pairs in order.
+        role: the guardian's roles.csv role (parent, guardian or relative).
+    """
+
+    sourced_id: str
+    values: dict[str, Any]
+    phones: list[tuple[str, str]]
+    guardian: Guardian | None
+    line: int
+    role: str
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    """A new link of a student to a guardian."""
+
+    student_sourced_id: str
+    guardian_sourced_id: str
+    relationship: str
+    contact_order: int
+    line: int
+
+
 @dataclass(slots=True)
 class RoleRow:
     """A student role read from roles.csv, waiting for its user's row."""
@@ -123,6 +153,10 @@ class Plan:
         enrollments: the enrollments to create or update, by sourcedId.
         student_roles: the student roles of roles.csv, by user sourcedId.
         grades: users.csv's grades cell of each student, by sourcedId.
+        guardians: the guardians to create or update, by sourcedId.
+        links: the new links of students to guardians.
+        guardian_roles: roles.csv's guardian roles ``(line, sourcedId, role)`` by user.
+        agents: users.csv's agentSourcedIds of each student and guardian read.
     """
 
     filename: str
@@ -132,6 +166,10 @@ class Plan:
     enrollments: dict[str, EnrollmentChange] = field(default_factory=dict)
     student_roles: dict[str, list[RoleRow]] = field(default_factory=dict)
     grades: dict[str, int] = field(default_factory=dict)
+    guardians: dict[str, GuardianChange] = field(default_factory=dict)
+    links: list[LinkChange] = field(default_factory=list)
+    guardian_roles: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+    agents: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, file: str, line: int, outcome: Outcome, record: str, message: str = "") -> None:
         """Record what a row does."""

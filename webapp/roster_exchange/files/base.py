@@ -42,3 +42,30 @@ def stream(statement: Select[*Ts]) -> Iterator[Row[*Ts]]:
 def iso(day: date | None) -> str:
     """A date as OneRoster's Date format (``YYYY-MM-DD``), or "" for none."""
     return "" if day is None else day.isoformat()
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """Divide a full name into OneRoster's required ``givenName`` and ``familyName``.
+
+    The family name is the last space-separated word. A name of one word, or one whose
+    two halves would be the same (``"Ng Ng"``), goes whole into both, which
+    :func:`join_name` reads back as the whole name.
+
+    Returns:
+        ``(givenName, familyName)``, both non-blank for a non-blank name.
+    """
+    given, _, family = name.rpartition(" ")
+    if not given.strip() or not family.strip() or given == family:
+        return name, name
+    return given, family
+
+
+def join_name(given: str, family: str, middle: str = "") -> str:
+    """The full name of OneRoster's parts: the inverse of :func:`split_name`.
+
+    Returns:
+        ``given`` alone when both parts are equal, else the non-blank parts joined by spaces.
+    """
+    if given == family and not middle:
+        return given
+    return " ".join(part for part in (given, middle, family) if part.strip())

@@ -3,7 +3,8 @@
 Export, per enrollment of the year: ``sourcedId`` the enrollment's stored UUID,
 ``userSourcedId`` the student's, ``roleType`` primary, ``role`` student, ``beginDate``
 the day the enrollment began, ``endDate`` the day the student left (withdrew, graduated
-or transferred; blank while enrolled), ``orgSourcedId`` the school.
+or transferred; blank while enrolled), ``orgSourcedId`` the school. Then each
+guardian's role (:mod:`.guardians`).
 
 Import: each student role is an enrollment in a school year (:func:`plan_rows`); the
 role's org is not read (the bundle may hold several schools; all go to this one).
@@ -21,6 +22,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Enrollment, Status, Student
+from webapp.roster_exchange.files import guardians
 from webapp.roster_exchange.files.base import ExportContext, iso, stream
 from webapp.roster_exchange.planning import (
     EnrollmentChange,
@@ -62,17 +64,26 @@ def export_rows(context: ExportContext) -> Iterator[list[str]]:
             school,
             "",
         ]
+    for role_id, user_id, role in guardians.export_roles(context):
+        yield [role_id, "", "", user_id, "primary", role, "", "", school, ""]
 
 
 FILE = "roles.csv"
 
 
 def collect(plan: Plan, archive: zipfile.ZipFile) -> None:
-    """Read the student roles of roles.csv (users.csv needs them to know its students).
+    """Read the student and guardian roles of roles.csv (users.csv needs them to know its
+    students and guardians).
 
-    Roles other than ``student`` are skipped here, with their line.
+    A guardian role's row is planned with its guardian (:func:`.guardians.plan_roles`);
+    other roles are skipped here, with their line.
     """
     for line, row in records(archive, STEM):
+        if row["role"] in guardians.GUARDIAN_ROLES:
+            plan.guardian_roles.setdefault(row["userSourcedId"], []).append(
+                (line, row["sourcedId"], row["role"])
+            )
+            continue
         if row["role"] != "student":
             plan.add(FILE, line, Outcome.SKIP, row["sourcedId"], f"a {row['role']} role")
             continue

@@ -33,38 +33,12 @@ from webapp.fields.base import FieldError
 from webapp.fields.student import STUDENT
 from webapp.models import Enrollment, Status, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.roster_exchange.files.base import ExportContext, stream
+from webapp.roster_exchange.files import guardians
+from webapp.roster_exchange.files.base import ExportContext, join_name, split_name, stream
 from webapp.roster_exchange.ids import ceds_grade
 from webapp.roster_exchange.planning import Outcome, Plan, StudentChange, check_sourced_id, records
 
 STEM = "users"
-
-
-def split_name(name: str) -> tuple[str, str]:
-    """Divide a full name into OneRoster's required ``givenName`` and ``familyName``.
-
-    The family name is the last space-separated word. A name of one word, or one whose
-    two halves would be the same (``"Ng Ng"``), goes whole into both, which
-    :func:`join_name` reads back as the whole name.
-
-    Returns:
-        ``(givenName, familyName)``, both non-blank for a non-blank name.
-    """
-    given, _, family = name.rpartition(" ")
-    if not given.strip() or not family.strip() or given == family:
-        return name, name
-    return given, family
-
-
-def join_name(given: str, family: str, middle: str = "") -> str:
-    """The full name of OneRoster's parts: the inverse of :func:`split_name`.
-
-    Returns:
-        ``given`` alone when both parts are equal, else the non-blank parts joined by spaces.
-    """
-    if given == family and not middle:
-        return given
-    return " ".join(part for part in (given, middle, family) if part.strip())
 
 
 def username(email: str | None, sourced_id: str) -> str:
@@ -72,8 +46,52 @@ def username(email: str | None, sourced_id: str) -> str:
     return email or sourced_id
 
 
+def _sourced_id(row: Any) -> str:
+    return str(row[0])
+
+
+def user_row(
+    sourced_id: str,
+    enabled: bool,
+    name: str,
+    email: str | None,
+    school: str,
+    *,
+    grade: str = "",
+    agents: str = "",
+    sms: str = "",
+    phone: str = "",
+) -> list[str]:
+    """One users.csv row, in the spec's column order (blank where this app has nothing)."""
+    given, family = split_name(name)
+    return [
+        sourced_id,
+        "",
+        "",
+        "true" if enabled else "false",
+        username(email, sourced_id),
+        "",
+        given,
+        family,
+        "",
+        "",
+        email or "",
+        sms,
+        phone,
+        agents,
+        grade,
+        "",
+        "",
+        "",
+        "",
+        "",
+        school,
+        "",
+    ]
+
+
 def export_rows(context: ExportContext) -> Iterator[list[str]]:
-    """The users.csv rows of the year's students, by sourcedId."""
+    """The users.csv rows: the year's students, then their guardians, each by sourcedId."""
     statement = (
         select(Student.sourced_id, Student.name, Student.email, Enrollment.grade, Enrollment.status)
         .join(Enrollment, Enrollment.student_id == Student.id)
@@ -82,32 +100,22 @@ def export_rows(context: ExportContext) -> Iterator[list[str]]:
     )
     school = context.settings.school_sourced_id
     enrolled = Status.ENROLLED.value
-    for sourced_id, name, email, grade, status in stream(statement):
-        given, family = split_name(name)
-        yield [
+    rows = iter(stream(statement))
+    for row, agents in guardians.attach(rows, _sourced_id, guardians.student_agents(context)):
+        sourced_id, name, email, grade, status = row
+        yield user_row(
             sourced_id,
-            "",
-            "",
-            "true" if status == enrolled else "false",
-            username(email, sourced_id),
-            "",
-            given,
-            family,
-            "",
-            "",
-            email or "",
-            "",
-            "",
-            "",
-            ceds_grade(grade),
-            "",
-            "",
-            "",
-            "",
-            "",
+            status == enrolled,
+            name,
+            email,
             school,
-            "",
-        ]
+            grade=ceds_grade(grade),
+            agents=",".join(agents),
+        )
+    for sourced_id, name, email, sms, phone, agents_of in guardians.export_users(context):
+        yield user_row(
+            sourced_id, True, name, email, school, agents=agents_of, sms=sms, phone=phone
+        )
 
 
 FILE = "users.csv"
