@@ -8,6 +8,7 @@ own fixture (``tests/data/oneroster/minimal``, written from the binding's exampl
 
 from __future__ import annotations
 
+import csv
 import io
 import shutil
 import zipfile
@@ -28,6 +29,7 @@ from tests.helpers import add_student
 from tests.test_oneroster_spec import make_zip, minimal_files, replace, variant
 from webapp.extensions import db
 from webapp.models import AuditBatch, AuditEvent, Enrollment, SchoolYear, Status, Student
+from webapp.models.guardian import Guardian, GuardianPhone, StudentGuardian
 from webapp.oneroster import validate_bundle
 from webapp.roster_exchange import exporting, importing, settings
 from webapp.roster_exchange.files.users import join_name, split_name
@@ -86,17 +88,48 @@ def members(bundle: bytes) -> dict[str, str]:
 
 def seed_roster(app: Flask) -> None:
     """Students with the shapes that matter: statuses, one-word names, no email, commas."""
-    add_student(app, 3, name="Ada Lovelace", email="ada@example.org", birthday=date(2017, 12, 10))
-    add_student(app, 12, name="Plato", email=None)
+    ada = add_student(
+        app, 3, name="Ada Lovelace", email="ada@example.org", birthday=date(2017, 12, 10)
+    )
+    plato = add_student(app, 12, name="Plato", email=None)
     add_student(app, 7, name="Ng Ng", email="ng@example.org")
     add_student(app, 1, name='Zoë "Zed" O\'Brien, Jr', email=None, birthday=date(2019, 1, 2))
     left = add_student(app, 9, name="Alan Mathison Turing", email="alan@example.org")
+    add_guardians(app, ada, plato)
     with app.app_context():
         enrollment = db.session.scalar(select(Enrollment).where(Enrollment.student_id == left))
         assert enrollment is not None
         enrollment.status = Status.TRANSFERRED.value
         enrollment.status_on = date(2021, 3, 1)
         enrollment.destination = "Bletchley School"
+        db.session.commit()
+
+
+def add_guardians(app: Flask, first: int, second: int) -> None:
+    """A mother of both students (two numbers), and a grandparent of the first."""
+    with app.app_context():
+        mother = Guardian(name="Anne Isabella Milbanke", email="anne@example.org")
+        mother.phone_rows = [
+            GuardianPhone(position=1, kind="work", number="+442079460000"),
+            GuardianPhone(position=2, kind="mobile", number="+14155550123"),
+        ]
+        grandparent = Guardian(name="Judith", email=None)
+        db.session.add_all([mother, grandparent])
+        db.session.flush()
+        db.session.add_all(
+            [
+                StudentGuardian(
+                    student_id=first, guardian_id=mother.id, relationship="mother", contact_order=2
+                ),
+                StudentGuardian(
+                    student_id=first,
+                    guardian_id=grandparent.id,
+                    relationship="grandparent",
+                    contact_order=1,
+                ),
+                StudentGuardian(student_id=second, guardian_id=mother.id, relationship="guardian"),
+            ]
+        )
         db.session.commit()
 
 
@@ -130,15 +163,48 @@ def test_exported_bundle_passes_the_strict_validator(app: Flask) -> None:
     assert "file.classes,absent" in files["manifest.csv"]
 
 
+def rows_of(text: str) -> dict[str, dict[str, str]]:
+    """A CSV member's rows by sourcedId, each as ``{column: value}``."""
+    return {row["sourcedId"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
 def test_users_carry_ceds_grades_split_names_and_enabled_flags(app: Flask) -> None:
     seed_roster(app)
-    users = members(export_bytes(app))["users.csv"].splitlines()
-    by_name = {line.split(",")[6]: line.split(",") for line in users[1:] if '"' not in line}
-    assert by_name["Ada"][3:8] == ["true", "ada@example.org", "", "Ada", "Lovelace"]
-    assert by_name["Ada"][14] == "03"
-    assert by_name["Plato"][7] == "Plato"  # one word: both parts
-    assert by_name["Plato"][14] == "12"
-    assert by_name["Alan Mathison"][3] == "false"  # transferred out
+    users = rows_of(members(export_bytes(app))["users.csv"])
+    by_name = {(row["givenName"], row["familyName"]): row for row in users.values()}
+    ada = by_name["Ada", "Lovelace"]
+    assert (ada["enabledUser"], ada["username"], ada["email"], ada["grades"]) == (
+        "true",
+        "ada@example.org",
+        "ada@example.org",
+        "03",
+    )
+    assert by_name["Plato", "Plato"]["grades"] == "12"  # one word: both parts
+    assert by_name["Alan Mathison", "Turing"]["enabledUser"] == "false"  # transferred out
+
+
+def test_guardians_are_users_linked_through_agent_sourced_ids(app: Flask) -> None:
+    seed_roster(app)
+    files = members(export_bytes(app))
+    users = rows_of(files["users.csv"])
+    by_name = {(row["givenName"], row["familyName"]): row for row in users.values()}
+    ada, plato = by_name["Ada", "Lovelace"], by_name["Plato", "Plato"]
+    mother, judith = by_name["Anne Isabella", "Milbanke"], by_name["Judith", "Judith"]
+    # Contact order: the grandparent first.
+    assert ada["agentSourcedIds"] == f"{judith['sourcedId']},{mother['sourcedId']}"
+    assert plato["agentSourcedIds"] == mother["sourcedId"]
+    assert sorted(mother["agentSourcedIds"].split(",")) == sorted(
+        [ada["sourcedId"], plato["sourcedId"]]
+    )
+    assert (mother["sms"], mother["phone"], mother["grades"]) == (
+        "+14155550123",
+        "+442079460000",
+        "",
+    )
+    roles = {row["userSourcedId"]: row["role"] for row in rows_of(files["roles.csv"]).values()}
+    assert roles[judith["sourcedId"]] == "relative"
+    assert roles[mother["sourcedId"]] == "guardian"  # a mother of one, a guardian of the other
+    assert roles[ada["sourcedId"]] == "student"
 
 
 def test_roles_give_the_enrollment_dates(app: Flask) -> None:
@@ -235,8 +301,19 @@ def test_minimal_hand_made_bundle_previews_then_imports(app: Flask) -> None:
         assert outcome["demographics.csv", "student-1"] is Outcome.CREATE
         assert outcome["classes.csv", "class-3a"] is Outcome.SKIP
         assert plan.totals()["total"]["error"] == 0
+        assert outcome["users.csv", "guardian-1"] is Outcome.CREATE
+        assert outcome["users.csv", "student-1 > guardian-1"] is Outcome.CREATE
+        assert outcome["roles.csv", "role-guardian-1"] is Outcome.CREATE
+        note = next(r.message for r in plan.rows if r.record == "guardian-1")
+        assert "Not imported: The phone number" in note  # +1 555 0100 is not a real number
         written = importing.apply_plan(plan)
-        assert written == {"school years": 1, "students": 2, "enrollments": 2}
+        assert written == {
+            "school years": 1,
+            "students": 2,
+            "enrollments": 2,
+            "guardians": 1,
+            "guardian links": 1,
+        }
         ada = db.session.scalar(select(Student).where(Student.sourced_id == "student-1"))
         assert ada is not None
         assert (ada.name, ada.birthday, ada.enrolled_on) == (
@@ -254,7 +331,13 @@ def test_minimal_hand_made_bundle_previews_then_imports(app: Flask) -> None:
         batch = db.session.scalar(select(AuditBatch).where(AuditBatch.kind == "oneroster import"))
         assert batch is not None
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.batch_id == batch.id))
-        assert len(list(events)) == 5  # a year, two students, two enrollments
+        # A year, two students, two enrollments, a guardian and a link.
+        assert len(list(events)) == 7
+        link = db.session.scalar(select(StudentGuardian))
+        assert link is not None
+        assert (link.student_id, link.relationship, link.contact_order) == (ada.id, "guardian", 1)
+        assert link.guardian.name == "Annabella Milbanke"
+        assert link.guardian.email == "annabella@example.org"
 
 
 def test_an_end_date_withdraws_and_a_name_change_updates(app: Flask) -> None:
@@ -453,7 +536,7 @@ def test_cli_export_writes_a_valid_zip(app: Flask, runner: FlaskCliRunner, tmp_p
     out = tmp_path / "roster.zip"
     result = runner.invoke(args=["oneroster", "export", "--output", str(out)])
     assert result.exit_code == 0, result.output
-    assert "users.csv 5" in result.output
+    assert "users.csv 7" in result.output  # 5 students, 2 guardians
     assert validate_bundle(out) == []
 
 
@@ -473,11 +556,11 @@ def test_cli_import_dry_run_writes_nothing_then_import_does(
     before = counts(app)
     result = runner.invoke(args=["oneroster", "import", str(path), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "users.csv: 2 create, 0 update, 0 unchanged, 2 skip, 0 error" in result.output
+    assert "users.csv: 4 create, 0 update, 0 unchanged, 1 skip, 0 error" in result.output
     assert counts(app) == before
     result = runner.invoke(args=["oneroster", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Imported: 1 school years, 2 students, 2 enrollments" in result.output
+    assert "Imported: 1 school years, 2 students, 2 enrollments, 1 guardians" in result.output
 
 
 def test_cli_import_of_a_broken_bundle_prints_the_problems(
@@ -538,7 +621,9 @@ def test_upload_preview_and_confirm(app: Flask) -> None:
     done = client.post(
         response.headers["Location"], data={"confirm": "Import"}, follow_redirects=True
     )
-    assert "Imported 1 school years, 2 students, 2 enrollments." in done.get_data(as_text=True)
+    assert "Imported 1 school years, 2 students, 2 enrollments, 1 guardians" in done.get_data(
+        as_text=True
+    )
     assert counts(app)[0] == 2
 
 

@@ -28,15 +28,18 @@ from webapp import trail
 from webapp.extensions import db
 from webapp.fields.base import RecordFields
 from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.guardian import GUARDIAN
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
 from webapp.models import Action, AuditBatch, AuditEvent, Enrollment, Entity, SchoolYear, Student
+from webapp.models.guardian import Guardian, StudentGuardian
 from webapp.models.student import NAME_MAX_LENGTH
 from webapp.oneroster.problems import Problem
 from webapp.oneroster.spec import FILES_BY_STEM
 from webapp.oneroster.validate import validate_bundle
-from webapp.roster_exchange.files import academic_sessions, demographics, roles, users
+from webapp.roster_exchange.files import academic_sessions, demographics, guardians, roles, users
 from webapp.roster_exchange.planning import Outcome, Plan, records
+from webapp.students import guardians as guardian_writes
 
 #: Files the import does not read, with the reason the preview gives for their rows.
 NOT_READ = {
@@ -96,6 +99,7 @@ def plan_bundle(data: bytes, filename: str, today: date | None = None) -> Plan:
         academic_sessions.plan_rows(plan, archive, today)
         roles.collect(plan, archive)
         users.plan_rows(plan, archive, today)
+        guardians.plan_links(plan)
         roles.plan_rows(plan)
         demographics.plan_rows(plan, archive, today)
         read = {"academicSessions", "roles", "users", "demographics"}
@@ -143,6 +147,7 @@ def apply_plan(
         years = _write_years(plan, events)
         student_ids = _write_students(plan, events)
         enrollments = _write_enrollments(plan, events, student_ids)
+        guardian_count = _write_guardians(plan, events, student_ids)
         events.write()
         if finish is not None:
             finish()
@@ -154,9 +159,17 @@ def apply_plan(
             f"nothing was imported. ({type(error).__name__})"
         ) from error
     students = events.counts.get(Entity.STUDENT.value, 0)
-    return {"school years": years, "students": students, "enrollments": enrollments}
+    return {
+        "school years": years,
+        "students": students,
+        "enrollments": enrollments,
+        "guardians": guardian_count,
+        "guardian links": len(plan.links),
+    }
 
 
+#: The guardian fields the trail records.
+GUARDIAN_FIELDS = tuple(field.name for field in GUARDIAN.audited)
 #: Rows per INSERT statement of the bulk writes.
 CHUNK = 2_000
 #: sourcedIds per ``IN (...)`` when reading the new ids back.
@@ -380,4 +393,55 @@ def _write_enrollments(plan: Plan, events: _Events, student_ids: dict[str, int])
             )
             written += 1
     db.session.flush()
+    return written
+
+
+def _write_guardians(plan: Plan, events: _Events, student_ids: dict[str, int]) -> int:
+    """Create and update the plan's guardians, then add its links; return how many
+    guardians changed."""
+    written = 0
+    guardian_ids: dict[str, int] = {}
+    for change in plan.guardians.values():
+        guardian = change.guardian
+        before = guardian_writes.snapshot(guardian) if guardian is not None else {}
+        if guardian is None:
+            guardian = Guardian(sourced_id=change.sourced_id)
+            db.session.add(guardian)
+        _update(guardian, change.values)
+        guardian_writes.set_phones(guardian, change.phones)
+        db.session.flush()
+        guardian_ids[change.sourced_id] = guardian.id
+        changes = trail.diff(before, guardian_writes.snapshot(guardian), tuple(GUARDIAN_FIELDS))
+        if changes:
+            events.add(
+                Entity.GUARDIAN,
+                guardian.id,
+                changes,
+                created=not before,
+                file="users.csv",
+                line=change.line,
+            )
+            written += 1
+    for link in plan.links:
+        row = StudentGuardian(
+            student_id=student_ids[link.student_sourced_id],
+            guardian_id=guardian_ids[link.guardian_sourced_id],
+            relationship=link.relationship,
+            contact_order=link.contact_order,
+            emergency_contact=False,
+            lives_with=False,
+            pickup_allowed=False,
+        )
+        db.session.add(row)
+        db.session.flush()
+        name = plan.students[link.student_sourced_id].values["name"]
+        events.add(
+            Entity.GUARDIAN_LINK,
+            row.guardian_id,
+            {key: [None, value] for key, value in guardian_writes.link_snapshot(row).items()},
+            created=True,
+            file="users.csv",
+            line=link.line,
+            student=(row.student_id, name),
+        )
     return written

@@ -20,14 +20,32 @@ list; an existing link keeps its own. The import adds links and never removes on
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from webapp.extensions import db
+from webapp.fields.base import FieldError
+from webapp.fields.guardian import GUARDIAN, parse_phone
 from webapp.models import Enrollment, Student
-from webapp.models.guardian import Guardian, GuardianPhone, PhoneKind, Relationship, StudentGuardian
-from webapp.roster_exchange.files.base import ExportContext, stream
+from webapp.models.guardian import (
+    PHONES_MAX,
+    Guardian,
+    GuardianPhone,
+    PhoneKind,
+    Relationship,
+    StudentGuardian,
+)
+from webapp.roster_exchange.files.base import ExportContext, join_name, stream
 from webapp.roster_exchange.ids import derived
+from webapp.roster_exchange.planning import (
+    GuardianChange,
+    LinkChange,
+    Outcome,
+    Plan,
+    check_sourced_id,
+)
 
 #: The roles.csv roles that make a user a guardian here.
 GUARDIAN_ROLES = ("parent", "guardian", "relative")
@@ -159,3 +177,128 @@ def export_roles(context: ExportContext) -> Iterator[tuple[str, str, str]]:
 
 def _first(row: tuple[str, str, str | None]) -> str:
     return row[0]
+
+
+USERS_FILE = "users.csv"
+ROLES_FILE = "roles.csv"
+#: Guardians looked up per query.
+LOOKUP_BATCH = 500
+
+
+def agents_of(row: dict[str, str]) -> list[str]:
+    """A users.csv row's agentSourcedIds, as a list."""
+    cell = row["agentSourcedIds"]
+    return cell.split(",") if cell else []
+
+
+def stored_guardians(sourced_ids: list[str]) -> dict[str, Guardian]:
+    """The stored guardians with these sourcedIds, by sourcedId."""
+    found: dict[str, Guardian] = {}
+    for start in range(0, len(sourced_ids), LOOKUP_BATCH):
+        batch = sourced_ids[start : start + LOOKUP_BATCH]
+        statement = select(Guardian).where(Guardian.sourced_id.in_(batch))
+        found.update((guardian.sourced_id, guardian) for guardian in db.session.scalars(statement))
+    return found
+
+
+def plan_user(
+    plan: Plan, line: int, row: dict[str, str], stored: dict[str, Guardian], today: date
+) -> None:
+    """Plan the guardian of one users.csv row (a user with a guardian role)."""
+    sourced_id = row["sourcedId"]
+    role = plan.guardian_roles[sourced_id][0][2]
+    try:
+        name = join_name(row["givenName"], row["familyName"], row["middleName"])
+        values = {
+            "name": GUARDIAN["name"].clean(name, today),
+            "email": GUARDIAN["email"].clean(row["email"], today),
+        }
+    except FieldError as error:
+        plan.add(USERS_FILE, line, Outcome.ERROR, sourced_id, str(error))
+        return
+    numbers, notes = _numbers(row)
+    guardian = stored.get(sourced_id)
+    problem = check_sourced_id(sourced_id) if guardian is None else None
+    if problem is not None:
+        plan.add(USERS_FILE, line, Outcome.ERROR, sourced_id, problem)
+        return
+    phones = [] if guardian is None else [(kind, number) for kind, number in guardian.phones]
+    known = {number for _, number in phones}
+    phones += [(kind, number) for kind, number in numbers if number not in known]
+    del phones[PHONES_MAX:]
+    plan.guardians[sourced_id] = GuardianChange(sourced_id, values, phones, guardian, line, role)
+    plan.agents[sourced_id] = agents_of(row)
+    if guardian is None:
+        message = " ".join([f"guardian {values['name']}.", *notes])
+        plan.add(USERS_FILE, line, Outcome.CREATE, sourced_id, message)
+        return
+    changed = [n for n, value in values.items() if getattr(guardian, n) != value]
+    if [(kind, number) for kind, number in guardian.phones] != phones:
+        changed.append("phones")
+    outcome = Outcome.UPDATE if changed else Outcome.UNCHANGED
+    plan.add(USERS_FILE, line, outcome, sourced_id, " ".join([", ".join(changed), *notes]))
+
+
+def _numbers(row: dict[str, str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The row's sms (a mobile) and phone (home) numbers in E.164, and a note for each
+    number that is not a valid phone number: such a number is left out, not an error
+    that would stop the whole import."""
+    numbers: list[tuple[str, str]] = []
+    notes: list[str] = []
+    for kind, column in ((PhoneKind.MOBILE.value, "sms"), (PhoneKind.HOME.value, "phone")):
+        if row[column]:
+            try:
+                numbers.append((kind, parse_phone(row[column], f"{column} number")))
+            except FieldError as error:
+                notes.append(f"Not imported: {error}")
+    return numbers, notes
+
+
+def plan_links(plan: Plan) -> None:
+    """Plan the links of students to guardians named by agentSourcedIds, and the rows of
+    the guardians' roles.
+
+    A student's list gives the contact order of its new links; a link only a guardian's
+    list names comes after them. Agents that are not guardians of the bundle are skipped.
+    """
+    wanted: dict[tuple[str, str], tuple[int, int]] = {}
+    for student, student_change in plan.students.items():
+        for order, agent in enumerate(plan.agents.get(student, []), start=1):
+            if agent in plan.guardians:
+                wanted.setdefault((student, agent), (order, student_change.line))
+    for guardian in plan.guardians:
+        for student in plan.agents.get(guardian, []):
+            if student in plan.students and (student, guardian) not in wanted:
+                order = len(plan.agents.get(student, [])) + 1
+                wanted[student, guardian] = (order, plan.students[student].line)
+    stored = _stored_links(plan)
+    for (student, guardian), (order, line) in wanted.items():
+        if (student, guardian) in stored:
+            continue
+        relationship = RELATIONSHIP_OF[plan.guardians[guardian].role]
+        plan.links.append(LinkChange(student, guardian, relationship, order, line))
+        plan.add(USERS_FILE, line, Outcome.CREATE, f"{student} > {guardian}", "guardian link")
+    for user, roles in plan.guardian_roles.items():
+        change = plan.guardians.get(user)
+        for index, (line, sourced_id, role) in enumerate(roles):
+            if change is None or index:
+                why = "another guardian role of this user" if index else "not an imported guardian"
+                plan.add(ROLES_FILE, line, Outcome.SKIP, sourced_id, why)
+                continue
+            outcome = Outcome.CREATE if change.guardian is None else Outcome.UNCHANGED
+            plan.add(ROLES_FILE, line, outcome, sourced_id, f"{role} of the guardian")
+
+
+def _stored_links(plan: Plan) -> set[tuple[str, str]]:
+    """The stored links between the plan's stored students and stored guardians."""
+    students = [c.student.id for c in plan.students.values() if c.student is not None]
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(students), LOOKUP_BATCH):
+        statement = (
+            select(Student.sourced_id, Guardian.sourced_id)
+            .join(StudentGuardian, StudentGuardian.student_id == Student.id)
+            .join(Guardian, Guardian.id == StudentGuardian.guardian_id)
+            .where(Student.id.in_(students[start : start + LOOKUP_BATCH]))
+        )
+        found.update((student, guardian) for student, guardian in db.session.execute(statement))
+    return found

@@ -154,19 +154,20 @@ def stored_students(sourced_ids: list[str]) -> dict[str, Student]:
 
 
 def plan_rows(plan: Plan, archive: zipfile.ZipFile, today: date) -> None:
-    """Plan the students of users.csv: the users with a student role in roles.csv.
+    """Plan the students of users.csv (the users with a student role in roles.csv) and
+    its guardians (a guardian, parent or relative role; :func:`.guardians.plan_user`).
 
     A user is matched to a student by sourcedId; an unknown one is a new student. The
     name is :func:`join_name` of the name columns, the email is checked as the student
     form checks it and must be no other student's; the grade must be one of ours.
     """
-    students = stored_students(
-        [
-            row["sourcedId"]
-            for _, row in records(archive, STEM)
-            if row["sourcedId"] in plan.student_roles
-        ]
-    )
+    wanted = [
+        row["sourcedId"]
+        for _, row in records(archive, STEM)
+        if row["sourcedId"] in plan.student_roles or row["sourcedId"] in plan.guardian_roles
+    ]
+    students = stored_students(wanted)
+    stored_guardians = guardians.stored_guardians(wanted)
     owners = {
         email.lower(): sourced_id
         for email, sourced_id in db.session.execute(
@@ -177,7 +178,10 @@ def plan_rows(plan: Plan, archive: zipfile.ZipFile, today: date) -> None:
     for line, row in records(archive, STEM):
         sourced_id = row["sourcedId"]
         if sourced_id not in plan.student_roles:
-            plan.add(FILE, line, Outcome.SKIP, sourced_id, "not a student (no student role)")
+            if sourced_id in plan.guardian_roles:
+                guardians.plan_user(plan, line, row, stored_guardians, today)
+            else:
+                plan.add(FILE, line, Outcome.SKIP, sourced_id, "neither a student nor a guardian")
             continue
         try:
             values = _values(row, today)
@@ -196,6 +200,7 @@ def plan_rows(plan: Plan, archive: zipfile.ZipFile, today: date) -> None:
             continue
         student = students.get(sourced_id)
         plan.students[sourced_id] = StudentChange(sourced_id, values, student, line)
+        plan.agents[sourced_id] = guardians.agents_of(row)
         if student is None:
             plan.add(FILE, line, Outcome.CREATE, sourced_id, values["name"])
             continue
