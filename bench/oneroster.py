@@ -5,8 +5,9 @@ Each database is made by the real migrations and filled set-based
 withdrawn or transferred). Every command runs as its own process, as an operator runs it,
 and is measured from outside by GNU ``time``: wall time and peak resident memory.
 
-* ``flask oneroster export`` at 10,000 and then at 100,000 students (demographics on): a
-  streaming export's peak memory stays the same when the roster grows tenfold.
+* ``flask oneroster export`` at 10,000 and then at 100,000 students (demographics on; a
+  guardian for every two students): a streaming export's peak memory stays the same when
+  the roster grows tenfold.
 * Peers in the same run, on the same database: ``flask oneroster --help`` (the interpreter
   and the app's imports: the memory floor), and ``flask students export`` (the roster's
   CSV export, a single-file streaming export of the same students).
@@ -36,10 +37,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.schoolyear_data import seed
+from sqlalchemy import text
+
+from bench.schoolyear_data import connect, seed
 from tests.postgres import postgres_server
 from webapp import create_app
 from webapp.extensions import db
+from webapp.years.rollover import uuid_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "oneroster.md"
@@ -118,6 +122,40 @@ def databases(kinds: Sequence[str], folder: str) -> Iterator[list[tuple[str, lis
     yield found
 
 
+def add_guardians(url: str) -> int:
+    """A guardian (with a mobile number) for every two students, linked to both, in SQL;
+    returns how many guardians."""
+    with connect(url) as connection:
+        dialect = connection.dialect.name
+        now = datetime.now(UTC).replace(tzinfo=None)
+        connection.execute(
+            text(
+                "INSERT INTO guardians (sourced_id, name, email, version, created_at,"
+                f" updated_at) SELECT {uuid_sql(dialect)}, 'Parent ' || s.id,"
+                " 'parent' || s.id || '@bench.example', 1, :now, :now"
+                " FROM students s WHERE s.id % 2 = 0 ORDER BY s.id"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO guardian_phones (guardian_id, position, kind, number)"
+                " SELECT g.id, 1, 'mobile', '+12015550' || (100 + g.id % 100) FROM guardians g"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO student_guardians (student_id, guardian_id, relationship,"
+                " contact_order, version, created_at, updated_at)"
+                " SELECT s.id, g.id, 'parent', 1, 1, :now, :now FROM students s"
+                " JOIN guardians g ON g.email = 'parent' || (s.id + s.id % 2) || '@bench.example'"
+            ),
+            {"now": now},
+        )
+        count: int = connection.execute(text("SELECT count(*) FROM guardians")).scalar_one()
+    return count
+
+
 def row(label: str, students: int | None, measured: Run) -> str:
     """A line of the report's table."""
     count = "-" if students is None else f"{students:,}"
@@ -130,9 +168,11 @@ def measure(kind: str, urls: list[str], folder: Path, small: int, large: int) ->
     small_url, url, other = urls
     migrate(small_url)
     seed(small_url, small)
+    add_guardians(small_url)
     first = flask(small_url, "oneroster", "export", "-o", str(folder / "small.zip"))
     migrate(url)
     seed(url, large)
+    guardians = add_guardians(url)
     bundle = folder / f"{kind}.zip"
     big = flask(url, "oneroster", "export", "-o", str(bundle))
     floor = flask(url, "oneroster", "--help")
@@ -159,6 +199,8 @@ def measure(kind: str, urls: list[str], folder: Path, small: int, large: int) ->
         f"{first.peak_mib - floor.peak_mib:.0f} MiB and {big.peak_mib - floor.peak_mib:.0f} MiB.",
         f"- Export / CSV peer at {large:,}: time x{big.seconds / csv_peer.seconds:.2f}, "
         f"peak memory x{big.peak_mib / csv_peer.peak_mib:.2f}.",
+        f"- {large:,} students and {guardians:,} guardians (one for every two students, "
+        "linked to both, with a mobile number).",
         f"- Bundle: {size:.1f} MB zip; validator: `{check.output.strip().splitlines()[-1]}`.",
         f"- Round trip at {large:,}: export, import into a fresh database, export: "
         f"{'identical, file for file' if same else 'DIFFERENT'}.",

@@ -397,43 +397,53 @@ def _write_enrollments(plan: Plan, events: _Events, student_ids: dict[str, int])
 
 
 def _write_guardians(plan: Plan, events: _Events, student_ids: dict[str, int]) -> int:
-    """Create and update the plan's guardians, then add its links; return how many
-    guardians changed."""
+    """Create and update the plan's guardians, then add its links (one flush each);
+    return how many guardians changed."""
+    befores: dict[str, dict[str, Any]] = {}
+    for change in plan.guardians.values():
+        if change.guardian is None:
+            change.guardian = Guardian(sourced_id=change.sourced_id)
+            db.session.add(change.guardian)
+        else:
+            befores[change.sourced_id] = guardian_writes.snapshot(change.guardian)
+        _update(change.guardian, change.values)
+        guardian_writes.set_phones(change.guardian, change.phones)
+    db.session.flush()
     written = 0
-    guardian_ids: dict[str, int] = {}
     for change in plan.guardians.values():
         guardian = change.guardian
-        before = guardian_writes.snapshot(guardian) if guardian is not None else {}
-        if guardian is None:
-            guardian = Guardian(sourced_id=change.sourced_id)
-            db.session.add(guardian)
-        _update(guardian, change.values)
-        guardian_writes.set_phones(guardian, change.phones)
-        db.session.flush()
-        guardian_ids[change.sourced_id] = guardian.id
-        changes = trail.diff(before, guardian_writes.snapshot(guardian), tuple(GUARDIAN_FIELDS))
+        assert guardian is not None
+        before = befores.get(change.sourced_id, {})
+        changes = trail.diff(before, guardian_writes.snapshot(guardian), GUARDIAN_FIELDS)
         if changes:
+            created = change.sourced_id not in befores
             events.add(
                 Entity.GUARDIAN,
                 guardian.id,
                 changes,
-                created=not before,
+                created=created,
                 file="users.csv",
                 line=change.line,
             )
             written += 1
+    links = []
     for link in plan.links:
-        row = StudentGuardian(
-            student_id=student_ids[link.student_sourced_id],
-            guardian_id=guardian_ids[link.guardian_sourced_id],
-            relationship=link.relationship,
-            contact_order=link.contact_order,
-            emergency_contact=False,
-            lives_with=False,
-            pickup_allowed=False,
+        guardian = plan.guardians[link.guardian_sourced_id].guardian
+        assert guardian is not None
+        links.append(
+            StudentGuardian(
+                student_id=student_ids[link.student_sourced_id],
+                guardian_id=guardian.id,
+                relationship=link.relationship,
+                contact_order=link.contact_order,
+                emergency_contact=False,
+                lives_with=False,
+                pickup_allowed=False,
+            )
         )
-        db.session.add(row)
-        db.session.flush()
+    db.session.add_all(links)
+    db.session.flush()
+    for link, row in zip(plan.links, links, strict=True):
         name = plan.students[link.student_sourced_id].values["name"]
         events.add(
             Entity.GUARDIAN_LINK,
