@@ -63,8 +63,8 @@ def import_command(file: str, dry_run: bool) -> None:
 
     The bundle is checked first; a bundle that breaks a rule of the spec, or any row in
     error, changes nothing (each problem is printed with its file, line and rule).
-    Students, school years and enrollments are created or updated in one transaction,
-    with audit events; nothing is deleted.
+    School years, students, their enrollments, guardians and guardians' links are
+    created or updated in one transaction, with audit events; nothing is deleted.
     """
     limit = importing.max_bundle_bytes(current_app.config)
     if os.path.getsize(file) > limit:
