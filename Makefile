@@ -114,7 +114,7 @@ distclean: clean ## Also remove the virtualenv
 
 # Benchmarks
 
-.PHONY: bench-rollover bench-dashboard bench-csv bench-concurrency bench-load bench-spreadsheets bench-import-files bench-faults security-scan
+.PHONY: bench-oneroster bench-rollover bench-dashboard bench-csv bench-concurrency bench-load bench-spreadsheets bench-import-files bench-faults security-scan
 
 bench-csv: install ## CSV import (100,000 rows) and export (1,000,000 rows) vs baselines
 	$(BIN)/python -m bench.import_export
@@ -144,3 +144,8 @@ bench-rollover: install system-deps ## Year-end rollover of 100,000 students and
 
 bench-dashboard: install system-deps ## The dashboard at 1,000,000 students, SQLite and PostgreSQL
 	$(BIN)/python -m bench.dashboard
+
+bench-oneroster: install system-deps ## OneRoster export at 10,000 and 100,000 students, the validator, the import, SQLite and PostgreSQL
+	@# GNU time measures each command's peak memory.
+	@bash scripts/install-system-deps.sh time
+	$(BIN)/python -m bench.oneroster

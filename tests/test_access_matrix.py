@@ -84,6 +84,10 @@ REQUIRED: dict[str, Role | None] = {
     "guardians.link": Role.EDITOR,
     "guardians.unlink": Role.EDITOR,
     "guardians.delete": Role.EDITOR,
+    "oneroster.index": Role.ADMIN,
+    "oneroster.export_zip": Role.ADMIN,
+    "oneroster.preview": Role.ADMIN,
+    "oneroster.confirm": Role.ADMIN,
 }
 
 CLIENTS = [None, "teacher", "viewer", "editor", "admin"]

@@ -137,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.health import bp as health_bp
     from webapp.homerooms import bp as homerooms_bp
     from webapp.import_export import bp as import_export_bp
+    from webapp.roster_exchange import bp as oneroster_bp
     from webapp.students import bp as students_bp
     from webapp.users import bp as users_bp
     from webapp.years import bp as years_bp
@@ -151,6 +152,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(homerooms_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(guardians_bp)
+    app.register_blueprint(oneroster_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -165,6 +167,7 @@ def register_commands(app: Flask) -> None:
     from webapp.backup.cli import backup_cli
     from webapp.deploy_check import check_deploy_command
     from webapp.import_export.cli import export_command, import_command
+    from webapp.roster_exchange.cli import oneroster_cli
     from webapp.students.cli import students_cli
     from webapp.users.cli import users_cli
     from webapp.years.cli import years_cli
@@ -178,3 +181,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(years_cli)
     app.cli.add_command(check_deploy_command)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(oneroster_cli)

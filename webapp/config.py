@@ -75,6 +75,16 @@ class DefaultConfig:
     IMPORT_MAX_ROWS = 100_000
     IMPORT_MAX_COLUMNS = 200
     IMPORT_UPLOAD_TTL = 3600
+    # OneRoster (see webapp/roster_exchange/settings.py): the school's permanent sourcedId
+    # and name (the export needs both), an optional district, and whether birth dates go
+    # out in demographics.csv.
+    ONEROSTER_SCHOOL_SOURCED_ID: str | None = None
+    ONEROSTER_SCHOOL_NAME: str | None = None
+    ONEROSTER_SCHOOL_IDENTIFIER: str | None = None
+    ONEROSTER_DISTRICT_SOURCED_ID: str | None = None
+    ONEROSTER_DISTRICT_NAME: str | None = None
+    ONEROSTER_EXPORT_DEMOGRAPHICS = False
+    ONEROSTER_MAX_BUNDLE_BYTES = 64 * 1024 * 1024  # the largest zip the import accepts
 
 
 def normalise_database_url(url: str) -> str:
@@ -277,6 +287,13 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         ("LOG_LEVEL", env_str),
         ("PHONE_DEFAULT_REGION", env_str),
         ("DATE_INPUT_ORDER", env_str),
+        ("ONEROSTER_SCHOOL_SOURCED_ID", env_str),
+        ("ONEROSTER_SCHOOL_NAME", env_str),
+        ("ONEROSTER_SCHOOL_IDENTIFIER", env_str),
+        ("ONEROSTER_DISTRICT_SOURCED_ID", env_str),
+        ("ONEROSTER_DISTRICT_NAME", env_str),
+        ("ONEROSTER_EXPORT_DEMOGRAPHICS", env_bool),
+        ("ONEROSTER_MAX_BUNDLE_BYTES", env_int),
     ):
         value = read(name)
         if value is not None:

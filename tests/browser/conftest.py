@@ -71,7 +71,12 @@ def live_server(
     role (``bench.server.ACCOUNTS``), for the session."""
     log_path = tmp_path_factory.mktemp("live_server") / "gunicorn.log"
     try:
-        with gunicorn_server(live_database_url, log_path, workers=2) as server:
+        env = {
+            # The OneRoster pages' school (tests/browser/test_oneroster_flow.py).
+            "ONEROSTER_SCHOOL_SOURCED_ID": "school-live",
+            "ONEROSTER_SCHOOL_NAME": "Live School",
+        }
+        with gunicorn_server(live_database_url, log_path, workers=2, env=env) as server:
             yield server
     except ServerError as error:
         pytest.fail(str(error), pytrace=False)
