@@ -372,6 +372,22 @@ def write_report(run: Run, argv: list[str], started: float, loads: tuple[str, st
     log(f"wrote {args.results}")
 
 
+#: Prefixes of the databases a run creates (``PostgresServer.new_name``), dropped at its end.
+OWN_PREFIXES = ("tutorial", "served", "seed")
+
+
+def drop_own_databases(server) -> None:
+    """Drop the databases this process created on ``server`` (one of a developer's too)."""
+    pattern = f"^({'|'.join(OWN_PREFIXES)})_{os.getpid()}_[0-9]+$"
+    names = (
+        server.admin()
+        .execute("SELECT datname FROM pg_database WHERE datname ~ %s", (pattern,))
+        .fetchall()
+    )
+    for (name,) in names:
+        server.drop_database(name)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark (see the module's docstring)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -389,6 +405,8 @@ def main(argv: list[str] | None = None) -> None:
                 from tests.postgres import postgres_server
 
                 server = stack.enter_context(postgres_server())
+                # Runs after the servers stop (the stack unwinds in reverse).
+                stack.callback(drop_own_databases, server)
                 run.build_postgres(server)
             if "pages" not in args.skip:
                 run.start_servers(stack)
