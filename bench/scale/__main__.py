@@ -30,8 +30,10 @@ import argparse
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -226,6 +228,7 @@ class Run:
                         large.peer_url,
                         "/admin/students/",
                         folder / f"{database}-admin.log",
+                        cheap_path="/admin/",
                     )
                 ),
             }
@@ -233,7 +236,8 @@ class Run:
                 served = small if page.server == "app-small" else large
                 server = running[page.server]
                 path = page.resolve(served)
-                status, size = serve.probe(server, path)
+                serve.probe(server, path)  # a worker's first request costs more
+                status, size, seconds = serve.probe(server, path)
                 target = pages.Target(
                     database,
                     page,
@@ -242,8 +246,13 @@ class Run:
                     pages.label(page, served),
                     status,
                     size,
+                    seconds,
+                    server.drain,
                 )
-                log(f"{database} {page.key} {path}: HTTP {status}, {size:,} characters")
+                log(
+                    f"{database} {page.key} {path}: HTTP {status}, {size:,} characters, "
+                    f"{seconds * 1000:.0f} ms"
+                )
                 self.targets.append(target)
 
     def load_pages(self) -> None:
@@ -392,6 +401,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark (see the module's docstring)."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a background run being stopped) unwinds like Ctrl-C: servers stopped.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.perf_counter()
     first_load = load_average()
     run = Run(args)

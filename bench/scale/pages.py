@@ -148,7 +148,28 @@ class Target:
     label: str
     status: int = 0
     size: int = 0
+    probe_seconds: float = 0.0
+    drain: Callable[[], None] | None = None
     results: list[LoadResult] | None = None
+
+    def duration(self, seconds: float) -> float:
+        """How long to load this page: ``seconds``, longer for a slow page.
+
+        A page of ``probe_seconds`` gets about 10 times that (about 20 answers from two
+        workers), up to 6 times ``seconds``.
+        """
+        return min(max(seconds, 10 * self.probe_seconds), 6 * seconds)
+
+    def settle(self, pause: float) -> None:
+        """Wait for the requests still queued at this page's server, then ``pause`` more.
+
+        wrk stops at its deadline, but gunicorn's sync workers still answer every request
+        already accepted or waiting in the listen backlog: after a slow page that is
+        seconds of work, which would fall on the next page measured.
+        """
+        if self.drain is not None:
+            self.drain()
+        time.sleep(pause)
 
 
 Loader = Callable[..., LoadResult]
@@ -166,10 +187,10 @@ def run_rounds(
 ) -> None:
     """Load every target in turn, ``rounds`` times, alternating the order each round.
 
-    Each run is a warm-up of ``warm_up`` seconds (not counted) then ``seconds`` measured;
-    after it, ``pause`` seconds let the workers finish requests still in flight. Odd
-    rounds go through the targets backwards, so a slow drift of the machine does not
-    favour the pages measured first.
+    Each run is a warm-up of ``warm_up`` seconds (not counted, at most 2 connections)
+    then :meth:`Target.duration` measured; after each, :meth:`Target.settle` waits for the
+    server's queue to empty. Odd rounds go through the targets backwards, so a slow drift
+    of the machine does not favour the pages measured first.
     """
     for target in targets:
         target.results = []
@@ -178,9 +199,14 @@ def run_rounds(
         for target in order:
             connections = target.page.connections
             if warm_up > 0:
-                loader(target.url, target.headers, connections=connections, seconds=warm_up)
-                time.sleep(pause)
-            result = loader(target.url, target.headers, connections=connections, seconds=seconds)
+                loader(target.url, target.headers, connections=min(connections, 2), seconds=warm_up)
+                target.settle(pause)
+            result = loader(
+                target.url,
+                target.headers,
+                connections=connections,
+                seconds=target.duration(seconds),
+            )
             assert target.results is not None
             target.results.append(result)
             log(
@@ -188,4 +214,4 @@ def run_rounds(
                 f"{result.rps:.1f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
                 + (f", {result.errors} errors" if result.errors else "")
             )
-            time.sleep(pause)
+            target.settle(pause)

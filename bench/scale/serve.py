@@ -8,9 +8,11 @@ gets an administrator's session cookie (the audit log is the administrators'). T
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,11 +31,30 @@ USER_AGENT = "bench-scale"
 
 @dataclass
 class Running:
-    """A server under load: its base URL and the headers each request carries."""
+    """A server under load: its base URL, the headers each request carries, a cheap page."""
 
     name: str
     url: str
     headers: dict[str, str] = field(default_factory=dict)
+    cheap_path: str = "/"
+
+    def drain(self, requests: int = 8) -> None:
+        """Send ``requests`` cheap requests at once and wait for every answer.
+
+        Each waits behind the requests already queued at the server's workers (the
+        listen backlog is served in order), so when all have answered the queue that was
+        there before them is empty.
+        """
+
+        def get() -> None:
+            with contextlib.suppress(OSError):
+                probe(self, self.cheap_path)
+
+        threads = [threading.Thread(target=get) for _ in range(requests)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
 
 def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
@@ -51,7 +72,9 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float 
 
 
 @contextmanager
-def peer(name: str, module: str, database_url: str, path: str, log: Path) -> Iterator[Running]:
+def peer(
+    name: str, module: str, database_url: str, path: str, log: Path, cheap_path: str = ""
+) -> Iterator[Running]:
     """Serve ``bench.peers.<module>:app`` on ``database_url`` with ``gunicorn -w 2``.
 
     Args:
@@ -60,6 +83,7 @@ def peer(name: str, module: str, database_url: str, path: str, log: Path) -> Ite
         database_url: ``sqlite:///...`` or ``postgresql://...`` (``PEER_DATABASE_URL``).
         path: a page that must answer 200 before the server counts as started.
         log: gunicorn's output.
+        cheap_path: a quick page, for :meth:`Running.drain` (``path`` if empty).
     """
     port = free_port()
     command = [
@@ -84,7 +108,7 @@ def peer(name: str, module: str, database_url: str, path: str, log: Path) -> Ite
     url = f"http://127.0.0.1:{port}"
     try:
         _wait(url + path, process, log)
-        yield Running(name, url, {"User-Agent": USER_AGENT})
+        yield Running(name, url, {"User-Agent": USER_AGENT}, cheap_path or path)
     finally:
         stop(process)
 
@@ -97,15 +121,16 @@ def app(name: str, database_url: str, log: Path) -> Iterator[Running]:
         client.opener.addheaders = [("User-Agent", USER_AGENT)]
         client.login(*ACCOUNTS["admin"])
         cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
-        yield Running(name, server.url, {"User-Agent": USER_AGENT, "Cookie": cookie})
+        yield Running(name, server.url, {"User-Agent": USER_AGENT, "Cookie": cookie}, "/healthz")
 
 
-def probe(running: Running, path: str) -> tuple[int, int]:
-    """GET ``path`` once as the load will; return the status and the body's length.
+def probe(running: Running, path: str) -> tuple[int, int, float]:
+    """GET ``path`` once as the load will; return the status, the body's length, seconds.
 
     Redirects are not followed (a 302 is reported as such).
     """
     client = Client(running.url, timeout=300)
     client.opener.addheaders = list(running.headers.items())
+    started = time.perf_counter()
     reply = client.request(path)
-    return reply.status, len(reply.text)
+    return reply.status, len(reply.text), time.perf_counter() - started
