@@ -33,7 +33,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -401,9 +400,6 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark (see the module's docstring)."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        # SIGTERM (a background run being stopped) unwinds like Ctrl-C: servers stopped.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.perf_counter()
     first_load = load_average()
     run = Run(args)
@@ -430,4 +426,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # SIGTERM (a background run being stopped) unwinds as Ctrl-C does: servers stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     main()
