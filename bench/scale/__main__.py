@@ -305,10 +305,12 @@ def write_report(run: Run, argv: list[str], started: float, loads: tuple[str, st
         f"upgrade`, with {args.events:,} generated audit events; a small roster of "
         f"{args.small_students:,} students. Each server runs under gunicorn with 2 sync workers; "
         f"{'wrk' if args.loader == 'wrk' else 'the Python stand-in loader (not a measurement)'} "
-        f"loads each page for {args.seconds:g} s after {args.warm_up:g} s of warm-up, "
-        f"{args.rounds} round(s), every page in turn, alternating the order; figures are the "
-        "medians of the rounds. Roster pages: 8 connections (throughput); audit pages: 1 "
-        "connection (the time of one page, no queue). Our app is logged in as an administrator.",
+        f"loads each page for {args.seconds:g} s (a slow page longer: 10 times its own time, up "
+        f"to {6 * args.seconds:g} s) after {args.warm_up:g} s of warm-up, {args.rounds} round(s), "
+        "every page in turn, alternating the order, each run after the server's queue has "
+        "emptied; figures are the medians of the rounds. Roster pages: 8 connections "
+        "(throughput); audit pages: 1 connection (the time of one page, no queue). Our app is "
+        "logged in as an administrator; the peers have no login.",
         "",
         "## Goals",
         "",
