@@ -63,7 +63,7 @@ def index() -> str:
         sortable=roster.SORTABLE_COLUMNS,
         enrollment_columns=ENROLLMENT_COLUMNS,
         per_page_choices=(10, 25, 50, 100),
-        page_url=lambda number: url_for(".index", **query.url_args(page=number)),
+        page_url=lambda number: url_for(".index", **roster.page_link_args(query, page, number)),
     )
 
 
