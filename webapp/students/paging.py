@@ -80,7 +80,8 @@ def keyset_condition(
 
 @dataclass
 class RosterPage:
-    """One page of the roster, for the template and the ``render_pagination`` macro.
+    """One page of the roster (or of the audit log), for the template and the
+    ``render_pagination`` macro.
 
     Attributes:
         items: the rows, in roster order (``(Student, Enrollment | None)``).
@@ -101,7 +102,8 @@ class RosterPage:
     _ids: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._ids = [row[0].id for row in self.items]
+        # A row of entities (the roster's) or one entity (the audit log's event).
+        self._ids = [item.id if hasattr(item, "id") else item[0].id for item in self.items]
 
     @property
     def pages(self) -> int:
