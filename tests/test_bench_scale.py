@@ -43,7 +43,8 @@ def test_generated_events_are_what_the_app_writes() -> None:
     times = [row[0] for row in rows]
     assert times == sorted(times)
     assert all(isinstance(t, datetime) and t.tzinfo is None for t in times)
-    for _, user_id, actor, action, student_id, name, changes, reverts, note in rows:
+    for _, user_id, actor, action, student_id, name, changes, reverts, note, *entity in rows:
+        assert entity == ["student", student_id]
         assert action in data.ACTION_WEIGHTS
         assert (user_id, actor) in {(7, "staff07@district.example"), (None, "command line")}
         assert (note is not None) == (user_id is None)

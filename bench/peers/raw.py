@@ -8,8 +8,8 @@ table; ``count=1`` adds the ``SELECT COUNT(*)`` a "Showing 1-25 of N" line needs
 containing the text, ignoring case, as the app's plain substring search does.
 
 One connection per worker process, opened on its first request (after gunicorn forks).
-When the roster's model changes (students joined with the current year's enrollment),
-change :data:`COLUMNS` and :data:`FROM` to read what the app's roster reads.
+When the roster's model changes, change :data:`COLUMNS` and :data:`FROM` to read what
+the app's roster reads (today: students joined with the current year's enrollment).
 """
 
 from __future__ import annotations
@@ -24,10 +24,15 @@ from urllib.parse import parse_qs
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 PER_PAGE = 25
-#: The columns the roster shows, and the rows it reads them from.
-COLUMNS = "id, name, email, grade, birthday, enrolled_on"
-FROM = "students"
-ORDER = "ORDER BY name, id"
+#: The columns the roster shows, and the rows it reads them from: the students enrolled
+#: in the current school year, with that year's grade (the roster's default view).
+COLUMNS = "s.id, s.name, s.email, e.grade, s.birthday, s.enrolled_on"
+FROM = (
+    "students s JOIN enrollments e ON e.student_id = s.id"
+    " AND e.school_year_id = (SELECT id FROM school_years WHERE is_current)"
+    " AND e.status = 'enrolled'"
+)
+ORDER = "ORDER BY s.name, s.id"
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -62,7 +67,7 @@ def roster(query: dict[str, list[str]]) -> str:
     count = query.get("count", [""])[0] == "1"
     where, parameters = "", []
     if q:
-        where = f" WHERE lower(name) LIKE {mark} OR lower(email) LIKE {mark}"
+        where = f" WHERE (lower(s.name) LIKE {mark} OR lower(s.email) LIKE {mark})"
         parameters = [f"%{q}%", f"%{q}%"]
     rows = connection.execute(
         f"SELECT {COLUMNS} FROM {FROM}{where} {ORDER} LIMIT {PER_PAGE} OFFSET {mark}",

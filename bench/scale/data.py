@@ -208,6 +208,8 @@ AUDIT_COLUMNS = (
     "changes",
     "reverts_id",
     "note",
+    "entity",
+    "entity_id",
 )
 
 
@@ -258,8 +260,9 @@ def audit_rows(
 
     Yields:
         ``(occurred_at, user_id, actor, action, student_id, student_name, changes,
-        reverts_id, note)``; ``occurred_at`` a naive UTC ``datetime`` increasing with the
-        id, ``changes`` JSON text as the app writes it (``{field: [old, new]}``).
+        reverts_id, note, entity, entity_id)``, every event about a student;
+        ``occurred_at`` a naive UTC ``datetime`` increasing with the id, ``changes`` JSON
+        text as the app writes it (``{field: [old, new]}``).
     """
     rng = random.Random(seed)
     busy = [students[position] for position in _busy_positions(len(students))]
@@ -312,6 +315,8 @@ def audit_rows(
             changes,
             reverts,
             note,
+            "student",
+            student_id,
         )
         last_event[student_id] = event_id
 

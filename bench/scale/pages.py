@@ -51,6 +51,42 @@ def middle_page(served: Served) -> int:
     return max(1, served.students // 50)
 
 
+#: The roster row before each served database's middle page, by URL (read once).
+_MIDDLE_AFTER: dict[str, int] = {}
+
+
+def middle_after(served: Served) -> int:
+    """The id of the last student of the page before the middle page, in roster order
+    (enrolled this year, by name, then id): where the pager's keyset link to the middle
+    page continues from. Read once per database, by OFFSET."""
+    if served.url not in _MIDDLE_AFTER:
+        offset = (middle_page(served) - 1) * 25 - 1
+        sql = (
+            "SELECT s.id FROM students s JOIN enrollments e ON e.student_id = s.id"
+            " AND e.school_year_id = (SELECT id FROM school_years WHERE is_current)"
+            " AND e.status = 'enrolled' ORDER BY s.name, s.id LIMIT 1 OFFSET {}"
+        )
+        if served.peer_url.startswith("sqlite:///"):
+            import sqlite3
+
+            connection = sqlite3.connect(served.peer_url.removeprefix("sqlite:///"))
+            try:
+                row = connection.execute(sql.format("?"), (offset,)).fetchone()
+            finally:
+                connection.close()
+        else:
+            import psycopg
+
+            with psycopg.connect(served.peer_url) as connection:
+                row = connection.execute(sql.format("%s"), (offset,)).fetchone()
+        _MIDDLE_AFTER[served.url] = int(row[0]) if row else 1
+    return _MIDDLE_AFTER[served.url]
+
+
+def _middle_keyset(served: Served) -> str:
+    return f"/students/?page={middle_page(served)}&after={middle_after(served)}"
+
+
 def _staff(served: Served, number: int = 5) -> int:
     return served.accounts.get(f"staff{number:02}@district.example", 1)
 
@@ -74,6 +110,7 @@ PAGES: list[Page] = [
     Page("page1", "roster page 1", "app", "/students/"),
     Page("page1-small", "roster page 1, small roster", "app-small", "/students/"),
     Page("middle", "middle page", "app", lambda s: f"/students/?page={middle_page(s)}"),
+    Page("middle-keyset", "middle page by the pager's link (keyset)", "app", _middle_keyset),
     Page("search", "search `?q=Hopper`", "app", "/students/?q=Hopper"),
     Page("search-short", "search `?q=jo` (2 characters)", "app", "/students/?q=jo"),
     Page("dashboard", "dashboard `/`", "app", "/"),
@@ -132,7 +169,7 @@ def label(page: Page, served: Served) -> str:
             else served.typical_id
         )
         return page.label.format(n=f"{served.events_of.get(str(student), 0):,}")
-    if page.key == "middle" or page.key == "raw-middle":
+    if page.key in {"middle", "raw-middle", "middle-keyset"}:
         return f"{page.label} (`?page={middle_page(served)}`)"
     return page.label
 

@@ -94,7 +94,22 @@ def page_goals(database: str, targets: list[Target]) -> list[Goal]:
             "page1-small",
             0.8,
         ),
-        _ratio_goal(database, figures, "Deep pages: middle page / page 1", "middle", "page1", 0.9),
+        _ratio_goal(
+            database,
+            figures,
+            "Deep pages: middle page by the pager's link (keyset) / page 1",
+            "middle-keyset",
+            "page1",
+            0.9,
+        ),
+        _ratio_goal(
+            database,
+            figures,
+            "Deep pages: middle page by number alone (OFFSET) / page 1",
+            "middle",
+            "page1",
+            0.9,
+        ),
         _ratio_goal(database, figures, "Fast search: `?q=Hopper` / page 1", "search", "page1", 0.5),
     ]
     audit = [(key, figures[key]) for key in AUDIT_KEYS if key in figures]
