@@ -31,6 +31,8 @@ SQLITE_DDL = (
     " WHEN OLD.id IS NOT NEW.id OR OLD.name IS NOT NEW.name OR OLD.email IS NOT NEW.email"
     f" BEGIN {_REMOVE} {_ADD} END",
 )
+#: The names of the triggers of :data:`SQLITE_DDL`.
+SEARCH_TRIGGERS = ("trg_students_fts_insert", "trg_students_fts_delete", "trg_students_fts_update")
 #: PostgreSQL: the extension, then the trigram indexes.
 POSTGRESQL_DDL = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -38,7 +40,7 @@ POSTGRESQL_DDL = (
     "CREATE INDEX ix_students_email_trgm ON students USING gin (lower(email) gin_trgm_ops)",
 )
 
-for _sql in SQLITE_DDL:
-    event.listen(Student.__table__, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
-for _sql in POSTGRESQL_DDL:
-    event.listen(Student.__table__, "after_create", DDL(_sql).execute_if(dialect="postgresql"))
+for _dialect, _statements in (("sqlite", SQLITE_DDL), ("postgresql", POSTGRESQL_DDL)):
+    for _sql in _statements:
+        _ddl = DDL(_sql).execute_if(dialect=_dialect)  # type: ignore[no-untyped-call]
+        event.listen(Student.__table__, "after_create", _ddl)
