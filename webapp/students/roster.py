@@ -246,16 +246,28 @@ def roster_statement(
         year_id = current_year_id()
     joined = and_(Enrollment.student_id == Student.id, Enrollment.school_year_id == year_id)
     statement: Select[Any] = select(Student, Enrollment)  # type: ignore[assignment]  # (a row of two entities; mypy wants Select[tuple])
+    grade: Any = Enrollment.grade
     if query.status in {ALL, NOT_ENROLLED}:
         statement = statement.outerjoin(Enrollment, joined)
         if query.status == NOT_ENROLLED:
             statement = statement.where(Enrollment.id.is_(None))
+    elif query.status == Status.ENROLLED and _dialect() == "sqlite":
+        # Most students are enrolled: read students in roster order (by the sorted
+        # column's index, or the search's candidates) and each one's enrollment, and stop
+        # at a page. SQLite's planner would rather read every enrollment of the year by
+        # (year, status) and sort them all. A LEFT JOIN keeps students the outer loop,
+        # and coalesce() keeps SQLite from turning it back into an inner join; the rows
+        # are the inner join's (a missing enrollment has no status).
+        statement = statement.outerjoin(Enrollment, joined).where(
+            func.coalesce(Enrollment.status, "") == query.status
+        )
+        grade = func.coalesce(Enrollment.grade, 0)
     else:
         statement = statement.join(Enrollment, joined).where(Enrollment.status == query.status)
     if query.q:
         statement = statement.where(search_condition(query.q, _dialect()))
     if query.grade is not None:
-        statement = statement.where(Enrollment.grade == query.grade)
+        statement = statement.where(grade == query.grade)
     statement = scoped(statement, viewer)
     column = SORTABLE_COLUMNS[query.sort_key]
     nullable = query.sort_key in _NULLABLE_SORTS
