@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.import_export import load_average, machine
-from bench.scale import load, pages, report, serve
+from bench.scale import build, load, pages, report, serve
 from bench.scale.build import Builder, Served
 from bench.server import PROJECT_ROOT
 
@@ -167,6 +167,8 @@ class Run:
 
     def _timing(self, database: str, name: str, value: float | None) -> None:
         self.timings.setdefault(database, {})[name] = value
+        if value is not None:
+            self.timings[database][f"{name}-cpu"] = build.LAST_CPU_SECONDS[0]
 
     def build_sqlite(self) -> None:
         args, builder = self.args, self.builder
@@ -343,6 +345,7 @@ def write_report(run: Run, argv: list[str], started: float, loads: tuple[str, st
         peak = run.import_figures[1] if run.import_figures else None
         goals.append(report.memory_goal(peak, args.import_rows, 500))
     lines += report.goals_table(goals)
+    lines += ["", *report.DESIGN]
     lines += ["", "## Pages", ""]
     for database in run.served:
         large, small = run.served[database]
@@ -355,7 +358,12 @@ def write_report(run: Run, argv: list[str], started: float, loads: tuple[str, st
         ]
         lines += report.pages_table(run.targets, database, SERVER_NAMES.__getitem__)
         lines += ["", *report.history_note(database, run.targets, large), ""]
-    lines += ["## Commands", "", "| database | command | wall seconds |", "| --- | --- | ---: |"]
+    lines += [
+        "## Commands",
+        "",
+        "| database | command | wall seconds | CPU seconds of the command |",
+        "| --- | --- | ---: | ---: |",
+    ]
     for database, timing in run.timings.items():
         for key, what in (
             ("takeover", f"`flask db upgrade` of a tutorial database of {args.students:,} rows"),
@@ -363,16 +371,22 @@ def write_report(run: Run, argv: list[str], started: float, loads: tuple[str, st
             ("seed", f"`flask students seed --count {args.seed_count}` (fresh database)"),
         ):
             if timing.get(key) is not None:
-                lines.append(f"| {NAMES[database]} | {what} | {timing[key]:.1f} |")
+                cpu = timing.get(f"{key}-cpu")
+                lines.append(
+                    f"| {NAMES[database]} | {what} | {timing[key]:.1f} | "
+                    + (f"{cpu:.1f} |" if cpu is not None else "– |")
+                )
     if run.import_figures:
         seconds, peak = run.import_figures
         lines.append(
             f"| SQLite | `flask students import --jobs 1` of {args.import_rows:,} new rows "
-            f"(fresh database), peak RSS {peak / 1024:.0f} MB | {seconds:.1f} |"
+            f"(fresh database), peak RSS {peak / 1024:.0f} MB | {seconds:.1f} | – |"
         )
     lines += [
         "",
-        "Wall seconds are the command's, Python's start included. Peak RSS is the import "
+        "Wall seconds are the command's, Python's start included; CPU seconds are its user "
+        "and system time (on a shared machine, what the command itself cost; on PostgreSQL "
+        "the server's work is not in it). Peak RSS is the import "
         "process's maximum resident set size (`wait4`); `--jobs 1` keeps the whole import in "
         "that one process.",
         "",

@@ -195,3 +195,28 @@ def pages_table(targets: list[Target], database: str, names: Callable[[str], str
                 f"| {result.errors} |"
             )
     return lines
+
+
+#: What the app does to meet the goals, for the report's readers (README has the rest).
+DESIGN = [
+    "## What the app does (revision 0015, `webapp/students/`)",
+    "",
+    "- **Total**: the default view (one status, optionally a grade, no search) reads the "
+    "counts that database triggers keep per school year, grade and status "
+    "(`enrollment_counts`, revision 0011): exact, a dozen rows at any size, and every write "
+    "path keeps them (triggers). Other views (a search, `all`, `none`, a teacher's scope) "
+    'count at most 10,001 rows and show "more than 10,000": one index scan, bounded. '
+    "Chosen because the exact count of the default view is the one people read (how many "
+    "students are enrolled), and it is free; an exact count of a broad search would scan "
+    "every match on every page.",
+    "- **Keyset**: Next/Previous and the page numbers next to the current page continue "
+    "from the current page's last or first row (`after=ID`, `before=ID`, `skip=K`): an index "
+    "range, no OFFSET. The first and last pages are read from their own end. A bare "
+    "`?page=N` still works by OFFSET from the nearer end; the table shows both.",
+    "- **Search**: FTS5 `trigram` (SQLite) or `pg_trgm` GIN on `lower(name)`, "
+    "`lower(email)` (PostgreSQL) narrow the rows; the plain substring rule decides, so "
+    "results are the rule's exactly (a hypothesis test compares them).",
+    "- **Audit log**: indexes ending in `id` for every filter, dates as an id range, the "
+    "count bounded at 10,000; a student's history reads `(student_id, id)`.",
+    "",
+]
