@@ -213,8 +213,8 @@ DESIGN = [
     "from the current page's last or first row (`after=ID`, `before=ID`, `skip=K`): an index "
     "range, no OFFSET. The first and last pages are read from their own end. A bare "
     "`?page=N` still works by OFFSET from the nearer end; the table shows both.",
-    "- **Search**: FTS5 `trigram` (SQLite) or `pg_trgm` GIN on `lower(name)`, "
-    "`lower(email)` (PostgreSQL) narrow the rows; the plain substring rule decides, so "
+    "- **Search**: FTS5 `trigram` (SQLite) or `pg_trgm` GIN on `name`, `email` "
+    "(PostgreSQL) narrow the rows; the plain substring rule decides, so "
     "results are the rule's exactly (a hypothesis test compares them).",
     "- **Audit log**: indexes ending in `id` for every filter, dates as an id range, the "
     "count bounded at 10,000; a student's history reads `(student_id, id)`.",

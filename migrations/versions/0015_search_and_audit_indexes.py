@@ -12,9 +12,9 @@ Upgrade, schema:
   three triggers on ``students`` (``trg_students_fts_*``) that keep it in step with every
   insert, delete and change of a name or email, whatever code writes them.
 * PostgreSQL: the ``pg_trgm`` extension (created if missing; trusted since PostgreSQL
-  13, so the database owner may create it) and two GIN indexes over ``lower(name)`` and
-  ``lower(email)`` with ``gin_trgm_ops``: they serve the very ``LIKE`` the roster's
-  search runs, and PostgreSQL keeps them in step itself.
+  13, so the database owner may create it) and two GIN indexes over ``name`` and
+  ``email`` with ``gin_trgm_ops``: they serve the very ``ILIKE`` the roster's search
+  runs on PostgreSQL, and PostgreSQL keeps them in step itself.
 * ``audit_events``: indexes for the log's filters, each ending in ``id`` so the newest
   events of any combination come first without a sort: ``(action, id)``,
   ``(user_id, id)`` (replacing the index on ``user_id`` alone, whose entries PostgreSQL
@@ -94,7 +94,7 @@ def upgrade() -> None:
     elif _dialect() == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for name, column in POSTGRESQL_INDEXES:
-            op.execute(f"CREATE INDEX {name} ON students USING gin (lower({column}) gin_trgm_ops)")
+            op.execute(f"CREATE INDEX {name} ON students USING gin ({column} gin_trgm_ops)")
     op.drop_index("ix_audit_events_user_id", table_name="audit_events")
     for name, columns in AUDIT_INDEXES:
         op.create_index(name, "audit_events", columns)

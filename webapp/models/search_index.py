@@ -6,8 +6,7 @@ migration's must be); ``tests/test_migrations.py`` compares the two schemas. See
 
 * SQLite: ``students_fts``, an FTS5 table with the ``trigram`` tokenizer over ``name`` and
   ``email``, external content (``students``), and the triggers that keep it in step.
-* PostgreSQL: ``pg_trgm`` and GIN ``gin_trgm_ops`` indexes on ``lower(name)`` and
-  ``lower(email)``.
+* PostgreSQL: ``pg_trgm`` and GIN ``gin_trgm_ops`` indexes on ``name`` and ``email``.
 """
 
 from __future__ import annotations
@@ -36,8 +35,8 @@ SEARCH_TRIGGERS = ("trg_students_fts_insert", "trg_students_fts_delete", "trg_st
 #: PostgreSQL: the extension, then the trigram indexes.
 POSTGRESQL_DDL = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX ix_students_name_trgm ON students USING gin (lower(name) gin_trgm_ops)",
-    "CREATE INDEX ix_students_email_trgm ON students USING gin (lower(email) gin_trgm_ops)",
+    "CREATE INDEX ix_students_name_trgm ON students USING gin (name gin_trgm_ops)",
+    "CREATE INDEX ix_students_email_trgm ON students USING gin (email gin_trgm_ops)",
 )
 
 for _dialect, _statements in (("sqlite", SQLITE_DDL), ("postgresql", POSTGRESQL_DDL)):

@@ -3,9 +3,10 @@
 The rule (what a search finds) is plain and the same for every query: a student matches
 when the name or the email contains the text, ignoring case, with ``%``, ``_`` and ``/``
 taken literally. It is :func:`plain_rule`, SQLAlchemy's ``icontains`` with
-``autoescape``: ``lower(column) LIKE '%' || lower(text) || '%' ESCAPE '/'``. What "ignoring
-case" means is the database's: SQLite's ``lower()`` and ``LIKE`` fold ASCII letters only
-(``É`` does not find ``é``), PostgreSQL's ``lower()`` folds every letter its locale knows.
+``autoescape``: on SQLite ``lower(column) LIKE '%' || lower(text) || '%' ESCAPE '/'``, on
+PostgreSQL ``column ILIKE '%' || text || '%' ESCAPE '/'``. What "ignoring case" means is
+the database's: SQLite's ``lower()`` and ``LIKE`` fold ASCII letters only (``É`` does not
+find ``é``), PostgreSQL's ``ILIKE`` folds every letter its locale knows.
 
 The index (migration 0015) only narrows the rows the rule is checked on; it never
 decides alone, so the results are the rule's exactly:
@@ -15,8 +16,8 @@ decides alone, so the results are the rule's exactly:
   case: a superset of the rule's matches (folding more letters only adds candidates),
   which the rule then filters. Trigrams need 3 characters, so shorter texts are checked
   by the rule alone (a scan; their pages stay correct).
-* PostgreSQL: GIN ``gin_trgm_ops`` indexes on ``lower(name)`` and ``lower(email)`` serve
-  the rule's own ``LIKE`` (pg_trgm, "Index Support"), so the rule is the whole query.
+* PostgreSQL: GIN ``gin_trgm_ops`` indexes on ``name`` and ``email`` serve the rule's own
+  ``ILIKE`` (pg_trgm, "Index Support"), so the rule is the whole query.
 """
 
 from __future__ import annotations
