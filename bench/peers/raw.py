@@ -88,7 +88,14 @@ def roster(query: dict[str, list[str]]) -> str:
     ).fetchall()
     total = None
     if count:
-        counting = f"SELECT COUNT(*) FROM {FROM[mark]}{where}"
+        # Without a search, the count a raw page would make: the year's enrolled
+        # students, by the enrollments' (year, status) index; with one, the join's.
+        counting = (
+            f"SELECT COUNT(*) FROM {FROM[mark]}{where}"
+            if q
+            else "SELECT COUNT(*) FROM enrollments WHERE status = 'enrolled'"
+            " AND school_year_id = (SELECT id FROM school_years WHERE is_current)"
+        )
         total = connection.execute(counting, parameters).fetchone()[0]
     return TEMPLATES.get_template("roster.html").render(
         rows=rows, total=total, page=page, first=(page - 1) * PER_PAGE + 1, q=q, count=count

@@ -9,6 +9,7 @@ gets an administrator's session cookie (the audit log is the administrators'). T
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import subprocess
 import sys
@@ -127,10 +128,14 @@ def app(name: str, database_url: str, log: Path) -> Iterator[Running]:
 def probe(running: Running, path: str) -> tuple[int, int, float]:
     """GET ``path`` once as the load will; return the status, the body's length, seconds.
 
-    Redirects are not followed (a 302 is reported as such).
+    Redirects are not followed (a 302 is reported as such). A page whose worker gave up
+    (gunicorn's worker timeout closes the connection) is status 0: it is not loaded.
     """
     client = Client(running.url, timeout=300)
     client.opener.addheaders = list(running.headers.items())
     started = time.perf_counter()
-    reply = client.request(path)
+    try:
+        reply = client.request(path)
+    except (OSError, http.client.HTTPException):
+        return 0, 0, time.perf_counter() - started
     return reply.status, len(reply.text), time.perf_counter() - started
