@@ -110,13 +110,16 @@ distclean: clean ## Also remove the virtualenv
 
 # Benchmarks
 
-.PHONY: bench-rollover bench-dashboard bench-csv bench-concurrency bench-load bench-spreadsheets bench-faults bench-scale security-scan
+.PHONY: bench-rollover bench-dashboard bench-csv bench-concurrency bench-load bench-spreadsheets bench-import-files bench-faults bench-scale security-scan
 
 bench-csv: install ## CSV import (100,000 rows) and export (1,000,000 rows) vs baselines
 	$(BIN)/python -m bench.import_export
 
 bench-spreadsheets: install ## Read 100,000 rows as CSV, .xlsx, .ods; write 1,000,000 as .xlsx
 	$(BIN)/python -m bench.spreadsheets --repeat 1
+
+bench-import-files: install ## Import 100,000 rows as .xlsx and CSV (CLI and pages); files at the limits
+	$(BIN)/python -m bench.import_files
 
 bench-concurrency: install ## 20 rounds of 20 simultaneous saves of one student, and the negative control
 	$(BIN)/python -m bench.concurrency --rounds 20 --writers 20 --workers 4

@@ -36,6 +36,7 @@ from tests.postgres import PostgresServer, postgres_server
 from tests.redis_server import redis_server
 from webapp import create_app
 from webapp.extensions import db
+from webapp.import_export import jobs
 
 #: Fixtures of the migration tests: ``empty``, ``new_database``, ``migrated``.
 pytest_plugins = ("tests.migration_helpers",)
@@ -261,6 +262,7 @@ def app(database_url: str) -> Iterator[Flask]:
     """The application on a migrated, empty database, CSRF checks off."""
     app = make_app(database_url)
     yield app
+    jobs.wait(60)  # uploads read in the background use the database too
     with app.app_context():
         db.engine.dispose()
 

@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import html as html_lib
+import io
 import re
 from datetime import date
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.import_export import jobs
 from webapp.models import Enrollment, SchoolYear, Student, User
+
+
+def post_file(client: FlaskClient, data: bytes, filename: str = "students.csv") -> Any:
+    """Upload a file through the import page, and wait until it is read in the background.
+
+    Returns:
+        The upload's response (a 303 to the preview, or the form again with an error).
+    """
+    response = client.post(
+        "/students/import",
+        data={"file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+    jobs.wait(60)
+    return response
+
+
+def final_page(client: FlaskClient, response: Any) -> Any:
+    """The page an upload ends on: the form again (a 422 at once), or its preview (200),
+    or the form with why the file could not be read (422), once it is read."""
+    return client.get(response.location) if response.status_code == 303 else response
 
 
 def add_student(app: Flask, grade: int | None = 5, **values: Any) -> int:

@@ -58,7 +58,10 @@ REQUIRED: dict[str, Role | None] = {
     "import_export.preview": Role.EDITOR,
     "import_export.confirm": Role.EDITOR,
     "import_export.result": Role.EDITOR,
+    "import_export.status": Role.EDITOR,
+    "import_export.remap": Role.EDITOR,
     "import_export.export_csv": Role.VIEWER,
+    "import_export.export_xlsx": Role.VIEWER,
 }
 
 CLIENTS = [None, "viewer", "editor", "admin"]

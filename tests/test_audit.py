@@ -328,6 +328,8 @@ def test_restore_of_a_deletion_that_is_not_the_latest_event_is_refused(
             AuditEvent(
                 actor="command line",
                 action="create",
+                entity="student",
+                entity_id=student_id,
                 student_id=student_id,
                 student_name="Grace Hopper",
                 changes={},
@@ -337,6 +339,8 @@ def test_restore_of_a_deletion_that_is_not_the_latest_event_is_refused(
             AuditEvent(
                 actor="command line",
                 action="delete",
+                entity="student",
+                entity_id=student_id,
                 student_id=student_id,
                 student_name="Grace Hopper",
                 changes={"name": ["Grace Hopper", None]},

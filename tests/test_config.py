@@ -10,8 +10,9 @@ from sqlalchemy import text
 
 from tests.postgres import PostgresServer
 from webapp import create_app
-from webapp.config import load_secret_key, normalise_database_url, write_secret_key
+from webapp.config import DATE_ORDERS, load_secret_key, normalise_database_url, write_secret_key
 from webapp.extensions import db
+from webapp.spreadsheets.dates import DATE_ORDERS as spreadsheet_date_orders
 
 
 @pytest.mark.parametrize(
@@ -189,3 +190,19 @@ def test_pool_pre_ping_replaces_connections_the_server_closed(
     assert killed == 1
 
     assert app.test_client().get("/students/").status_code == 200
+
+
+@pytest.mark.parametrize(("value", "expected"), [(" DMY ", "dmy"), ("mdy", "mdy"), ("", None)])
+def test_date_input_order_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, expected: str | None
+) -> None:
+    monkeypatch.setenv("DATE_INPUT_ORDER", value)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "k"})
+    assert app.config["DATE_INPUT_ORDER"] == expected
+
+
+def test_an_unknown_date_input_order_stops_the_app_naming_the_setting(tmp_path: Path) -> None:
+    settings = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "k"}
+    with pytest.raises(ValueError, match=r"DATE_INPUT_ORDER must be one of ymd, dmy, mdy"):
+        create_app({**settings, "DATE_INPUT_ORDER": "day-first"})
+    assert spreadsheet_date_orders == DATE_ORDERS  # the setting's values are the reader's

@@ -176,7 +176,7 @@ def test_export_then_import_reports_every_row_unchanged(app: Flask, client: Flas
     assert [row.action for row in result.rows] == [Action.UNCHANGED] * 5, [
         (row.name, row.changes, row.errors) for row in result.rows
     ]
-    assert result.ignored_columns == ()
+    assert result.unmapped_columns == ()
 
 
 def test_export_filename_names_the_grade() -> None:

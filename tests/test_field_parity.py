@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -51,12 +52,13 @@ CASES = [
     pytest.param({"grade": "0x0A"}, False, id="grade-hex"),
     pytest.param({"grade": "13"}, False, id="grade-high"),
     pytest.param({"grade": "-1"}, False, id="grade-negative"),
-    pytest.param({"birthday": "12/03/2012"}, False, id="birthday-format"),
     pytest.param({"birthday": "2013-02-30"}, False, id="birthday-no-such-day"),
     pytest.param({"birthday": TOMORROW, "enrolled_on": TOMORROW}, False, id="birthday-future"),
-    pytest.param({"enrolled_on": "2024-9-2"}, False, id="enrolled-format"),
+    pytest.param({"enrolled_on": "2024-09-31"}, False, id="enrolled-no-such-day"),
     pytest.param({"enrolled_on": "2012-09-01"}, False, id="enrolled-before-birthday"),
-    pytest.param({"birthday": "soon", "enrolled_on": "2012-09-01"}, False, id="cross-rule-skipped"),
+    pytest.param(
+        {"birthday": "2013-13-01", "enrolled_on": "2012-09-01"}, False, id="cross-rule-skipped"
+    ),
     pytest.param({"name": "", "grade": "x", "email": "@"}, False, id="several-errors"),
 ]
 
@@ -84,9 +86,11 @@ def import_verdict(
     values: dict[str, str],
     student_id: int | None = None,
     fields: tuple[str, ...] = FIELDS,
+    **options: Any,
 ) -> list[str]:
-    """The import's error messages for a one-row file of ``values`` (empty when valid)."""
-    return list(import_row(app, values, student_id, fields).errors)
+    """The import's error messages for a one-row file of ``values`` (empty when valid);
+    ``options`` go to the reading (``default_date_order``...)."""
+    return list(import_row(app, values, student_id, fields, **options).errors)
 
 
 def import_row(
@@ -94,6 +98,7 @@ def import_row(
     values: dict[str, str],
     student_id: int | None = None,
     fields: tuple[str, ...] = FIELDS,
+    **options: Any,
 ) -> importer.RowPlan:
     """The import's plan of a one-row file of ``values``."""
     buffer = io.StringIO()
@@ -101,7 +106,9 @@ def import_row(
     writer.writerow(["id", *fields])
     writer.writerow([student_id or "", *(values[name] for name in fields)])
     with app.app_context():
-        plan = importer.plan_import(importer.read_and_validate(buffer.getvalue().encode()))
+        plan = importer.plan_import(
+            importer.read_and_validate(buffer.getvalue().encode(), **options)
+        )
         db.session.rollback()
     (row,) = plan.rows
     return row
@@ -115,6 +122,40 @@ def test_new_student_same_verdict_and_message(
     form_errors = form_verdict(app, values)
     assert sorted(form_errors) == sorted(import_verdict(app, values))
     assert (not form_errors) is valid, form_errors
+
+
+@pytest.mark.parametrize(
+    ("changes", "form_message", "import_message"),
+    [
+        pytest.param(
+            {"birthday": "10/12/2013"},
+            "The birthday '10/12/2013' is not a date in the form YYYY-MM-DD.",
+            None,
+            id="day-first-read-by-the-import",
+        ),
+        pytest.param(
+            {"enrolled_on": "2019-9-2"},
+            "The enrollment date '2019-9-2' is not a date in the form YYYY-MM-DD.",
+            None,
+            id="short-iso-read-by-the-import",
+        ),
+        pytest.param(
+            {"birthday": "soon"},
+            "The birthday 'soon' is not a date in the form YYYY-MM-DD.",
+            "The birthday 'soon' is not a date; write it as 2015-03-14, 14/03/2015 or 3/14/2015.",
+            id="not-a-date",
+        ),
+    ],
+)
+def test_dates_not_in_the_forms_format_are_the_imports_own(
+    app: Flask, changes: dict[str, str], form_message: str, import_message: str | None
+) -> None:
+    """The form's date input only ever sends YYYY-MM-DD, which both read alike; files also
+    write dates day first or month first, which only the import reads (issue 17)."""
+    values = {**VALID, **changes}
+    assert form_verdict(app, values) == [form_message]
+    expected = [import_message] if import_message else []
+    assert import_verdict(app, values, default_date_order="dmy") == expected
 
 
 EXISTING_CASES = [

@@ -11,6 +11,7 @@ from webapp.fields.base import Field, FieldError, Kind, RecordFields, parse_text
 from webapp.fields.enrollment import ENROLLMENT
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import ROSTER_ROW, STUDENT
+from webapp.spreadsheets import suggest_mapping
 
 TODAY = date(2026, 1, 1)
 
@@ -260,7 +261,8 @@ def test_declarations_list_the_fields_once_each() -> None:
     assert STUDENT.names == ("id", "name", "email", "birthday", "enrolled_on")
     assert [f.name for f in STUDENT.form_fields] == list(STUDENT.names[1:])
     assert [f.name for f in STUDENT.audited] == list(STUDENT.names[1:])
-    assert STUDENT["enrolled_on"].aliases == ("enrollment_date", "enrolment_date")
+    assert suggest_mapping(["Enrollment date"]).targets == ("enrolled_on",)
+    assert suggest_mapping(list(ROSTER_ROW.names)).targets == ROSTER_ROW.names
     # A CSV row: the student's fields, and the current year's grade and status.
     assert ROSTER_ROW.names == (
         "id",

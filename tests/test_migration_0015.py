@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.migration_helpers import Database, run
+from tests.migration_helpers import REVISIONS, Database, run
 from tests.test_migration_0011 import fill_before
 
 SEARCH_OBJECTS = {
@@ -16,6 +16,7 @@ SEARCH_OBJECTS = {
     ),
     "postgresql": "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%_trgm'",
 }
+BEFORE = REVISIONS[REVISIONS.index("0015") - 1]
 AUDIT_INDEXES = {
     "ix_audit_events_action_id",
     "ix_audit_events_user_id_id",
@@ -28,7 +29,7 @@ AUDIT_INDEXES = {
 def filled(empty_database_url: str) -> Database:
     database = Database(empty_database_url)
     fill_before(database)
-    run(database, "upgrade", "0011")
+    run(database, "upgrade", BEFORE)
     return database
 
 
@@ -63,7 +64,7 @@ def test_the_index_covers_existing_rows_follows_writes_and_goes_away(filled: Dat
             "INSERT INTO students_fts (students_fts, rank) VALUES ('integrity-check', 1)"
         )
 
-    run(filled, "downgrade", "0011")
+    run(filled, "downgrade", BEFORE)
 
     assert filled.query(SEARCH_OBJECTS[filled.dialect]) == []
     assert not AUDIT_INDEXES & set(filled.indexes())

@@ -8,7 +8,6 @@ record stored with such a birthday is edited without being asked about it again.
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
-from tests.helpers import add_student, fetch_student, valid_form
+from tests.helpers import add_student, fetch_student, post_file, valid_form
 from webapp.extensions import db
 from webapp.import_export import importer
 from webapp.import_export.importer import Action
@@ -257,11 +256,7 @@ def only(result: importer.ImportPlan) -> importer.RowPlan:
 def test_import_preview_shows_the_warnings_and_confirming_imports_the_rows(
     app: Flask, client: FlaskClient
 ) -> None:
-    uploaded = client.post(
-        "/students/import",
-        data={"file": (io.BytesIO(TUTORIAL_CSV.encode()), "tutorial.csv")},
-        content_type="multipart/form-data",
-    )
+    uploaded = post_file(client, TUTORIAL_CSV.encode(), "tutorial.csv")
     assert uploaded.status_code == 303
 
     html = client.get(uploaded.location).get_data(as_text=True)

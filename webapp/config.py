@@ -15,6 +15,9 @@ from typing import Any
 
 from flask import Flask
 
+#: The values ``DATE_INPUT_ORDER`` accepts: year-month-day, day first, month first.
+DATE_ORDERS = ("ymd", "dmy", "mdy")
+
 #: File in the instance folder holding a generated secret key (written by ``make run``).
 SECRET_KEY_FILE = "secret_key"
 
@@ -60,6 +63,14 @@ class DefaultConfig:
     # Recovery codes: a salted password hash (ASVS V6.5.2), cheaper, since up to ten are
     # checked per attempt and each code is random (about 49 bits).
     RECOVERY_CODE_HASH_METHOD = "scrypt:16384:8:1"
+    # Imports (see docs/import-export.md): how files write dates like 03/04/2015 when
+    # their values do not show it ("dmy", "mdy"; None asks on the preview), and what a
+    # file may hold.
+    DATE_INPUT_ORDER: str | None = None
+    IMPORT_MAX_BYTES = 10_000_000
+    IMPORT_MAX_ROWS = 100_000
+    IMPORT_MAX_COLUMNS = 200
+    IMPORT_UPLOAD_TTL = 3600
 
 
 def normalise_database_url(url: str) -> str:
@@ -238,6 +249,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         ("REQUIRE_2FA_FOR_ADMINS", env_bool),
         ("LOG_FORMAT", env_str),
         ("LOG_LEVEL", env_str),
+        ("DATE_INPUT_ORDER", env_str),
     ):
         value = read(name)
         if value is not None:
@@ -249,6 +261,16 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config.from_pyfile("config.py", silent=True)
     if overrides:
         app.config.update(overrides)
+
+    order = app.config.get("DATE_INPUT_ORDER")
+    if order:
+        app.config["DATE_INPUT_ORDER"] = order = str(order).strip().lower()
+        if order not in DATE_ORDERS:
+            raise ValueError(
+                f"DATE_INPUT_ORDER must be one of {', '.join(DATE_ORDERS)}, got {order!r}"
+            )
+    else:
+        app.config["DATE_INPUT_ORDER"] = None
 
     # Idle timeout: the permanent session cookie is re-issued on each request and Flask
     # refuses one older than this.

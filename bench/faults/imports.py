@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import time
 import urllib.parse
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ class PendingImport:
 
 
 def upload(client: Client, content: bytes) -> PendingImport:
-    """Upload ``content`` on the import page and open its preview.
+    """Upload ``content`` on the import page, wait until it is read, open its preview.
 
     Raises:
         RuntimeError: when the upload or the preview fails.
@@ -52,6 +53,11 @@ def upload(client: Client, content: bytes) -> PendingImport:
     if reply.status != 303 or not reply.location or not _TOKEN.search(reply.location):
         raise RuntimeError(f"upload: HTTP {reply.status} {reply.text[:500]}")
     path = urllib.parse.urlsplit(reply.location).path
+    deadline = time.monotonic() + 300
+    while '"reading"' in client.request(f"{path}/status").text:  # read in the background
+        if time.monotonic() > deadline:
+            raise RuntimeError("the upload was still being read after 300 s")
+        time.sleep(0.2)
     preview = client.request(path)
     confirm = CSRF_PATTERN.search(preview.text)
     if preview.status != 200 or confirm is None:

@@ -1,7 +1,7 @@
 """District scale: a substring search index on students, and the audit log's indexes.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30
 
 Upgrade, schema:
@@ -35,7 +35,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from bench.server import ACCOUNTS, Server, ServerError, gunicorn_server
@@ -70,10 +71,7 @@ def live_server(
     role (``bench.server.ACCOUNTS``), for the session."""
     log_path = tmp_path_factory.mktemp("live_server") / "gunicorn.log"
     try:
-        imports = str(tmp_path_factory.mktemp("imports"))  # CSV uploads, not in instance/
-        with gunicorn_server(
-            live_database_url, log_path, workers=2, env={"FLASK_IMPORT_FOLDER": imports}
-        ) as server:
+        with gunicorn_server(live_database_url, log_path, workers=2) as server:
             yield server
     except ServerError as error:
         pytest.fail(str(error), pytrace=False)
@@ -142,3 +140,15 @@ def log_in(page: Page, role: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(HOME)
+
+
+#: The axe-core rules run on every page: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}
+}
+
+
+def assert_accessible(page: Page) -> None:
+    """No axe-core violation of WCAG 2.2 AA on the page as it is now."""
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()

@@ -159,8 +159,6 @@ class Field(Generic[T]):
         description_existing: help on the form of an existing record (``description``
             when ``None``).
         csv_help: what the import page says of the column.
-        aliases: other names a CSV header may give the column (normalised, see
-            :func:`webapp.import_export.csvformat.normalise_header`).
         html: extra attributes of the form's input (``maxlength``, ``min``...).
         in_form: whether the record's form has this field.
         audited: whether the audit trail records its changes.
@@ -181,7 +179,6 @@ class Field(Generic[T]):
     description: str = ""
     description_existing: str | None = None
     csv_help: str = ""
-    aliases: tuple[str, ...] = ()
     html: Mapping[str, Any] = field(default_factory=dict)
     in_form: bool = True
     audited: bool = True
@@ -193,12 +190,15 @@ class Field(Generic[T]):
         """The label as a word inside a sentence (``"enrollment date"``)."""
         return self.label.lower()
 
-    def clean(self, text: str, today: date) -> T | None:
+    def clean(self, text: str, today: date, parse: Parser[T] | None = None) -> T | None:
         """Turn text as typed (or as found in a file) into the value to store.
 
         Args:
             text: the raw text; surrounding whitespace does not count.
             today: the day rules about the future measure against.
+            parse: another parser than the field's own, for text written otherwise
+                than the form writes it (dates written day first in a file); the
+                field's rules apply all the same.
 
         Returns:
             The value, or ``None`` for a blank (what a blank then means, see
@@ -212,7 +212,7 @@ class Field(Generic[T]):
             if self.required:
                 raise FieldError(self.required_message)
             return None
-        value = self.parse(text, self.noun)
+        value = (parse or self.parse)(text, self.noun)
         for rule in self.rules:
             value = rule(value, today)
         return value

@@ -164,7 +164,6 @@ STATUS_ON: Field[date] = Field(
     parse_iso_date,
     description="The day the student withdrew, graduated or transferred out. Empty while enrolled.",
     csv_help="For a student who left: the day, as YYYY-MM-DD. Empty while enrolled.",
-    aliases=("status_date", "date_left", "left_on"),
 )
 
 REASON: Field[str] = Field(
@@ -175,7 +174,6 @@ REASON: Field[str] = Field(
     rules=(_clean_text(REASON_MAX_LENGTH),),
     description="For a withdrawal only.",
     csv_help=f"For a withdrawn student: why, at most {REASON_MAX_LENGTH} characters.",
-    aliases=("withdrawal_reason",),
     html={"maxlength": REASON_MAX_LENGTH},
 )
 
@@ -188,7 +186,6 @@ DESTINATION: Field[str] = Field(
     description="For a transfer out only.",
     csv_help="For a student who transferred out: the school, at most "
     f"{DESTINATION_MAX_LENGTH} characters.",
-    aliases=("destination_school", "transferred_to"),
     html={"maxlength": DESTINATION_MAX_LENGTH},
 )
 

@@ -164,7 +164,8 @@ NAME: Field[str] = Field(
     rules=(clean_name,),
     required=True,
     required_message=NAME_BLANK_MESSAGE,
-    csv_help=f"Full name, at most {NAME_MAX_LENGTH} characters; required for new students.",
+    csv_help=f"Full name, at most {NAME_MAX_LENGTH} characters; required for new students. "
+    "First-name and last-name columns are joined into it.",
     html={"maxlength": NAME_MAX_LENGTH, "autocomplete": "off"},
 )
 
@@ -187,7 +188,7 @@ BIRTHDAY: Field[date] = Field(
     parse_iso_date,
     rules=(check_birthday,),
     description="Optional.",
-    csv_help="Optional, as YYYY-MM-DD.",
+    csv_help="Optional; a date such as 2015-03-14, 14/03/2015 or 3/14/2015.",
 )
 
 ENROLLED_ON: Field[date] = Field(
@@ -199,9 +200,9 @@ ENROLLED_ON: Field[date] = Field(
     default=_today,
     description="Today if left empty.",
     description_existing="Keeps the stored date if left empty.",
-    csv_help="Optional, as YYYY-MM-DD (the header may also say “enrollment date”). "
+    csv_help="Optional; a date, as for the birthday (the header may also say “enrollment "
+    "date”). "
     "Empty: today for a new student, the stored date for an existing one.",
-    aliases=("enrollment_date", "enrolment_date"),
 )
 
 #: The student record: its fields in display order, and its rules and warnings across fields.

@@ -1,4 +1,4 @@
-"""The CSV format shared by import and export: columns, header names, formula neutralising.
+"""The CSV format shared by import and export: columns and formula neutralising.
 
 Exported files must open safely in a spreadsheet and import back unchanged, so the two
 directions are defined together here.
@@ -24,13 +24,6 @@ from webapp.fields.student import ROSTER_ROW
 #: order, :data:`webapp.fields.student.ROSTER_ROW`).
 FIELDS: tuple[str, ...] = ROSTER_ROW.names
 
-#: What people call the fields in a header, once normalised by :func:`normalise_header`:
-#: each field's name and its declared aliases.
-HEADER_ALIASES: dict[str, str] = {
-    **{field.name: field.name for field in ROSTER_ROW},
-    **{alias: field.name for field in ROSTER_ROW for alias in field.aliases},
-}
-
 #: The fields whose cells are text that a spreadsheet could take for a formula.
 TEXT_FIELDS: frozenset[str] = frozenset(
     field.name for field in ROSTER_ROW if field.kind in {"text", "email"}
@@ -43,19 +36,6 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 _NEUTRALISE = re.compile(r"'*[=+\-@\t\r]")
 #: A cell this module neutralised: one added quote to take off.
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
-
-
-def normalise_header(name: str) -> str:
-    """Return ``name`` as a header key: trimmed, case-folded, spaces and dashes as ``_``.
-
-    Args:
-        name: a header cell as found in the file.
-
-    Returns:
-        The key to look up in :data:`HEADER_ALIASES`, e.g. ``"enrollment_date"`` for
-        ``" Enrollment Date"``.
-    """
-    return "_".join(name.strip().casefold().replace("-", " ").split())
 
 
 def neutralise(text: str) -> str:

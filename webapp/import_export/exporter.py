@@ -1,4 +1,4 @@
-"""CSV export of the roster, shared by ``/students/export.csv`` and ``flask students export``.
+"""Export of the roster as CSV or ``.xlsx``, shared by the pages and ``flask students export``.
 
 The export is exactly what the roster shows for the same search, grade and status filters
 and sort (:func:`webapp.students.roster.roster_statement`), every page of it: each
@@ -10,6 +10,10 @@ is read, so memory stays flat however large the table.
 Text cells that a spreadsheet would run as a formula are neutralised
 (:func:`webapp.import_export.csvformat.neutralise`); the importer undoes it, so an exported
 file imports back unchanged.
+
+The ``.xlsx`` export (:func:`write_xlsx`) has the same rows and columns, written by
+openpyxl's write-only workbook (:func:`webapp.spreadsheets.write_xlsx`): dates are real
+dates, text is text (never a formula, so no quote is added), and memory stays flat.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from sqlalchemy import Select, String, func, type_coerce
 
@@ -28,6 +32,7 @@ from webapp.fields.enrollment import ENROLLMENT
 from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.csvformat import FIELDS, TEXT_FIELDS, neutralise
 from webapp.models import Enrollment, Student, User
+from webapp.spreadsheets import write_xlsx as write_workbook
 from webapp.students.roster import RosterQuery, roster_statement
 
 #: Rows fetched and written per batch.
@@ -183,16 +188,83 @@ def write_csv(
     return written
 
 
-def export_filename(query: RosterQuery, today: date | None = None) -> str:
+#: Positions of the date columns, which the ``.xlsx`` export writes as dates.
+_DATE_INDEXES = tuple(index for index, field in enumerate(ROSTER_ROW) if field.kind is Kind.DATE)
+
+
+def _as_date(value: Any) -> date | None:
+    """A date column's value as a ``date`` (SQLite's ISO text is read as such)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _typed_rows(
+    query: RosterQuery, batch_size: int, viewer: User | None = None
+) -> Iterator[list[Any]]:
+    """The export's rows with dates as ``date`` objects, batch by batch."""
+    indexes = _DATE_INDEXES
+    for rows in _batches(query, batch_size, viewer):
+        for row in rows:
+            values = list(row)
+            for index in indexes:
+                values[index] = _as_date(values[index])
+            yield values
+
+
+def write_xlsx(
+    query: RosterQuery,
+    out: IO[bytes],
+    *,
+    progress: Callable[[int], Any] | None = None,
+    batch_size: int = BATCH_SIZE,
+    viewer: User | None = None,
+) -> int:
+    """Write the export of ``query`` as an ``.xlsx`` workbook of one sheet, "Students".
+
+    The rows and columns are the CSV export's; dates are Excel dates formatted
+    ``yyyy-mm-dd``; no cell is a formula. openpyxl writes the sheet to a temporary file
+    as rows come, then zips it into ``out`` at the end.
+
+    Args:
+        query: the roster's search, filter and sort.
+        out: a binary file open for writing.
+        progress: called with the number of rows every ``batch_size`` rows.
+        batch_size: rows fetched per batch.
+        viewer: the account exporting (the roster's scope); ``None`` for the command line.
+
+    Returns:
+        The number of students written.
+    """
+
+    def rows() -> Iterator[list[Any]]:
+        count = 0
+        for row in _typed_rows(query, batch_size, viewer):
+            yield row
+            count += 1
+            if progress and count % batch_size == 0:
+                progress(batch_size)
+        if progress and count % batch_size:
+            progress(count % batch_size)
+
+    return write_workbook(out, FIELDS, rows())
+
+
+#: The media type of an ``.xlsx`` file (ECMA-376).
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_filename(query: RosterQuery, today: date | None = None, extension: str = "csv") -> str:
     """The download's file name: ``students-2026-11-22.csv``, with the grade if filtered.
 
     Args:
         query: the roster's search, filter and sort.
         today: the date in the name; the real today by default.
+        extension: ``csv`` or ``xlsx``.
 
     Returns:
         A file name safe in a ``Content-Disposition`` header.
     """
     day = (today or date.today()).isoformat()
     grade = f"-grade-{query.grade}" if query.grade is not None else ""
-    return f"students{grade}-{day}.csv"
+    return f"students{grade}-{day}.{extension}"

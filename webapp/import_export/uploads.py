@@ -1,40 +1,50 @@
-"""Uploaded CSV files kept on the server between the preview and the confirm.
+"""Uploaded files kept between the preview and the confirm, in the database.
 
-Each upload is two files in ``<instance>/imports/``: ``<token>.csv`` (the bytes as sent)
-and ``<token>.json`` (who uploaded it, when, its name and the preview). The token is
-random and unguessable; the upload also records its *owner*, the signed-in account, and
-only the owner can see or confirm it (see :func:`current_owner`).
+An upload is a :class:`~webapp.models.PendingImport` (the file as read, packed, and the
+preview's summary) and its :class:`~webapp.models.PendingImportPage` rows (the preview,
+page by page). Being in the database, an upload made through one host of a deployment
+is seen, and confirmed, through any other; nothing is written to the server's disks.
+An upload is created ``reading`` (:func:`create`), then gets its preview (:func:`store`)
+or its error (:func:`fail`) from the background reader.
 
-An upload lives until it is confirmed or cancelled, or for ``IMPORT_UPLOAD_TTL`` seconds
-(an hour by default); expired uploads are swept whenever someone uploads a file.
+The token is random and unguessable; the upload also records its *owner*, the signed-in
+account, and only the owner can see or confirm it (see :func:`current_owner`). An upload
+lives until it is confirmed or cancelled, or for ``IMPORT_UPLOAD_TTL`` seconds (an hour
+by default); expired uploads are deleted whenever someone uploads a file.
 
-Confirming *claims* the upload first by renaming its CSV file: a rename is atomic, so
-when a confirm button is clicked twice only one request gets the file and applies it.
+Nothing here commits: the service decides where each transaction ends. A confirm reads
+its upload again inside the import's write transaction (:func:`locked`) and deletes it
+in the same transaction as the students it writes, so two confirms of one upload cannot
+both apply it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import re
 import secrets
-import time
+import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from flask import current_app, session
 from flask_login import current_user
+from sqlalchemy import delete, insert, select
 
-#: Sub-folder of the instance folder holding the uploads.
-FOLDER = "imports"
+from webapp.extensions import db
+from webapp.models import PendingImport, PendingImportPage
+from webapp.models.imports import FILENAME_MAX_LENGTH, TOKEN_LENGTH
+from webapp.models.types import utcnow
+
 #: Default lifetime of an upload, in seconds.
 DEFAULT_TTL = 3600
 #: Session key of the browser's owner id.
 OWNER_KEY = "import_owner"
-
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}\Z")
+#: Preview pages inserted per statement.
+_PAGE_BATCH = 500
+#: An upload's states.
+READING, READY, FAILED = "reading", "ready", "failed"
 
 
 @dataclass(frozen=True)
@@ -45,28 +55,27 @@ class Upload:
         token: the random name of the upload, in its URLs.
         owner: who uploaded it.
         filename: the file's name on the uploader's computer, for display only.
-        size: its size in bytes.
-        created: when it was uploaded (seconds since the epoch).
-        meta: what the views stored with it (the preview).
+        size: its size in bytes, as uploaded.
+        created: when it was uploaded (aware UTC).
+        summary: the preview's totals, mapping and notes (see the service).
+        status: ``reading``, ``ready`` or ``failed``.
+        error: why it failed.
+        started: when its current reading or planning started (aware UTC).
     """
 
     token: str
     owner: str
     filename: str
     size: int
-    created: float
-    meta: dict[str, Any]
+    created: datetime
+    summary: dict[str, Any]
+    status: str = READY
+    error: str | None = None
+    started: datetime | None = None
 
 
-def folder() -> Path:
-    """The uploads folder of the current app (created when missing).
-
-    Returns:
-        ``<instance>/imports``, or ``IMPORT_FOLDER`` when the config sets it.
-    """
-    path = Path(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path, FOLDER))
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+#: A stored preview: ``{(view, page number): the page's rows, packed}`` (see :func:`page`).
+Pages = Mapping[tuple[str, int], bytes]
 
 
 def ttl() -> int:
@@ -93,52 +102,123 @@ def current_owner() -> str:
     return f"session:{owner}"
 
 
-def _paths(token: str) -> tuple[Path, Path]:
-    base = folder()
-    return base / f"{token}.csv", base / f"{token}.json"
+def _upload(row: PendingImport) -> Upload:
+    return Upload(
+        row.token,
+        row.owner,
+        row.filename,
+        row.size,
+        row.created_at,
+        row.summary,
+        row.status,
+        row.error,
+        row.started_at,
+    )
 
 
-def _write_json(path: Path, meta: dict[str, Any]) -> None:
-    """Write ``meta`` to ``path`` atomically (a half-written preview is never read)."""
-    partial = path.with_suffix(".json.part")
-    partial.write_text(json.dumps(meta, separators=(",", ":")), encoding="utf-8")
-    os.replace(partial, path)
+def _insert_pages(token: str, pages: Pages) -> None:
+    rows = [
+        {"token": token, "view": view, "number": number, "data": data}
+        for (view, number), data in pages.items()
+    ]
+    for start in range(0, len(rows), _PAGE_BATCH):
+        db.session.execute(insert(PendingImportPage), rows[start : start + _PAGE_BATCH])
 
 
-def save(data: bytes, *, filename: str, owner: str, meta: dict[str, Any]) -> Upload:
-    """Store an uploaded file and what to show about it.
+def create(*, filename: str, size: int, owner: str) -> Upload:
+    """Store a new upload, ``reading``, with no file or preview yet (no commit).
+
+    Expired uploads are deleted first.
 
     Args:
-        data: the file's bytes.
         filename: its name as sent by the browser (display only, never a path).
+        size: its size in bytes, as uploaded.
         owner: :func:`current_owner`.
-        meta: JSON-serialisable data for the preview.
 
     Returns:
-        The stored upload, with a new token.
+        The upload, with a new token.
     """
     purge_expired()
-    token = secrets.token_urlsafe(24)  # 32 URL-safe characters
-    csv_path, json_path = _paths(token)
-    fd = os.open(csv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    created = time.time()
-    record = {
-        "owner": owner,
-        "filename": filename,
-        "size": len(data),
-        "created": created,
-        "meta": meta,
-    }
-    _write_json(json_path, record)
-    return Upload(token, owner, filename, len(data), created, meta)
+    token = secrets.token_urlsafe(24)
+    assert len(token) == TOKEN_LENGTH
+    now = utcnow()
+    row = PendingImport(
+        token=token,
+        owner=owner,
+        filename=filename[:FILENAME_MAX_LENGTH],
+        size=size,
+        created_at=now,
+        started_at=now,
+        table=b"",
+        summary={},
+        status=READING,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return _upload(row)
+
+
+def store(upload: Upload, *, table: bytes, summary: dict[str, Any], pages: Pages) -> None:
+    """Give a reading upload its file as read and its preview; it is ``ready`` (no commit).
+
+    Args:
+        upload: the upload, locked (:func:`locked`).
+        table: the file as read, packed (:attr:`webapp.import_export.importer.Table.packed`).
+        summary: JSON-serialisable data for the preview.
+        pages: the preview's rows, by view and page number, each page packed by
+            :func:`pack_page`.
+    """
+    row = db.session.get(PendingImport, upload.token)
+    if row is None:
+        raise LookupError(upload.token)
+    row.table = table
+    row.status = READY
+    row.error = None
+    db.session.flush()
+    replace_preview(upload, summary, pages)
+
+
+def fail(upload: Upload, message: str) -> None:
+    """Mark an upload ``failed`` with ``message`` for its owner (no commit)."""
+    row = db.session.get(PendingImport, upload.token)
+    if row is not None:
+        row.status = FAILED
+        row.error = message
+        db.session.flush()
+
+
+def store_status(upload: Upload, status: str) -> None:
+    """Set an upload's status (``ready`` once a new preview is stored); no commit."""
+    row = db.session.get(PendingImport, upload.token)
+    if row is not None:
+        row.status = status
+        db.session.flush()
+
+
+def restart(upload: Upload) -> None:
+    """Put an upload back to ``reading`` for a new plan (a new mapping); no commit."""
+    row = db.session.get(PendingImport, upload.token)
+    if row is None:
+        raise LookupError(upload.token)
+    row.status = READING
+    row.started_at = utcnow()
+    db.session.flush()
+
+
+def _fresh(row: PendingImport | None, owner: str) -> Upload | None:
+    if row is None or not secrets.compare_digest(row.owner, owner):
+        return None
+    if utcnow() - row.created_at > timedelta(seconds=ttl()):
+        return None
+    return _upload(row)
+
+
+def _select(token: str) -> Any:
+    return select(PendingImport).where(PendingImport.token == token)
 
 
 def load(token: str, owner: str) -> Upload | None:
     """Return the upload ``token`` if it exists, has not expired and belongs to ``owner``.
-
-    An expired upload found here is deleted.
 
     Args:
         token: from the URL (anything; a malformed token is simply not found).
@@ -148,122 +228,92 @@ def load(token: str, owner: str) -> Upload | None:
         The upload, or ``None`` when it is unknown, expired, already used or not the
         owner's.
     """
-    if not _TOKEN.match(token):
+    if len(token) != TOKEN_LENGTH:
         return None
-    csv_path, json_path = _paths(token)
-    try:
-        record = json.loads(json_path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return None
-    if time.time() - float(record.get("created", 0)) > ttl():
-        discard(token)
-        return None
-    if not secrets.compare_digest(str(record.get("owner", "")), owner):
-        return None
-    if not csv_path.exists():
-        return None
-    return Upload(
-        token,
-        record["owner"],
-        record.get("filename", ""),
-        int(record.get("size", 0)),
-        float(record["created"]),
-        record.get("meta", {}),
-    )
+    statement = _select(token).execution_options(populate_existing=True)
+    return _fresh(db.session.scalars(statement).first(), owner)
 
 
-def update_meta(upload: Upload, meta: dict[str, Any]) -> Upload:
-    """Replace the preview data stored with ``upload``.
+def locked(token: str, owner: str) -> Upload | None:
+    """:func:`load` inside a write transaction, locking the upload until it ends.
 
-    Args:
-        upload: a loaded upload.
-        meta: the new data.
-
-    Returns:
-        The upload with the new data.
+    On PostgreSQL the row is locked (``FOR UPDATE``): a second confirm waits, then finds
+    it deleted. On SQLite the transaction's write lock does the same.
     """
-    _, json_path = _paths(upload.token)
-    record = {
-        "owner": upload.owner,
-        "filename": upload.filename,
-        "size": upload.size,
-        "created": upload.created,
-        "meta": meta,
-    }
-    _write_json(json_path, record)
-    return Upload(upload.token, upload.owner, upload.filename, upload.size, upload.created, meta)
+    if len(token) != TOKEN_LENGTH:
+        return None
+    statement = _select(token).with_for_update().execution_options(populate_existing=True)
+    return _fresh(db.session.scalars(statement).first(), owner)
 
 
-def read(upload: Upload) -> bytes:
-    """Return the bytes of an upload that has not been claimed.
+def table(upload: Upload) -> bytes:
+    """The packed table of ``upload``.
 
     Raises:
-        FileNotFoundError: it was claimed or deleted meanwhile.
+        LookupError: the upload was deleted meanwhile.
     """
-    csv_path, _ = _paths(upload.token)
-    return csv_path.read_bytes()
+    data = db.session.scalar(select(PendingImport.table).where(PendingImport.token == upload.token))
+    if data is None:
+        raise LookupError(upload.token)
+    return data
 
 
-def claim(upload: Upload) -> bytes | None:
-    """Take the upload's file for a confirm, so that no other request can.
+def pack_page(rows: list[Any]) -> bytes:
+    """A page's rows as stored: JSON, compressed."""
+    return zlib.compress(orjson.dumps(rows), 1)
 
-    The file is renamed to ``<token>.claimed``; of two requests renaming at once, only one
-    succeeds (the other finds no file).
 
-    Args:
-        upload: a loaded upload.
+def page(upload: Upload, view: str, number: int) -> list[Any]:
+    """The rows of one page of the preview (empty when there is no such page)."""
+    data = db.session.scalar(
+        select(PendingImportPage.data).where(
+            PendingImportPage.token == upload.token,
+            PendingImportPage.view == view,
+            PendingImportPage.number == number,
+        )
+    )
+    if data is None:
+        return []
+    rows: list[Any] = orjson.loads(zlib.decompress(data))
+    return rows
+
+
+def replace_preview(upload: Upload, summary: dict[str, Any], pages: Pages) -> Upload:
+    """Replace the summary and pages of ``upload`` (a new mapping, a changed roster).
 
     Returns:
-        The file's bytes, or ``None`` when another request claimed it first.
+        The upload with the new summary.
     """
-    csv_path, _ = _paths(upload.token)
-    try:
-        os.rename(csv_path, csv_path.with_suffix(".claimed"))
-    except FileNotFoundError:
-        return None
-    return csv_path.with_suffix(".claimed").read_bytes()
+    db.session.execute(delete(PendingImportPage).where(PendingImportPage.token == upload.token))
+    row = db.session.get(PendingImport, upload.token)
+    if row is None:
+        raise LookupError(upload.token)
+    row.summary = summary
+    db.session.flush()
+    _insert_pages(upload.token, pages)
+    return _upload(row)
 
 
-def release(upload: Upload) -> None:
-    """Give a claimed upload back: the confirm did not apply it, it can be confirmed again.
+def discard(tokens: str | Iterable[str]) -> None:
+    """Delete uploads and their previews (after confirm, cancel or expiry); no commit."""
+    keys = [tokens] if isinstance(tokens, str) else list(tokens)
+    if keys:
+        db.session.execute(delete(PendingImportPage).where(PendingImportPage.token.in_(keys)))
+        db.session.execute(delete(PendingImport).where(PendingImport.token.in_(keys)))
+
+
+def purge_expired(now: datetime | None = None) -> int:
+    """Delete every upload older than :func:`ttl` (no commit).
 
     Args:
-        upload: an upload this request claimed.
-    """
-    csv_path, _ = _paths(upload.token)
-    with contextlib.suppress(FileNotFoundError):
-        os.rename(csv_path.with_suffix(".claimed"), csv_path)
-
-
-def discard(token: str) -> None:
-    """Delete an upload and its preview (after confirm, cancel or expiry).
-
-    Args:
-        token: the upload's token.
-    """
-    csv_path, json_path = _paths(token)
-    for path in (csv_path, csv_path.with_suffix(".claimed"), json_path):
-        path.unlink(missing_ok=True)
-
-
-def purge_expired(now: float | None = None) -> int:
-    """Delete every upload older than :func:`ttl`, and stray partial files.
-
-    Args:
-        now: the current time (seconds since the epoch); for tests.
+        now: the current time (aware UTC); for tests.
 
     Returns:
-        The number of files deleted.
+        The number of uploads deleted.
     """
-    now = time.time() if now is None else now
-    limit = ttl()
-    deleted = 0
-    for path in folder().iterdir():
-        try:
-            expired = now - path.stat().st_mtime > limit
-        except FileNotFoundError:
-            continue
-        if expired:
-            path.unlink(missing_ok=True)
-            deleted += 1
-    return deleted
+    limit = (now or utcnow()) - timedelta(seconds=ttl())
+    tokens = list(
+        db.session.scalars(select(PendingImport.token).where(PendingImport.created_at < limit))
+    )
+    discard(tokens)
+    return len(tokens)

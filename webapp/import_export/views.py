@@ -1,14 +1,18 @@
-"""Views of the import and export blueprint: CSV upload, preview, confirm, result; export.
+"""Views of the import and export blueprint: upload, preview, mapping, confirm, result; export.
 
-The import is three requests: the upload (POST ``/students/import``) checks the file and
-stores it server-side with its preview, the preview page (GET ``/students/import/<token>``)
-says what each row would do, and the confirm (POST to the same URL) applies it in one
-transaction, then redirects to the result. Nothing is written before the confirm. The
-workflow itself is :mod:`webapp.import_export.service`'s.
+The import is three requests at least: the upload (POST ``/students/import``) reads the
+file (CSV, ``.xlsx``, ``.ods``) and stores it with its preview, the preview page (GET
+``/students/import/<token>``) says how the file was read, how its columns map to fields
+and what each row would do, and the confirm (POST to the same URL) applies it in one
+transaction, then redirects to the result. The preview's mapping form (POST
+``/students/import/<token>/mapping``) maps columns and chooses date orders, and shows
+the preview again. Nothing is written to the roster before the confirm. The workflow
+itself is :mod:`webapp.import_export.service`'s.
 """
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from flask import (
@@ -17,6 +21,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     stream_with_context,
     url_for,
@@ -28,18 +33,33 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.auth.access import role_required
 from webapp.fields.student import ROSTER_ROW
-from webapp.import_export import bp, exporter, importer, service, uploads
-from webapp.import_export.forms import ConfirmImportForm, UploadForm
-from webapp.import_export.importer import Action, ImportConflictError, ImportFileError
+from webapp.import_export import bp, exporter, importer, jobs, service, uploads
+from webapp.import_export import preview as preview_pages
+from webapp.import_export.forms import (
+    ConfirmImportForm,
+    MappingForm,
+    UploadForm,
+    mapping_form,
+)
+from webapp.import_export.importer import Action, ImportConflictError, ImportFileError, Source
 from webapp.models import Role
+from webapp.models.types import utcnow
 from webapp.students.roster import parse_roster_query
 
 #: HTTP status of a form that failed validation (RFC 9110 "Unprocessable Content").
 UNPROCESSABLE = 422
 #: Allowance for the multipart framing and the CSRF field around the file, in bytes.
 UPLOAD_OVERHEAD = 64 * 1024
+#: HTTP status of an upload refused because the server is reading other files.
+TOO_MANY = 429
+#: Why.
+BUSY_MESSAGE = (
+    "The server is reading other files at the moment. Try again in a minute; nothing was imported."
+)
+#: Seconds between two loads of the page that waits for a file to be read.
+REFRESH_SECONDS = 2
 #: Rows per page of the preview.
-PREVIEW_PER_PAGE = 100
+PREVIEW_PER_PAGE = preview_pages.PREVIEW_PER_PAGE
 #: The preview's filters: what ``?show=`` accepts, with their labels.
 SHOW_CHOICES = {
     "all": "All rows",
@@ -57,16 +77,20 @@ GONE_MESSAGE = (
 )
 
 
-class ListPagination(Pagination):
-    """Flask-SQLAlchemy's pagination over a list, for the ``render_pagination`` macro."""
+class StoredPagination(Pagination):
+    """Flask-SQLAlchemy's pagination over a stored page, for the ``render_pagination`` macro.
+
+    Takes ``items`` (the page's rows, read from the database) and ``total`` (the rows of
+    the view), so that a page view reads one page, whatever the file's size.
+    """
 
     def _query_items(self) -> list[Any]:
         items: list[Any] = self._query_args["items"]
-        start = (self.page - 1) * self.per_page
-        return items[start : start + self.per_page]
+        return items
 
     def _query_count(self) -> int:
-        return len(self._query_args["items"])
+        total: int = self._query_args["total"]
+        return total
 
 
 @bp.url_value_preprocessor
@@ -101,55 +125,149 @@ def _columns() -> list[Any]:
     return list(ROSTER_ROW)
 
 
-@bp.route("/import", methods=["GET", "POST"])
-@role_required(Role.EDITOR)
-def upload() -> BaseResponse | tuple[str, int]:
-    """Upload a CSV file; a usable one is stored and its preview shown."""
-    form = UploadForm(max_bytes=importer.configured_max_bytes())
-    if form.validate_on_submit():
-        owner = uploads.current_owner()
-        file = form.file.data
-        try:
-            stored = service.check_upload(
-                file.read(), filename=file.filename or "upload.csv", owner=owner
-            )
-        except ImportFileError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-        else:
-            return redirect(url_for(".preview", token=stored.token), code=303)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+def _upload_page(form: UploadForm, status: int) -> tuple[str, int]:
     return render_template("import_export/upload.html", form=form, columns=_columns()), status
 
 
-@bp.get("/import/<token>")
+@bp.route("/import", methods=["GET", "POST"])
 @role_required(Role.EDITOR)
-def preview(token: str) -> BaseResponse | str:
-    """Show what the import would do, row by row, with totals and the confirm form."""
-    upload = uploads.load(token, uploads.current_owner())
-    if upload is None:
-        return _gone()
+def upload() -> BaseResponse | tuple[str, int]:
+    """Upload a file; it is read in the background while its preview page waits for it."""
+    form = UploadForm(max_bytes=importer.configured_max_bytes())
+    if not form.validate_on_submit():
+        return _upload_page(form, UNPROCESSABLE if request.method == "POST" else 200)
+    owner = uploads.current_owner()
+    file = form.file.data
+    data = file.read()  # the request's file is closed when the request ends
+    if not data:
+        form.file.errors = [*form.file.errors, "The file is empty."]
+        return _upload_page(form, UNPROCESSABLE)
+    stored = service.begin_upload(
+        filename=file.filename or "upload.csv", owner=owner, size=len(data)
+    )
+    if not jobs.submit(stored, service.read_upload, data):
+        service.cancel(stored)
+        form.file.errors = [*form.file.errors, BUSY_MESSAGE]
+        return _upload_page(form, TOO_MANY)
+    return redirect(url_for(".preview", token=stored.token), code=303)
+
+
+def _mapping_form(upload: uploads.Upload, **kwargs: Any) -> MappingForm:
+    """The preview's mapping form, set to the upload's current mapping."""
+    summary = upload.summary
+    ordered = [
+        (date["field"], date["header"], date["order"])
+        for date in summary["dates"]
+        if date["needs_order"] and date["how"] != "values"
+    ]
+    headers = [column["header"] for column in summary["columns"]]
+    return mapping_form(headers, summary["targets"], ordered, **kwargs)
+
+
+def _render_preview(upload: uploads.Upload, mapping: MappingForm | None = None) -> str:
+    """The preview page of ``upload``: how it was read, its mapping, its rows, the confirm."""
+    summary = upload.summary
     show = request.args.get("show", "all")
     if show not in SHOW_CHOICES:
         show = "all"
-    # Previews stored before warnings existed have six items a row.
-    rows = [row if len(row) > 6 else [*row, []] for row in upload.meta["rows"]]
-    if show != "all":
-        rows = [row for row in rows if row[1] == show]
+    counts = summary["counts"]
+    total = sum(counts.values()) if show == "all" else counts.get(show, 0)
     per_page = PREVIEW_PER_PAGE
-    last_page = max((len(rows) + per_page - 1) // per_page, 1)
+    last_page = max((total + per_page - 1) // per_page, 1)
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), last_page)
-    page = ListPagination(page=page_number, per_page=per_page, error_out=False, items=rows)
+    page = StoredPagination(
+        page=page_number,
+        per_page=per_page,
+        error_out=False,
+        items=service.page_rows(upload, show, page_number),
+        total=total,
+    )
+    token = upload.token
     return render_template(
         "import_export/preview.html",
         upload=upload,
-        meta=upload.meta,
-        counts=upload.meta["counts"],
+        summary=summary,
+        source=Source.from_json(summary["source"]),
+        counts=counts,
         page=page,
         show=show,
         show_choices=SHOW_CHOICES,
         page_url=lambda number: url_for(".preview", token=token, show=show, page=number),
         form=ConfirmImportForm(),
+        mapping=mapping or _mapping_form(upload, formdata=None),
     )
+
+
+def _stale(upload: uploads.Upload) -> bool:
+    """Whether a reading upload has been reading for longer than any file takes."""
+    started = upload.started or upload.created
+    return (utcnow() - started).total_seconds() > jobs.read_timeout()
+
+
+def _waiting_page(upload: uploads.Upload) -> BaseResponse | tuple[str, int]:
+    """The page of an upload that is not ready: reading, or failed (the upload form)."""
+    error = upload.error
+    if upload.status == uploads.READING:
+        if not _stale(upload):
+            return render_template(
+                "import_export/reading.html", upload=upload, refresh=REFRESH_SECONDS
+            ), 200
+        error = (
+            "Reading the file was interrupted (the server restarted); nothing was imported. "
+            "Upload it again."
+        )
+    form = UploadForm(formdata=None, max_bytes=importer.configured_max_bytes())
+    form.file.errors = [error or jobs.SERVER_ERROR]
+    return _upload_page(form, UNPROCESSABLE)
+
+
+@bp.get("/import/<token>")
+@role_required(Role.EDITOR)
+def preview(token: str) -> BaseResponse | str | tuple[str, int]:
+    """Show how the file was read and mapped and what each row would do, with the confirm.
+
+    While the file is being read, a page that reloads itself; when it could not be read,
+    the upload form with the reason beside the field (422).
+    """
+    upload = uploads.load(token, uploads.current_owner())
+    if upload is None:
+        return _gone()
+    if upload.status != uploads.READY:
+        return _waiting_page(upload)
+    return _render_preview(upload)
+
+
+@bp.get("/import/<token>/status")
+@role_required(Role.EDITOR)
+def status(token: str) -> tuple[dict[str, str], int]:
+    """Whether an upload is still being read: ``{"status": "reading"}`` (for the page's
+    script, which shows the preview once it is not)."""
+    upload = uploads.load(token, uploads.current_owner())
+    if upload is None:
+        return {"status": "gone"}, 404
+    stale = upload.status == uploads.READING and _stale(upload)
+    return {"status": uploads.FAILED if stale else upload.status}, 200
+
+
+@bp.post("/import/<token>/mapping")
+@role_required(Role.EDITOR)
+def remap(token: str) -> BaseResponse | tuple[str, int]:
+    """Apply the columns' mapping and the date orders chosen on the preview, and re-plan."""
+    upload = uploads.load(token, uploads.current_owner())
+    if upload is None:
+        return _gone()
+    if upload.status != uploads.READY:
+        return redirect(url_for(".preview", token=token), code=303)
+    form = _mapping_form(upload)
+    if not form.validate_on_submit():
+        return _render_preview(upload, form), UNPROCESSABLE
+    if not service.begin_remap(upload):
+        return _gone()
+    choices = {"targets": form.targets(), "date_orders": form.date_orders()}
+    if not jobs.submit(upload, service.replan, **choices):
+        service.fail_upload(upload, BUSY_MESSAGE)
+    flash("The preview below follows your mapping. Nothing has been imported yet.", "info")
+    return redirect(url_for(".preview", token=token), code=303)
 
 
 @bp.post("/import/<token>")
@@ -166,14 +284,15 @@ def confirm(token: str) -> BaseResponse:
     if upload is None:
         return _gone()
     form = ConfirmImportForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or upload.status != uploads.READY:
         return redirect(url_for(".preview", token=token))
     if form.cancel.data:
-        service.cancel(token)
+        service.cancel(upload)
         flash("Import cancelled. Nothing was changed.", "info")
         return redirect(url_for(".upload"))
+    user_id = current_user.id if current_user.is_authenticated else None
     try:
-        result = service.confirm(upload, all_or_nothing=form.all_or_nothing.data)
+        result = service.confirm(upload, all_or_nothing=form.all_or_nothing.data, user_id=user_id)
     except service.UploadGone:  # a second click: the first one is applying it
         return _gone()
     except service.PreviewOutdated:
@@ -183,9 +302,9 @@ def confirm(token: str) -> BaseResponse:
             "error",
         )
         return redirect(url_for(".preview", token=token))
-    except ImportFileError as error:
+    except ImportFileError as error:  # the mapping has problems: the preview shows them
         flash(str(error), "error")
-        return redirect(url_for(".upload"))
+        return redirect(url_for(".preview", token=token))
     except ImportConflictError as error:
         flash(str(error), "error")
         return redirect(url_for(".preview", token=token))
@@ -225,6 +344,36 @@ def export_csv() -> Response:
     )
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{exporter.export_filename(query)}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+#: Bytes of an ``.xlsx`` export kept in memory before it spills to a temporary file.
+XLSX_SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@bp.get("/export.xlsx")
+def export_xlsx() -> Response:
+    """Download the roster as an Excel workbook: the same rows, columns and order as CSV.
+
+    The workbook is written as rows are read (openpyxl's write-only workbook; memory
+    stays flat) into a temporary file, then sent.
+    """
+    query = parse_roster_query(request.args)
+    spool = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_BYTES)  # noqa: SIM115  (send_file closes it)
+    try:
+        exporter.write_xlsx(query, spool, viewer=current_user)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    response = send_file(
+        spool,
+        mimetype=exporter.XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name=exporter.export_filename(query, extension="xlsx"),
+        max_age=0,
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,6 +3,7 @@
 from webapp.models import search_index  # noqa: F401  (the search index's DDL for create_all)
 from webapp.models.audit import Action, AuditBatch, AuditEvent, Entity
 from webapp.models.enrollment import STATUS_LABELS, Enrollment, EnrollmentCount, Status
+from webapp.models.imports import ImportMapping, PendingImport, PendingImportPage
 from webapp.models.rollover import Rollover
 from webapp.models.school_year import SchoolYear
 from webapp.models.signin import LoginThrottle, RecoveryCode, Step
@@ -17,7 +18,10 @@ __all__ = [
     "Enrollment",
     "EnrollmentCount",
     "Entity",
+    "ImportMapping",
     "LoginThrottle",
+    "PendingImport",
+    "PendingImportPage",
     "RecoveryCode",
     "Role",
     "Rollover",

@@ -41,6 +41,12 @@ KIND_LABELS: dict[FileKind, str] = {
     FileKind.XLSX: "Excel workbook (.xlsx)",
     FileKind.ODS: "OpenDocument spreadsheet (.ods)",
 }
+#: Each kind with its article, inside a sentence ("is not an Excel workbook (.xlsx)").
+KIND_NOUNS: dict[FileKind, str] = {
+    FileKind.CSV: "a CSV file",
+    FileKind.XLSX: "an Excel workbook (.xlsx)",
+    FileKind.ODS: "an OpenDocument spreadsheet (.ods)",
+}
 
 
 @dataclass(frozen=True)

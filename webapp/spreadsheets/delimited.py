@@ -145,7 +145,8 @@ def read_csv(data: bytes, limits: Limits) -> tuple[str, str, Iterator[Row]]:
 
     Args:
         data: the file's bytes, at most ``limits.max_bytes``.
-        limits: ``max_bytes`` bounds a cell; ``max_rows`` the rows.
+        limits: ``max_bytes`` bounds a cell; ``max_rows`` the rows; ``max_columns`` the
+            rightmost non-blank cell of a row (blank cells beyond it are dropped).
 
     Returns:
         ``(encoding name, delimiter, rows)``; the non-blank rows come lazily.
@@ -162,6 +163,28 @@ def read_csv(data: bytes, limits: Limits) -> tuple[str, str, Iterator[Row]]:
     return encoding, delimiter, _rows(data, codec, delimiter, limits)
 
 
+def _trim_to_limit(cells: list[str], line: int, limits: Limits) -> None:
+    """Drop a wide row's trailing blank cells, refusing a value beyond ``max_columns``.
+
+    A line of many delimiters costs a list of that many cells; spreadsheets write such
+    lines for a column formatted far to the right, and an attacker to make each row
+    expensive downstream.
+
+    Raises:
+        SpreadsheetError: a non-blank cell lies beyond ``limits.max_columns``.
+    """
+    width = len(cells)
+    while width and not cells[width - 1].strip():
+        width -= 1
+    if width > limits.max_columns:
+        raise SpreadsheetError(
+            f"Line {line}: the row has a value in column {width:,}, beyond the "
+            f"{limits.max_columns:,} columns read. Remove the columns you do not need.",
+            line=line,
+        )
+    del cells[width:]
+
+
 def _rows(data: bytes, codec: str, delimiter: str, limits: Limits) -> Iterator[Row]:
     # A cell may be as large as the file (a column of notes); the limit is process-wide.
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_bytes))
@@ -173,8 +196,10 @@ def _rows(data: bytes, codec: str, delimiter: str, limits: Limits) -> Iterator[R
         for cells in reader:
             line = previous_line + 1
             previous_line = reader.line_num
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():  # blank (one C call: this loop is hot)
                 continue
+            if len(cells) > limits.max_columns:
+                _trim_to_limit(cells, line, limits)
             count += 1
             if count > limits.max_rows:
                 raise SpreadsheetError(

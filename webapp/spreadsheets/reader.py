@@ -10,7 +10,7 @@ from typing import IO
 from webapp.spreadsheets import delimited, ods, xlsx
 from webapp.spreadsheets.archive import open_checked_zip
 from webapp.spreadsheets.base import (
-    KIND_LABELS,
+    KIND_NOUNS,
     FileKind,
     Limits,
     Row,
@@ -81,7 +81,7 @@ def read_table(
     if extension in _OLD_EXCEL or EXTENSIONS.get(extension) in (FileKind.XLSX, FileKind.ODS):
         kind = EXTENSIONS.get(extension, FileKind.XLSX)
         raise SpreadsheetError(
-            f"The file is named {extension} but is not a {KIND_LABELS[kind]}: it is damaged "
+            f"The file is named {extension} but is not {KIND_NOUNS[kind]}: it is damaged "
             "or is another kind of file renamed. Save it again from your spreadsheet program."
         )
     return _read_csv(source, extension, limits)
@@ -151,7 +151,7 @@ def _name_notes(kind: FileKind, extension: str) -> list[str]:
     named = EXTENSIONS.get(extension)
     if named is None or named is kind:
         return []
-    return [f"The file is named {extension} but is an {KIND_LABELS[kind]}; it was read as one."]
+    return [f"The file is named {extension} but is {KIND_NOUNS[kind]}; it was read as one."]
 
 
 def _read_csv(source: IO[bytes], extension: str, limits: Limits) -> Table:

@@ -1,10 +1,11 @@
-"""CSV import of students, shared by the upload pages and ``flask students import``.
+"""Import of students from files, shared by the upload pages and ``flask students import``.
 
 One module per stage, each usable on its own:
 
-1. :mod:`.reading`: the file's bytes to a header and rows of text (:func:`read_csv`);
-   :mod:`.columns` maps the header to student fields (:func:`parse_csv`). A file that
-   cannot be used as a whole raises :class:`ImportFileError`.
+1. :mod:`.reading`: the file's bytes (CSV in any common dialect, ``.xlsx``, ``.ods``) to
+   a header and rows of text (:func:`read_file`); :mod:`.columns` maps the columns to
+   student fields and decides how dates are read (:func:`map_table`, :func:`parse_file`).
+   A file that cannot be used as a whole raises :class:`ImportFileError`.
 2. :mod:`.checking`: each row on its own, with the field declarations' rules, in worker
    processes for large files (:func:`validate_rows`, :func:`iter_validated`).
 3. :mod:`.planning`: each row against the roster: create, update, unchanged or error
@@ -26,7 +27,16 @@ from webapp.import_export.importer.checking import (
     validate_rows,
     validation_processes,
 )
-from webapp.import_export.importer.columns import ParsedCsv, parse_csv, parse_table
+from webapp.import_export.importer.columns import (
+    DATE_FIELDS,
+    DateColumn,
+    ParsedFile,
+    check_targets,
+    date_order,
+    map_table,
+    parse_csv,
+    parse_file,
+)
 from webapp.import_export.importer.pipeline import (
     ImportConflictError,
     ImportResult,
@@ -38,6 +48,7 @@ from webapp.import_export.importer.planning import (
     Action,
     Change,
     ImportPlan,
+    PlanDigest,
     Planner,
     RowPlan,
     display,
@@ -45,46 +56,66 @@ from webapp.import_export.importer.planning import (
 )
 from webapp.import_export.importer.reading import (
     DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_COLUMNS,
+    DEFAULT_MAX_ROWS,
     ImportFileError,
+    ImportLimits,
+    Source,
     Table,
+    configured_limits,
     configured_max_bytes,
     format_size,
     read_csv,
+    read_file,
     too_large_message,
+    unpack_table,
 )
 from webapp.import_export.importer.writing import IMPORT_LOCK_KEY, PlanWriter, begin_import
 
 __all__ = [
+    "DATE_FIELDS",
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_COLUMNS",
+    "DEFAULT_MAX_ROWS",
     "IMPORT_LOCK_KEY",
     "Action",
     "Change",
+    "DateColumn",
     "ImportConflictError",
     "ImportFileError",
+    "ImportLimits",
     "ImportPlan",
     "ImportResult",
-    "ParsedCsv",
+    "ParsedFile",
+    "PlanDigest",
     "PlanWriter",
     "Planner",
     "RowPlan",
+    "Source",
     "Table",
     "ValidRow",
     "ValidatedFile",
     "apply_plan",
     "begin_import",
+    "check_targets",
+    "configured_limits",
     "configured_max_bytes",
+    "date_order",
     "describe_row",
     "display",
     "format_size",
     "iter_validated",
     "largest_id",
+    "map_table",
     "parse_csv",
-    "parse_table",
+    "parse_file",
     "plan_import",
     "read_and_validate",
     "read_csv",
+    "read_file",
     "run_import",
     "too_large_message",
+    "unpack_table",
     "validate_rows",
     "validation_processes",
 ]

@@ -8,22 +8,26 @@ worker processes, chunk by chunk, while the parent goes on with the chunks alrea
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
+import re
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from webapp.fields.base import FieldError
+from openpyxl.utils import get_column_letter
+
+from webapp.fields.base import FieldError, Parser, parse_iso_date
 from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.csvformat import FIELDS, TEXT_FIELDS, restore
 from webapp.import_export.importer import support
-from webapp.import_export.importer.columns import ParsedCsv, parse_csv
-from webapp.import_export.importer.reading import DEFAULT_MAX_BYTES
+from webapp.import_export.importer.columns import CellSource, ParsedFile, parse_file
 from webapp.import_export.importer.support import paused_gc
+from webapp.spreadsheets import DateOrder, DateParseError, FileKind, parse_date
 
 #: Fewest rows in a full chunk of checking.
 PROGRESS_EVERY = 1_000
@@ -31,8 +35,13 @@ PROGRESS_EVERY = 1_000
 #: Fewest rows for which checking in several processes pays for starting them.
 PARALLEL_MIN_ROWS = 20_000
 
-#: How a column's cells are checked: ``(column index, field, clean, is text)``.
-CellCheck = tuple[int, str, Callable[[str, date], Any], bool]
+#: How a column's cells are checked: ``(source, field, clean, is quoted text)``; the
+#: source is a column index or, for a name in parts, the parts' indexes.
+CellCheck = tuple[CellSource, str, Callable[[str, date], Any], bool]
+
+#: A date as the form's date input sends it; read by the field's own parser, so that the
+#: form and the import give such text the same verdict and message.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 @dataclass(slots=True)
@@ -60,25 +69,75 @@ class ValidatedFile:
 
     Attributes:
         fields: the student fields the file has, in column order.
-        ignored_columns: unknown header names, reported and ignored.
+        unmapped_columns: headers of the columns mapped to no field, listed to the user.
         rows: the checked rows, in file order.
         timings: seconds spent parsing and checking.
         largest_id: the largest id the file names (:func:`largest_id`).
     """
 
     fields: tuple[str, ...]
-    ignored_columns: tuple[str, ...]
+    unmapped_columns: tuple[str, ...]
     rows: list[ValidRow]
     timings: dict[str, float]
     largest_id: int = 0
 
 
-def cell_checks(columns: Iterable[tuple[int, str]]) -> list[CellCheck]:
-    """How to check each mapped column: its field's ``clean``, and whether it is text.
+def date_parser(order: DateOrder | None) -> Parser[date]:
+    """A date field's parser for a file whose day-and-month dates are in ``order``.
 
-    Text cells are un-neutralised first (:func:`webapp.import_export.csvformat.restore`).
+    ``YYYY-MM-DD`` goes to the field's own parser (the form's verdict and message); other
+    forms to :func:`webapp.spreadsheets.parse_date` (``14/03/2015``, ``3/14/2015``,
+    ``2015-3-14``), whose message follows the field's noun: "The birthday '31/02/2015' is
+    not a real date: February 2015 has 28 days."
     """
-    return [(index, name, ROSTER_ROW[name].clean, name in TEXT_FIELDS) for index, name in columns]
+
+    def parse(text: str, noun: str) -> date:
+        if _ISO_DATE.match(text):
+            return parse_iso_date(text, noun)
+        try:
+            return parse_date(text, order)
+        except DateParseError as error:
+            raise FieldError(f"The {noun} {error}") from error
+
+    return parse
+
+
+def cell_checks(
+    columns: Iterable[tuple[CellSource, str]],
+    date_orders: Mapping[str, DateOrder] | None = None,
+    *,
+    quoted: bool = True,
+) -> list[CellCheck]:
+    """How to check each mapped column: its field's ``clean``, and whether it is quoted text.
+
+    Args:
+        columns: ``(source, field)`` of the file's mapped columns.
+        date_orders: ``{field: order}`` of the date columns (see :func:`date_parser`).
+        quoted: whether text cells may carry the export's formula quote (CSV files), which
+            :func:`webapp.import_export.csvformat.restore` removes; a workbook's cells are
+            exactly what the user typed.
+    """
+    orders = date_orders or {}
+    checks: list[CellCheck] = []
+    for source, name in columns:
+        field = ROSTER_ROW[name]
+        clean: Callable[[str, date], Any] = field.clean
+        if field.kind == "date":
+            clean = functools.partial(field.clean, parse=date_parser(orders.get(name)))
+        checks.append((source, name, clean, quoted and name in TEXT_FIELDS))
+    return checks
+
+
+def file_checks(parsed: ParsedFile) -> list[CellCheck]:
+    """:func:`cell_checks` of a parsed file's columns and date orders."""
+    return cell_checks(
+        parsed.columns, parsed.date_orders, quoted=parsed.source.kind == FileKind.CSV
+    )
+
+
+def joined(cells: Sequence[str], parts: tuple[int, ...]) -> str:
+    """The name parts at ``parts`` (first, last), trimmed, joined by one space."""
+    return " ".join(part for index in parts if (part := cells[index].strip()))
 
 
 def validate_cells(
@@ -98,8 +157,8 @@ def validate_cells(
     values: dict[str, Any] = {}
     errors: list[str] = []
     bad: set[str] = set()
-    for index, name, clean, text in checks:
-        cell = cells[index]
+    for source, name, clean, text in checks:
+        cell = cells[source] if source.__class__ is int else joined(cells, source)  # type: ignore[arg-type]  # narrowed by the class test (isinstance() is slower)
         try:
             values[name] = clean(restore(cell.strip()) if text else cell, today)
         except FieldError as error:
@@ -113,36 +172,54 @@ def fits(cells: Sequence[str], width: int) -> bool:
     return len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:]))
 
 
+def width_message(cells: Sequence[str], width: int, kind: str) -> str:
+    """Why a row that does not :func:`fits` the header is refused."""
+    if kind != FileKind.CSV:
+        column = len(cells)
+        while column > width and not cells[column - 1].strip():
+            column -= 1
+        return (
+            f"The row has a value in column {get_column_letter(column)}, which has no "
+            "header; add a header for it or clear it."
+        )
+    cells_text = "1 cell" if len(cells) == 1 else f"{len(cells)} cells"
+    return (
+        f"The row has {cells_text} but the header has {width} columns; "
+        "check for a missing or extra delimiter."
+    )
+
+
+#: A name read from a file, for messages and the preview: at most this many characters.
+LABEL_MAX = 120
+
+
 def _validate_records(
-    records: Sequence[tuple[int, list[str]]],
-    columns: tuple[tuple[int, str], ...],
-    width: int,
-    today: date,
+    records: Sequence[tuple[int, list[str]]], parsed: ParsedFile, today: date
 ) -> list[ValidRow]:
-    """Check ``records`` one by one (the loop of :func:`iter_validated`)."""
-    checks = cell_checks(columns)
-    name_index = next((index for index, name in columns if name == "name"), None)
+    """Check ``records`` of ``parsed`` one by one (the loop of :func:`iter_validated`)."""
+    checks = file_checks(parsed)
+    width, kind = parsed.width, parsed.source.kind
+    name_source = next((source for source, name in parsed.columns if name == "name"), None)
     rows: list[ValidRow] = []
     for line, cells in records:
         if not fits(cells, width):
-            cells_text = "1 cell" if len(cells) == 1 else f"{len(cells)} cells"
-            message = (
-                f"The row has {cells_text} but the header has {width} columns; "
-                "check for a missing or extra comma."
-            )
+            message = width_message(cells, width, kind)
             rows.append(ValidRow(line, {}, [message], set(FIELDS), ""))
             continue
         values, errors, bad = validate_cells(cells, checks, today)
-        label = values.get("name") or (cells[name_index].strip() if name_index is not None else "")
+        label = values.get("name") or ""
+        if not label and name_source is not None:
+            raw = cells[name_source] if isinstance(name_source, int) else joined(cells, name_source)
+            label = raw.strip()[:LABEL_MAX]
         rows.append(ValidRow(line, values, errors, bad, label))
     return rows
 
 
 #: The file a worker process checks (set by :func:`_start_worker`).
-_worker_file: ParsedCsv | None = None
+_worker_file: ParsedFile | None = None
 
 
-def _start_worker(parsed: ParsedCsv) -> None:
+def _start_worker(parsed: ParsedFile) -> None:
     """Pool initializer: keep the file in the worker (inherited by fork, never pickled)."""
     global _worker_file
     _worker_file = parsed
@@ -161,9 +238,7 @@ def _validate_span(span: tuple[int, int, date]) -> tuple[list[tuple[Any, ...]], 
     started = time.perf_counter()
     start, stop, today = span
     gc.disable()  # as paused_gc does (forked from a paused_gc caller, it is off already)
-    rows = _validate_records(
-        _worker_file.records[start:stop], _worker_file.columns, _worker_file.width, today
-    )
+    rows = _validate_records(_worker_file.records[start:stop], _worker_file, today)
     plain = [(row.line, row.values, row.errors, row.bad_fields, row.label) for row in rows]
     return plain, time.perf_counter() - started
 
@@ -188,7 +263,7 @@ def spans(count: int, jobs: int) -> list[tuple[int, int]]:
     return result
 
 
-def validation_processes(parsed: ParsedCsv, jobs: int) -> int:
+def validation_processes(parsed: ParsedFile, jobs: int) -> int:
     """How many processes :func:`iter_validated` checks ``parsed`` in, given ``jobs``.
 
     Returns:
@@ -205,7 +280,7 @@ def validation_processes(parsed: ParsedCsv, jobs: int) -> int:
 
 
 def iter_validated(
-    parsed: ParsedCsv, *, today: date | None = None, jobs: int = 1
+    parsed: ParsedFile, *, today: date | None = None, jobs: int = 1
 ) -> Generator[tuple[list[ValidRow], float]]:
     """Check the records of ``parsed`` chunk by chunk, yielding each chunk in file order.
 
@@ -215,7 +290,7 @@ def iter_validated(
     workers are forked at the first ``next()``. Closing the generator stops them.
 
     Args:
-        parsed: the output of :func:`~.columns.parse_csv`.
+        parsed: the output of :func:`~.columns.parse_file` or :func:`~.columns.map_table`.
         today: the day rules about the future measure against; the real today by default.
         jobs: how many processes may check rows.
 
@@ -224,7 +299,7 @@ def iter_validated(
         them (in whichever process checked them).
     """
     today = today or date.today()
-    records, columns, width = parsed.records, parsed.columns, parsed.width
+    records = parsed.records
     chunk_spans = [(start, stop, today) for start, stop in spans(len(records), jobs)]
     if validation_processes(parsed, jobs) > 1:
         context = multiprocessing.get_context("fork")
@@ -234,11 +309,11 @@ def iter_validated(
         return
     for start, stop, _ in chunk_spans:
         started = time.perf_counter()
-        part = _validate_records(records[start:stop], columns, width, today)
+        part = _validate_records(records[start:stop], parsed, today)
         yield part, time.perf_counter() - started
 
 
-def largest_id(parsed: ParsedCsv) -> int:
+def largest_id(parsed: ParsedFile) -> int:
     """The largest student id the file's id column names, or 0.
 
     New students without an id in the file get ids above it, so that an id a later row
@@ -246,13 +321,13 @@ def largest_id(parsed: ParsedCsv) -> int:
     or after the user fixes it. Rows with the wrong number of cells do not count.
 
     Args:
-        parsed: the output of :func:`~.columns.parse_csv`.
+        parsed: the output of :func:`~.columns.parse_file` or :func:`~.columns.map_table`.
 
     Returns:
         The id, or 0 when the file has no id column or no valid id.
     """
-    index = next((index for index, name in parsed.columns if name == "id"), None)
-    if index is None:
+    index = next((source for source, name in parsed.columns if name == "id"), None)
+    if not isinstance(index, int):
         return 0
     clean = ROSTER_ROW["id"].clean
     largest = 0
@@ -266,11 +341,11 @@ def largest_id(parsed: ParsedCsv) -> int:
 
 
 @paused_gc
-def validate_rows(parsed: ParsedCsv, *, today: date | None = None, jobs: int = 1) -> ValidatedFile:
+def validate_rows(parsed: ParsedFile, *, today: date | None = None, jobs: int = 1) -> ValidatedFile:
     """Check every record of ``parsed`` on its own (no database access).
 
     Args:
-        parsed: the output of :func:`~.columns.parse_csv`.
+        parsed: the output of :func:`~.columns.parse_file` or :func:`~.columns.map_table`.
         today: the day rules about the future measure against; the real today by default.
         jobs: how many processes may check rows (see :func:`iter_validated`).
 
@@ -283,19 +358,21 @@ def validate_rows(parsed: ParsedCsv, *, today: date | None = None, jobs: int = 1
         rows.extend(part)
     return ValidatedFile(
         fields=parsed.fields,
-        ignored_columns=parsed.ignored_columns,
+        unmapped_columns=tuple(parsed.unmapped_columns),
         rows=rows,
         timings={"validate": time.perf_counter() - started},
         largest_id=largest_id(parsed),
     )
 
 
-def read_and_validate(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ValidatedFile:
-    """:func:`~.columns.parse_csv` then :func:`validate_rows` in this process, timing both.
+def read_and_validate(data: bytes, filename: str = "import.csv", **options: Any) -> ValidatedFile:
+    """:func:`~.columns.parse_file` then :func:`validate_rows` in this process, timing both.
 
     Args:
         data: the file's bytes.
-        max_bytes: the largest file accepted.
+        filename: its name on the user's computer.
+        **options: passed to :func:`~.columns.parse_file` (``limits``, ``overrides``,
+            ``date_orders``...).
 
     Returns:
         The checked file, with ``parse`` and ``validate`` timings.
@@ -304,7 +381,7 @@ def read_and_validate(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Val
         ImportFileError: the file as a whole cannot be imported.
     """
     started = time.perf_counter()
-    parsed = parse_csv(data, max_bytes=max_bytes)
+    parsed = parse_file(data, filename, **options)
     parse_seconds = time.perf_counter() - started
     validated = validate_rows(parsed)
     validated.timings["parse"] = parse_seconds

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.extensions import db
 from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.importer.checking import iter_validated, largest_id
-from webapp.import_export.importer.columns import ParsedCsv
+from webapp.import_export.importer.columns import ParsedFile
 from webapp.import_export.importer.planning import (
     Action,
     ImportPlan,
@@ -107,7 +107,8 @@ def apply_plan(
     *,
     all_or_nothing: bool = False,
     dry_run: bool = False,
-    source: str = "CSV file",
+    source: str = "the file",
+    before_commit: Callable[[], Any] | None = None,
 ) -> ImportResult:
     """Write the plan's creates and updates, with their audit events, and commit.
 
@@ -120,6 +121,8 @@ def apply_plan(
         all_or_nothing: write nothing when any row has an error.
         dry_run: write nothing; report what would have been done.
         source: what the audit trail's notes call the file: its name.
+        before_commit: called in the transaction just before its commit, when the plan
+            is written (to delete the upload it came from, say).
 
     Returns:
         The totals, and whether anything was committed.
@@ -139,6 +142,8 @@ def apply_plan(
         with _one_transaction():
             writer = PlanWriter(source=source, above=plan.largest_id)
             writer.write(plan.rows)
+            if before_commit:
+                before_commit()
             db.session.commit()
         timings["audit"] = writer.audit_seconds
     timings["write"] = time.perf_counter() - started
@@ -147,14 +152,15 @@ def apply_plan(
 
 @paused_gc
 def run_import(
-    parsed: ParsedCsv,
+    parsed: ParsedFile,
     *,
     jobs: int = 1,
     dry_run: bool = False,
     all_or_nothing: bool = False,
-    source: str = "CSV file",
+    source: str = "the file",
     today: date | None = None,
     on_rows: Callable[[list[RowPlan]], Any] | None = None,
+    before_commit: Callable[[], Any] | None = None,
 ) -> ImportResult:
     """Validate, match and write a parsed file chunk by chunk: the command line's import.
 
@@ -169,7 +175,7 @@ def run_import(
     at the first chunk with an error and the transaction is rolled back at the end.
 
     Args:
-        parsed: the output of :func:`parse_csv`.
+        parsed: the output of :func:`~.columns.parse_file`.
         jobs: how many processes may check rows.
         dry_run: write nothing; report what would have been done.
         all_or_nothing: write nothing when any row has an error.
@@ -178,6 +184,8 @@ def run_import(
             default; the real today by default.
         on_rows: called with each chunk's planned rows, in file order, when the chunk is
             done (to report errors and progress).
+        before_commit: called in the transaction just before its commit, when the rows
+            are written (to remember the column mapping, say).
 
     Returns:
         The totals, whether anything was committed, and seconds per step: ``validate``
@@ -221,6 +229,8 @@ def run_import(
             written = writer is not None and not (all_or_nothing and counts[Action.ERROR])
             started = clock()
             if written:
+                if before_commit:
+                    before_commit()
                 db.session.commit()
             else:
                 db.session.rollback()

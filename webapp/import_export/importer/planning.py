@@ -131,14 +131,14 @@ class ImportPlan:
 
     Attributes:
         fields: the student fields the file has.
-        ignored_columns: unknown header names, ignored.
+        unmapped_columns: headers of the columns mapped to no field, not imported.
         rows: one plan per row, in file order.
         timings: seconds spent per step so far (parse, validate, match).
         largest_id: the largest id the file names (:func:`.checking.largest_id`).
     """
 
     fields: tuple[str, ...]
-    ignored_columns: tuple[str, ...]
+    unmapped_columns: tuple[str, ...]
     rows: list[RowPlan]
     timings: dict[str, float] = field(default_factory=dict)
     largest_id: int = 0
@@ -153,14 +153,34 @@ class ImportPlan:
         """A fingerprint of every decision, to notice when the roster changed meanwhile.
 
         Returns:
-            A hex SHA-256 over each row's line, action, student and changes or errors.
+            :class:`PlanDigest` of the rows.
         """
-        hasher = hashlib.sha256()
-        for row in self.rows:
+        digest = PlanDigest()
+        digest.update(self.rows)
+        return digest.hexdigest()
+
+
+class PlanDigest:
+    """A fingerprint of a plan's decisions, fed chunk by chunk (a streamed preview).
+
+    A hex SHA-256 over each row's line, action, student and changes or errors: two plans
+    of the same file with the same digest do the same to the same students.
+    """
+
+    def __init__(self) -> None:
+        self._hasher = hashlib.sha256()
+
+    def update(self, rows: Iterable[RowPlan]) -> None:
+        """Add the next rows of the plan, in file order."""
+        hasher = self._hasher
+        for row in rows:
             changes = [(change.field, display(change.field, change.new)) for change in row.changes]
             hasher.update(repr((row.line, row.action.value, row.student_id, changes)).encode())
             hasher.update(repr(row.errors).encode())
-        return hasher.hexdigest()
+
+    def hexdigest(self) -> str:
+        """The fingerprint of the rows added so far."""
+        return self._hasher.hexdigest()
 
 
 #: What a lookup reads of each student: the roster row, and its enrollment's id and start.
@@ -475,5 +495,5 @@ def plan_import(
     timings = dict(validated.timings)
     timings["match"] = time.perf_counter() - started
     return ImportPlan(
-        validated.fields, validated.ignored_columns, plans, timings, validated.largest_id
+        validated.fields, validated.unmapped_columns, plans, timings, validated.largest_id
     )

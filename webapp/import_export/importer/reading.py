@@ -1,23 +1,48 @@
 """Stage 1 of an import, reading: a file's bytes to a header and rows of text.
 
-Nothing here knows about students: :func:`read_csv` gives a :class:`Table` of strings,
-with where each record starts and how the file was encoded, or refuses a file that cannot
-be read at all (:class:`ImportFileError`). Which column holds which field is
-:mod:`.columns`' business. A reader for another format (a spreadsheet, another CSV
-dialect) gives the same :class:`Table`.
+Nothing here knows about students: :func:`read_file` reads a CSV file in any common
+dialect, an Excel workbook or an OpenDocument spreadsheet (:func:`webapp.spreadsheets.read_table`)
+into a :class:`Table` of strings, with where each row starts and how the file was read,
+or refuses a file that cannot be read at all (:class:`ImportFileError`). Which column holds
+which field is :mod:`.columns`' business.
+
+Limits (:class:`ImportLimits`) bound what a file costs before anything else runs: its
+bytes, its rows and its columns. Memory: a record keeps the cells of the columns the
+caller asks for (``keep``, the mapped ones), the others blank, so a file of many columns
+costs what its mapped columns cost; the whole file is kept packed (every cell,
+compressed: :func:`unpack_table`), which is what the browser's import stores between the
+preview and the confirm, so that a workbook is parsed once and a new mapping reads it
+again.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
 
+import orjson
 from flask import current_app
 
+from webapp.spreadsheets import FileKind, Limits, SpreadsheetError, read_table
+from webapp.spreadsheets.delimited import DELIMITER_NAMES
+
 #: Default largest file accepted, in bytes (``IMPORT_MAX_BYTES`` in the app config).
-#: About 130,000 rows of typical student data.
+#: About 130,000 rows of typical student data as CSV.
 DEFAULT_MAX_BYTES = 10_000_000
+#: Default most rows after the header (``IMPORT_MAX_ROWS``): above what 10 MB of
+#: typical rows hold, so that rows, not bytes, bound a file of tiny rows.
+DEFAULT_MAX_ROWS = 100_000
+#: Default most columns (``IMPORT_MAX_COLUMNS``): the rightmost column holding a value.
+DEFAULT_MAX_COLUMNS = 200
+#: Example values kept per column (from the first rows), and their longest text.
+EXAMPLES, EXAMPLE_MAX = 3, 40
+#: Rows searched for examples.
+EXAMPLE_ROWS = 200
+
+#: ``keep(header)``: the indexes of the columns whose cells the records keep.
+Keep = Callable[[Sequence[str]], Iterable[int]]
 
 
 class ImportFileError(ValueError):
@@ -25,26 +50,166 @@ class ImportFileError(ValueError):
 
 
 @dataclass(frozen=True)
+class ImportLimits:
+    """What an import accepts; each bounds the work and memory a file can cost.
+
+    Attributes:
+        max_bytes: the largest file, in bytes.
+        max_rows: the most non-blank rows after the header.
+        max_columns: the most columns (the rightmost one holding a value).
+    """
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_rows: int = DEFAULT_MAX_ROWS
+    max_columns: int = DEFAULT_MAX_COLUMNS
+
+
+@dataclass(frozen=True)
+class Source:
+    """How a file was read, for the preview and the command line.
+
+    Attributes:
+        kind: ``"csv"``, ``"xlsx"`` or ``"ods"`` (:class:`webapp.spreadsheets.FileKind`).
+        encoding: a CSV file's encoding as users know it (``"Windows-1252"``), else ``None``.
+        delimiter: a CSV file's delimiter, else ``None``.
+        sheet: the sheet read from a workbook, else ``None``.
+        notes: what the reader noticed (other sheets not read, a misleading extension).
+    """
+
+    kind: str = FileKind.CSV.value
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def delimiter_name(self) -> str | None:
+        """The delimiter in words (``"semicolon"``), or ``None``."""
+        return DELIMITER_NAMES.get(self.delimiter or "", self.delimiter)
+
+    def describe(self) -> str:
+        """One phrase for people: ``"CSV file, Windows-1252, separated by semicolons"``."""
+        if self.kind == FileKind.XLSX:
+            return f"Excel workbook (.xlsx), sheet “{self.sheet}”"
+        if self.kind == FileKind.ODS:
+            return f"OpenDocument spreadsheet (.ods), sheet “{self.sheet}”"
+        return f"CSV file, {self.encoding}, {self.delimiter_name}-separated"
+
+    def to_json(self) -> dict[str, Any]:
+        """The source as JSON-serialisable data (see :meth:`from_json`)."""
+        return {**asdict(self), "notes": list(self.notes)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Source:
+        """Undo :meth:`to_json`."""
+        return cls(**{**data, "notes": tuple(data.get("notes", ()))})
+
+
+@dataclass(frozen=True)
 class Table:
     """The text of a file: its header and its records.
 
     Attributes:
-        header: the cells of the first non-blank record.
-        records: ``(line number, cells)`` of each non-blank record after the header; the
-            line is where the record starts (a quoted cell may span lines). Records may
-            have more or fewer cells than the header.
-        encoding: how the bytes were decoded (``"utf-8"``, or ``"utf-8-sig"`` when the
-            file starts with a byte order mark).
+        header: the cells of the first non-blank row, trailing blank cells removed.
+        records: ``(line number, cells)`` of each non-blank row after the header; the
+            line is where the record starts (a quoted cell may span lines), or the
+            spreadsheet's row number. Records may have more or fewer cells than the
+            header (CSV); blank cells beyond the header are removed. Cells of columns
+            the reader was not asked to keep are blank (``""``).
+        source: how the file was read.
+        examples: per header column, up to :data:`EXAMPLES` distinct values from the
+            first rows, cut to :data:`EXAMPLE_MAX` characters.
+        packed: every cell of the file, compressed, when asked for (:func:`unpack_table`).
     """
 
     header: list[str]
     records: list[tuple[int, list[str]]]
-    encoding: str
+    source: Source = field(default_factory=Source)
+    examples: tuple[tuple[str, ...], ...] = ()
+    packed: bytes | None = None
+
+
+class _Collector:
+    """Builds a table's records, examples and packed form from its rows, one at a time."""
+
+    def __init__(
+        self, header: list[str], limits: ImportLimits, keep: Keep | None, pack: bool
+    ) -> None:
+        self.header = header
+        self.width = width = len(header)
+        self.limits = limits
+        self.kept: list[int] | None = None
+        if keep is not None:
+            kept = sorted({index for index in keep(header) if 0 <= index < width})
+            self.kept = None if len(kept) == width else kept  # all kept: nothing to blank
+        self.records: list[tuple[int, list[str]]] = []
+        self.examples: list[list[str]] = [[] for _ in header]
+        self._compressor = zlib.compressobj(1) if pack else None
+        self._chunks: list[bytes] = []
+        if self._compressor is not None:
+            self._write(orjson.dumps(header))
+
+    def _write(self, line: bytes) -> None:
+        assert self._compressor is not None
+        chunk = self._compressor.compress(line + b"\n")
+        if chunk:
+            self._chunks.append(chunk)
+
+    def add(self, line: int, cells: list[str]) -> None:
+        """Add the next row; refuse the file when it has one row too many."""
+        width = self.width
+        if len(cells) > width:
+            cells = _trimmed(cells)
+        if self._compressor is not None:
+            self._write(orjson.dumps([line, cells]))
+        if len(self.records) < EXAMPLE_ROWS:
+            for index, cell in enumerate(cells[:width]):
+                value = cell.strip()[:EXAMPLE_MAX]
+                found = self.examples[index]
+                if value and len(found) < EXAMPLES and value not in found:
+                    found.append(value)
+        if self.kept is not None:
+            count = len(cells)
+            sparse = [""] * count
+            for index in self.kept:
+                if index < count:
+                    sparse[index] = cells[index]
+            if count > width:  # values beyond the header: the row is an error
+                sparse[width:] = cells[width:]
+            cells = sparse
+        self.records.append((line, cells))
+        if len(self.records) > self.limits.max_rows:
+            raise ImportFileError(_too_many_rows(self.limits))
+
+    def table(self, source: Source) -> Table:
+        """The table read, with its packed form when asked for."""
+        packed = None
+        if self._compressor is not None:
+            self._write(orjson.dumps(source.to_json()))
+            self._chunks.append(self._compressor.flush())
+            packed = b"".join(self._chunks)
+        return Table(
+            self.header,
+            self.records,
+            source,
+            tuple(tuple(found) for found in self.examples),
+            packed,
+        )
+
+
+def configured_limits() -> ImportLimits:
+    """The limits of the current app (``IMPORT_MAX_BYTES``, ``_ROWS``, ``_COLUMNS``)."""
+    config = current_app.config
+    return ImportLimits(
+        max_bytes=int(config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)),
+        max_rows=int(config.get("IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)),
+        max_columns=int(config.get("IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS)),
+    )
 
 
 def configured_max_bytes() -> int:
     """The largest file the current app imports (``IMPORT_MAX_BYTES``, 10 MB by default)."""
-    return int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return configured_limits().max_bytes
 
 
 def format_size(size: int) -> str:
@@ -83,71 +248,146 @@ def too_large_message(size: int | None, max_bytes: int) -> str:
     )
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Decode UTF-8 with or without BOM, explaining where the file is not UTF-8.
-
-    Returns:
-        ``(text, encoding)``.
-
-    Raises:
-        ImportFileError: the file is UTF-16, or holds bytes UTF-8 does not allow (the
-            message names the first such line).
-    """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ImportFileError(
-            "The file is UTF-16 text (Excel's “Unicode Text”). Save it as “CSV UTF-8 "
-            "(comma delimited)” and try again."
-        )
-    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-    try:
-        return data.decode("utf-8-sig"), encoding
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise ImportFileError(
-            f"The file is not UTF-8 text: line {line} has a byte (0x{data[error.start]:02X}) "
-            "that UTF-8 does not allow. Save it as “CSV UTF-8 (comma delimited)” and try again."
-        ) from error
+def _too_many_rows(limits: ImportLimits) -> str:
+    return (
+        f"The file has more than {limits.max_rows:,} rows; up to {limits.max_rows:,} can be "
+        "imported at once. Split it into smaller files and import them one after the other."
+    )
 
 
-def read_csv(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Table:
-    """Read a comma-separated file (RFC 4180, UTF-8) into a :class:`Table`.
+def _trimmed(cells: list[str]) -> list[str]:
+    """``cells`` without trailing blank cells (a new list only when some are removed)."""
+    width = len(cells)
+    while width and not cells[width - 1].strip():
+        width -= 1
+    return cells if width == len(cells) else cells[:width]
 
-    Blank lines, and records whose cells are all empty (spreadsheets leave some), are
+
+def read_file(
+    data: bytes | IO[bytes],
+    filename: str = "import.csv",
+    *,
+    limits: ImportLimits | None = None,
+    sheet: str | None = None,
+    keep: Keep | None = None,
+    pack: bool = False,
+) -> Table:
+    """Read a CSV file, an ``.xlsx`` workbook or an ``.ods`` spreadsheet into a :class:`Table`.
+
+    CSV: UTF-8 (with or without BOM), UTF-16 with BOM, Windows-1252 or Latin-1; comma,
+    semicolon, tab or vertical bar; see :mod:`webapp.spreadsheets.delimited`. Workbooks:
+    the first sheet (or ``sheet``), values only; see :mod:`webapp.spreadsheets.xlsx` and
+    :mod:`webapp.spreadsheets.ods`. Blank lines, and rows whose cells are all empty, are
     skipped, also before the header.
 
     Args:
-        data: the file's bytes.
-        max_bytes: the largest file accepted.
+        data: the file's bytes, or a binary file open for reading.
+        filename: the file's name on the user's computer (its extension words messages).
+        limits: bytes, rows and columns accepted; :class:`ImportLimits` by default.
+        sheet: the workbook sheet to read; the first one by default.
+        keep: called with the header, returns the columns whose cells the records keep
+            (the others are blank in them); every column by default.
+        pack: keep every cell of the file packed too (:attr:`Table.packed`).
 
     Returns:
         The header and the records, with their line numbers; possibly no records.
 
     Raises:
-        ImportFileError: the file is over ``max_bytes``, not UTF-8, empty, only blank, or
-            not valid CSV (the message names the line).
+        ImportFileError: the file is over a limit, empty, only blank, of a kind that is
+            not read, damaged, or refused by the reader (the message says which and why).
     """
-    if len(data) > max_bytes:
-        raise ImportFileError(too_large_message(len(data), max_bytes))
-    text, encoding = decode(data)
-    if not text.strip():
-        raise ImportFileError("The file is empty.")
-    # A cell may be as large as the file (an ignored column of notes, say).
-    csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []
+    limits = limits or ImportLimits()
+    size = _size(data)
+    if size is not None and size > limits.max_bytes:
+        raise ImportFileError(too_large_message(size, limits.max_bytes))
+    reader_limits = Limits(
+        max_bytes=limits.max_bytes,
+        # The header is a row too, and the loop below refuses the first row too many
+        # itself, with the message about rows after the header.
+        max_rows=limits.max_rows + 2,
+        max_columns=limits.max_columns,
+    )
     try:
-        header = next(reader, None)
-        while header is not None and not "".join(header).strip():
-            header = next(reader, None)
-        if header is None:
-            raise ImportFileError("The file has only empty lines and empty cells.")
-        previous_line = reader.line_num
-        for cells in reader:
-            if "".join(cells).strip():
-                records.append((previous_line + 1, cells))
-            previous_line = reader.line_num
-    except csv.Error as error:
+        with read_table(data, filename, limits=reader_limits, sheet=sheet) as table:
+            header = _trimmed(table.header)
+            if not header:
+                raise ImportFileError("The file has only empty lines and empty cells.")
+            # The reader refuses a value beyond max_columns, in the header as in a row.
+            collector = _Collector(header, limits, keep, pack)
+            add = collector.add
+            for line, cells in table:
+                add(line, cells)
+            source = Source(
+                kind=table.kind.value,
+                encoding=table.encoding,
+                delimiter=table.delimiter,
+                sheet=table.sheet,
+                notes=tuple(table.notes),
+            )
+    except SpreadsheetError as error:
+        raise ImportFileError(str(error)) from error
+    return collector.table(source)
+
+
+def _size(data: bytes | IO[bytes]) -> int | None:
+    if isinstance(data, bytes | bytearray | memoryview):
+        return len(data)
+    try:
+        position = data.tell()
+        end = data.seek(0, 2)
+        data.seek(position)
+    except (OSError, ValueError):
+        return None
+    return end - position
+
+
+def read_csv(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Table:
+    """:func:`read_file` of a file named ``import.csv`` with only the size limit changed.
+
+    Raises:
+        ImportFileError: see :func:`read_file`.
+    """
+    return read_file(data, "import.csv", limits=ImportLimits(max_bytes=max_bytes))
+
+
+def _lines(packed: bytes) -> Iterator[bytes]:
+    """The lines of a packed table, decompressed a piece at a time."""
+    decompressor = zlib.decompressobj()
+    pending = b""
+    for start in range(0, len(packed), 1 << 16):
+        pending += decompressor.decompress(packed[start : start + (1 << 16)])
+        *lines, pending = pending.split(b"\n")
+        yield from lines
+    pending += decompressor.flush()
+    yield from (line for line in pending.split(b"\n") if line)
+
+
+def unpack_table(packed: bytes, *, keep: Keep | None = None) -> Table:
+    """Read a table kept by :func:`read_file` with ``pack=True`` again.
+
+    Args:
+        packed: :attr:`Table.packed`.
+        keep: as for :func:`read_file`.
+
+    Returns:
+        The table, its packed form included.
+
+    Raises:
+        ImportFileError: the bytes are not a packed table (a damaged stored import).
+    """
+    try:
+        lines = _lines(packed)
+        header = orjson.loads(next(lines))
+        collector = _Collector(header, ImportLimits(max_rows=2**31), keep, pack=False)
+        previous = next(lines)
+        for line in lines:
+            number, cells = orjson.loads(previous)
+            collector.add(int(number), cells)
+            previous = line
+        source = Source.from_json(orjson.loads(previous))
+    except (zlib.error, orjson.JSONDecodeError, StopIteration, TypeError, ValueError) as error:
         raise ImportFileError(
-            f"line {reader.line_num}: the file is not valid CSV ({error})."
+            "The stored copy of the file cannot be read. Upload the file again."
         ) from error
-    return Table(header=header, records=records, encoding=encoding)
+    table = collector.table(source)
+    return Table(table.header, table.records, source, table.examples, packed)
