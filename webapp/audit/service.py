@@ -203,10 +203,14 @@ def _id_bound(moment: datetime, *, lower: bool) -> ColumnElement[bool]:
     """A condition on ``id`` no narrower than "occurred at or after (before) ``moment``",
     from one probe of the ``occurred_at`` index; false when no event can qualify."""
     if lower:
-        probe = select(AuditEvent.id).where(AuditEvent.occurred_at >= moment - CLOCK_MARGIN)
+        earliest = datetime.min.replace(tzinfo=UTC) + CLOCK_MARGIN  # (0001-01-01 less a margin)
+        probe = select(AuditEvent.id).where(
+            AuditEvent.occurred_at >= max(moment, earliest) - CLOCK_MARGIN
+        )
         found = db.session.scalar(probe.order_by(AuditEvent.occurred_at).limit(1))
         return AuditEvent.id >= found if found is not None else false()
-    probe = select(AuditEvent.id).where(AuditEvent.occurred_at < moment + CLOCK_MARGIN)
+    latest = datetime.max.replace(tzinfo=UTC) - CLOCK_MARGIN
+    probe = select(AuditEvent.id).where(AuditEvent.occurred_at < min(moment, latest) + CLOCK_MARGIN)
     found = db.session.scalar(probe.order_by(AuditEvent.occurred_at.desc()).limit(1))
     return AuditEvent.id <= found if found is not None else false()
 
