@@ -25,6 +25,8 @@ STAMP := $(VENV)/.requirements.lock.installed
 # E.g. `make test TEST_DATABASES=sqlite`. PYTEST_ARGS go to each run.
 TEST_DATABASES ?= sqlite postgresql
 PYTEST_ARGS ?=
+# Arguments of `make bench-scale`, e.g. SCALE_ARGS="--quick" or "--databases sqlite".
+SCALE_ARGS ?=
 
 .PHONY: help venv install system-deps run test test-sqlite test-postgresql lint format clean distclean
 
@@ -114,7 +116,7 @@ distclean: clean ## Also remove the virtualenv
 
 # Benchmarks
 
-.PHONY: bench-oneroster bench-rollover bench-dashboard bench-csv bench-concurrency bench-load bench-spreadsheets bench-import-files bench-faults security-scan
+.PHONY: bench-oneroster bench-rollover bench-dashboard bench-csv bench-concurrency bench-load bench-spreadsheets bench-import-files bench-faults bench-scale security-scan
 
 bench-csv: install ## CSV import (100,000 rows) and export (1,000,000 rows) vs baselines
 	$(BIN)/python -m bench.import_export
@@ -134,6 +136,12 @@ bench-load: install ## 60 s of mixed load, 32 clients, 2 workers; then again wit
 
 bench-faults: install system-deps ## Faults under load (killed workers and master, PostgreSQL restart, full disk) and the restore drill
 	$(BIN)/python -m bench.faults all
+
+# wrk is installed here only: `make test` does not need it (its smoke test of this harness
+# uses a Python stand-in loader).
+bench-scale: install ## 1,000,000 students, 10,000,000 audit events: pages vs raw and Flask-Admin, seed, takeover, import memory
+	@bash scripts/install-system-deps.sh wrk postgresql
+	$(BIN)/python -m bench.scale $(SCALE_ARGS)
 
 security-scan: install system-deps ## sqlmap on the roster, export and audit log (logged in), bandit on webapp/
 	$(BIN)/python -m bench.security --databases sqlite postgresql --output /tmp/security-scan.md

@@ -28,6 +28,9 @@ from webapp.extensions import db
 
 #: How long a SQLite connection waits for another writer before failing, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+#: Each SQLite connection's page cache, in KiB (SQLite's default is 2 MB): a page of a
+#: large roster or a search reads a few hundred rows by key, which then stay in memory.
+SQLITE_CACHE_KIB = 64 * 1024
 
 #: Execution option that makes the next transaction on a SQLite connection a write one.
 WRITE_OPTION = "webapp_write_transaction"
@@ -41,6 +44,7 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         # WAL lets readers proceed while one writer writes; NORMAL sync is safe in WAL
         # mode (a power loss can lose the last commits, never corrupt the file).
         try:

@@ -128,7 +128,7 @@ def log() -> str:
         until=form.until.data if valid else None,
     )
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
-    page = db.paginate(statement, page=page_number, per_page=LOG_PER_PAGE, error_out=False)
+    page = service.log_page(statement, page_number, LOG_PER_PAGE)
     # Only the filters go into the page links: any other key would reach url_for, where
     # "_method", "_external" or "endpoint" change what it builds (issue 18, finding 6).
     args: dict[str, Any] = {

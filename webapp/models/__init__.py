@@ -1,5 +1,6 @@
 """The application's models. Import them from here so that Alembic sees every table."""
 
+from webapp.models import search_index  # noqa: F401  (the search index's DDL for create_all)
 from webapp.models.audit import Action, AuditBatch, AuditEvent, Entity
 from webapp.models.enrollment import STATUS_LABELS, Enrollment, EnrollmentCount, Status
 from webapp.models.guardian import (

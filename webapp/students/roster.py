@@ -5,8 +5,10 @@ export and ``flask students export``. It joins each student to the enrollment in
 school year shown (the current one by default), filters by search text, grade and
 status, applies the viewer's scope, and orders the rows. So the next features plug in
 here once: issue 13's teacher scope (a teacher sees only the students of the homerooms
-they teach: :func:`webapp.homerooms.scope.scoped`), and issue 14's keyset pagination,
-full-text search and cheap totals (:func:`roster_page`).
+they teach: :func:`webapp.homerooms.scope.scoped`), and issue 14's keyset pagination
+(a ``position`` to continue from, :mod:`webapp.students.paging`) and indexed substring
+search (:mod:`webapp.students.search`). :func:`roster_page` adds the cheap total
+(:func:`roster_total`).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from webapp.extensions import db
 from webapp.homerooms.scope import scoped
-from webapp.models import Enrollment, Status, Student, User
+from webapp.models import Enrollment, EnrollmentCount, Status, Student, User
 from webapp.models.student import GRADE_MAX, GRADE_MIN
+from webapp.students.paging import Position, RosterPage, keyset_condition
+from webapp.students.search import search_condition
 from webapp.years.service import current_year_id
 
 #: Columns the roster can be sorted by, keyed by their name in the ``sort`` parameter.
@@ -41,6 +44,12 @@ MAX_PER_PAGE = 100
 #: PostgreSQL answers "bigint out of range", Python's sqlite3 raises OverflowError. A page
 #: past the end shows the last page anyway.
 MAX_PAGE = 1_000_000
+#: Most pages a link may skip from the row it continues from (the pager's numbers near
+#: the current page skip one); more is served by page number.
+MAX_SKIP = 10
+#: A count that is not kept (a search, all students, a teacher's scope) stops here: the
+#: page says "more than 10,000" (one index scan of at most this many rows).
+COUNT_LIMIT = 10_000
 
 #: The status filter: a status, ``all`` (every student, enrolled this year or not) or
 #: ``none`` (students without an enrollment in the year).
@@ -65,6 +74,11 @@ class RosterQuery:
         sort: a key of ``SORTABLE_COLUMNS``, prefixed with ``-`` for descending order.
         page: 1-based page number.
         per_page: rows per page.
+        after: keyset: the page starts after this student's row (the last row of the
+            page ``page - 1 - skip``); ``None`` to go by page number.
+        before: keyset: the page ends before this student's row (the first row of page
+            ``page + 1 + skip``).
+        skip: whole pages between the ``after``/``before`` row and this page.
     """
 
     q: str = ""
@@ -73,6 +87,9 @@ class RosterQuery:
     sort: str = DEFAULT_SORT
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    after: int | None = None
+    before: int | None = None
+    skip: int = 0
 
     @property
     def sort_key(self) -> str:
@@ -92,9 +109,10 @@ class RosterQuery:
     def url_args(self, **changes: Any) -> dict[str, Any]:
         """Return the query-string arguments for this view with ``changes`` applied.
 
-        Defaults are left out so that URLs stay short and shareable.
+        Defaults are left out so that URLs stay short and shareable. The keyset fields
+        (``after``, ``before``, ``skip``) are kept only when ``changes`` names them.
         """
-        state = replace(self, **changes)
+        state = replace(self, **{"after": None, "before": None, "skip": 0, **changes})
         args: dict[str, Any] = {}
         if state.q:
             args["q"] = state.q
@@ -108,6 +126,12 @@ class RosterQuery:
             args["page"] = state.page
         if state.per_page != DEFAULT_PER_PAGE:
             args["per_page"] = state.per_page
+        if state.after is not None:
+            args["after"] = state.after
+        if state.before is not None:
+            args["before"] = state.before
+        if state.skip:
+            args["skip"] = state.skip
         return args
 
 
@@ -122,8 +146,9 @@ def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
     """Build a :class:`RosterQuery` from request arguments, correcting what is invalid.
 
     Bad values never raise: an unknown sort or status falls back to the default, ``page``
-    is clamped to ``1..MAX_PAGE``, ``per_page`` to ``1..MAX_PER_PAGE``, and a grade that
-    is not an integer in range is ignored.
+    is clamped to ``1..MAX_PAGE``, ``per_page`` to ``1..MAX_PER_PAGE``, ``skip`` to
+    ``0..MAX_SKIP``; a grade that is not an integer in range is ignored, and so are
+    ``after`` and ``before`` when not positive integers or given together.
 
     Args:
         args: the request's query-string arguments.
@@ -145,11 +170,41 @@ def parse_roster_query(args: Mapping[str, str]) -> RosterQuery:
     page = min(max(_to_int(args.get("page")) or 1, 1), MAX_PAGE)
     per_page = _to_int(args.get("per_page")) or DEFAULT_PER_PAGE
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
-    return RosterQuery(q=q, grade=grade, status=status, sort=sort, page=page, per_page=per_page)
+    after, before = _to_int(args.get("after")), _to_int(args.get("before"))
+    if (after is not None and before is not None) or (after or 1) < 1 or (before or 1) < 1:
+        after = before = None
+    skip = min(max(_to_int(args.get("skip")) or 0, 0), MAX_SKIP)
+    return RosterQuery(
+        q=q,
+        grade=grade,
+        status=status,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+        after=after,
+        before=before,
+        skip=skip if after or before else 0,
+    )
+
+
+def _narrows(viewer: User | None) -> bool:
+    """Whether :func:`scoped` hides some students from ``viewer`` (then the kept counts,
+    which are of everyone, do not apply)."""
+    probe: Select[Any] = select(Student.id)
+    return scoped(probe, viewer) is not probe
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
 def roster_statement(
-    query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
+    query: RosterQuery,
+    viewer: User | None = None,
+    *,
+    year_id: int | None = None,
+    position: Position | None = None,
+    backwards: bool = False,
 ) -> Select[Any]:
     """Return the roster's SELECT: ``(Student, Enrollment | None)`` rows, filtered, ordered.
 
@@ -157,12 +212,16 @@ def roster_statement(
     filter ``all`` or ``none`` that is an outer join, and the enrollment is ``None`` for a
     student not enrolled that year. Rows with an empty sorted column come last in both
     directions, on SQLite and PostgreSQL alike; ties are broken by ``id`` so paging is
-    stable. Not yet paginated.
+    stable. The search goes through the trigram index (:mod:`webapp.students.search`).
+    Not limited: the caller takes a page.
 
     Args:
         query: search, filters and sort.
         viewer: the account looking (see :func:`webapp.homerooms.scope.scoped`).
         year_id: the school year shown; the current one by default.
+        position: keyset: only the rows after (or before) this row; with ``before``, in
+            reverse roster order (the caller reverses the page it takes).
+        backwards: in reverse roster order (blanks first), to read the last pages.
 
     Returns:
         The SELECT.
@@ -171,70 +230,202 @@ def roster_statement(
         year_id = current_year_id()
     joined = and_(Enrollment.student_id == Student.id, Enrollment.school_year_id == year_id)
     statement: Select[Any] = select(Student, Enrollment)  # type: ignore[assignment]  # (a row of two entities; mypy wants Select[tuple])
+    grade: Any = Enrollment.grade
     if query.status in {ALL, NOT_ENROLLED}:
         statement = statement.outerjoin(Enrollment, joined)
         if query.status == NOT_ENROLLED:
             statement = statement.where(Enrollment.id.is_(None))
+    elif query.status == Status.ENROLLED and _dialect() == "sqlite":
+        # Most students are enrolled: read students in roster order (by the sorted
+        # column's index, or the search's candidates) and each one's enrollment, and stop
+        # at a page. SQLite's planner would rather read every enrollment of the year by
+        # (year, status) and sort them all. A LEFT JOIN keeps students the outer loop,
+        # and coalesce() keeps SQLite from turning it back into an inner join; the rows
+        # are the inner join's (a missing enrollment has no status).
+        statement = statement.outerjoin(Enrollment, joined).where(
+            func.coalesce(Enrollment.status, "") == query.status
+        )
+        grade = func.coalesce(Enrollment.grade, 0)
     else:
         statement = statement.join(Enrollment, joined).where(Enrollment.status == query.status)
     if query.q:
-        statement = statement.where(
-            or_(
-                Student.name.icontains(query.q, autoescape=True),
-                Student.email.icontains(query.q, autoescape=True),
-            )
-        )
+        statement = statement.where(search_condition(query.q, _dialect()))
     if query.grade is not None:
-        statement = statement.where(Enrollment.grade == query.grade)
+        statement = statement.where(grade == query.grade)
     statement = scoped(statement, viewer)
     column = SORTABLE_COLUMNS[query.sort_key]
-    order: ColumnElement[Any] = column.desc() if query.descending else column.asc()
-    tiebreak = Student.id.desc() if query.descending else Student.id.asc()
-    if query.sort_key in _NULLABLE_SORTS:
-        order = order.nulls_last()
+    nullable = query.sort_key in _NULLABLE_SORTS
+    descending = query.descending
+    if position is not None:
+        statement = statement.where(
+            keyset_condition(column, position, descending=descending, nullable=nullable)
+        )
+        backwards = backwards or position.before
+    descending = descending != backwards
+    order: ColumnElement[Any] = column.desc() if descending else column.asc()
+    tiebreak = Student.id.desc() if descending else Student.id.asc()
+    if nullable:
+        order = order.nulls_first() if backwards else order.nulls_last()
     return statement.order_by(order, tiebreak)
 
 
-class RowPagination(Pagination):
-    """Flask-SQLAlchemy's pagination over rows of several entities (``Student, Enrollment``).
+def roster_total(
+    query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
+) -> tuple[int, bool]:
+    """How many students the roster of ``query`` lists, cheaply: ``(count, exact)``.
 
-    Its ``SelectPagination`` returns only the first entity of each row (``scalars()``);
-    this one keeps whole rows. Items are :class:`sqlalchemy.Row` objects.
+    Exact, from the counts that database triggers keep per year, grade and status
+    (``enrollment_counts``, migration 0011), when the roster lists one status without a
+    search and the viewer sees everyone: one read of at most 12 rows. Otherwise counted
+    up to :data:`COUNT_LIMIT` and no further (one index scan of at most that many rows):
+    ``(COUNT_LIMIT, False)`` means "more than COUNT_LIMIT".
+
+    Args:
+        query: search and filters (sort and page do not matter).
+        viewer: the account looking (see :func:`scoped`).
+        year_id: the school year shown; the current one by default.
+
+    Returns:
+        The count, and whether it is exact.
     """
+    if year_id is None:
+        year_id = current_year_id()
+    one_status = query.status not in {ALL, NOT_ENROLLED}
+    if one_status and not query.q and not _narrows(viewer):
+        kept = select(func.coalesce(func.sum(EnrollmentCount.students), 0)).where(
+            EnrollmentCount.school_year_id == year_id, EnrollmentCount.status == query.status
+        )
+        if query.grade is not None:
+            kept = kept.where(EnrollmentCount.grade == query.grade)
+        return int(db.session.execute(kept).scalar_one()), True
+    rows = (
+        roster_statement(query, viewer, year_id=year_id)
+        .order_by(None)
+        .with_only_columns(Student.id)
+        .limit(COUNT_LIMIT + 1)
+    )
+    counting = select(func.count()).select_from(rows.subquery())
+    counted = int(db.session.execute(counting).scalar_one())
+    return (counted, True) if counted <= COUNT_LIMIT else (COUNT_LIMIT, False)
 
-    def _query_items(self) -> list[Any]:
-        select_: Select[Any] = self._query_args["select"]
-        statement = select_.limit(self.per_page).offset(self._query_offset)
-        return list(db.session.execute(statement).all())
 
-    def _query_count(self) -> int:
-        select_: Select[Any] = self._query_args["select"]
-        counted = select(func.count()).select_from(select_.order_by(None).subquery())
-        return int(db.session.execute(counted).scalar_one())
+def _position(query: RosterQuery, year_id: int) -> Position | None:
+    """The keyset position of ``query`` (its ``after``/``before`` row and that row's sorted
+    value), or ``None`` without one or when that student no longer exists."""
+    student_id = query.after or query.before
+    if student_id is None:
+        return None
+    column = SORTABLE_COLUMNS[query.sort_key]
+    joined = and_(Enrollment.student_id == Student.id, Enrollment.school_year_id == year_id)
+    found = db.session.execute(
+        select(column, Student.id).outerjoin(Enrollment, joined).where(Student.id == student_id)
+    ).first()
+    if found is None:
+        return None
+    return Position(before=query.before is not None, student_id=student_id, value=found[0])
+
+
+def _rows(statement: Select[Any], offset: int, limit: int) -> list[Any]:
+    return list(db.session.execute(statement.offset(offset).limit(limit)).all())
 
 
 def roster_page(
     query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
-) -> RowPagination:
-    """Return one page of the roster, with the total count.
+) -> RosterPage:
+    """Return one page of the roster, with its total (see :func:`roster_total`).
 
-    A page past the end is replaced by the last page. Two SQL statements (the count and
-    the page) in the common case.
+    With a keyset position (``after``/``before``) the page is read from that row on: the
+    cost does not depend on how deep the page is. With a page number alone, by OFFSET
+    from the nearer end (from the far end only when the total is exact). A page past the
+    end is replaced by the last page; a position whose student is gone falls back to the
+    page number. Three SQL statements (the total, the position's row, the page) in the
+    common case.
 
     Args:
-        query: search, filters, sort and page.
+        query: search, filters, sort, page and position.
         viewer: the account looking (see :func:`webapp.homerooms.scope.scoped`).
         year_id: the school year shown; the current one by default.
 
     Returns:
         The page; its items are ``(Student, Enrollment | None)`` rows.
     """
-    statement = roster_statement(query, viewer, year_id=year_id)
-    page = RowPagination(
-        select=statement, page=query.page, per_page=query.per_page, error_out=False
+    if year_id is None:
+        year_id = current_year_id()
+    per_page = query.per_page
+    total, exact = roster_total(query, viewer, year_id=year_id)
+    number = min(query.page, _last_page(total, per_page)) if exact else query.page
+    position = _position(query, year_id) if number == query.page else None
+    if position is not None:
+        statement = roster_statement(query, viewer, year_id=year_id, position=position)
+        if not position.before:
+            rows = _rows(statement, query.skip * per_page, per_page + 1)
+            if rows:
+                more = len(rows) > per_page
+                return RosterPage(rows[:per_page], number, per_page, total, exact, more)
+        else:
+            rows = _rows(statement, query.skip * per_page, per_page)
+            if len(rows) == per_page and number > 1:
+                return RosterPage(rows[::-1], number, per_page, total, exact, True)
+            number = 1  # less than a page before that row: that is the first page
+    page = _numbered_page(query, viewer, year_id, number, (total, exact))
+    if page.items or number == 1 or exact:
+        return page
+    # Past the end of a roster counted only up to COUNT_LIMIT: count it all, once.
+    counted = roster_statement(query, viewer, year_id=year_id).order_by(None)
+    total = int(
+        db.session.execute(
+            select(func.count()).select_from(counted.with_only_columns(Student.id).subquery())
+        ).scalar_one()
     )
-    if page.total and query.page > (page.pages or 1):
-        page = RowPagination(
-            select=statement, page=page.pages, per_page=query.per_page, error_out=False
-        )
-    return page
+    return _numbered_page(query, viewer, year_id, _last_page(total, per_page), (total, True))
+
+
+def _last_page(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def _numbered_page(
+    query: RosterQuery,
+    viewer: User | None,
+    year_id: int,
+    number: int,
+    counted: tuple[int, bool],
+) -> RosterPage:
+    """Page ``number`` by OFFSET, from the nearer end when the total is exact."""
+    total, exact = counted
+    per_page = query.per_page
+    start = (number - 1) * per_page
+    if exact and total - start - per_page < start:
+        # Nearer the end: read backwards from it (the last pages cost what the first do).
+        end = min(start + per_page, total)
+        backwards = roster_statement(query, viewer, year_id=year_id, backwards=True)
+        rows = _rows(backwards, total - end, end - start)[::-1]
+        return RosterPage(rows, number, per_page, total, exact, end < total)
+    rows = _rows(roster_statement(query, viewer, year_id=year_id), start, per_page + 1)
+    return RosterPage(rows[:per_page], number, per_page, total, exact, len(rows) > per_page)
+
+
+def page_link_args(query: RosterQuery, page: RosterPage, number: int) -> dict[str, Any]:
+    """The query-string arguments of the pager's link to page ``number`` from ``page``.
+
+    A page near the current one continues from the current page's first or last row
+    (keyset, skipping the pages between); the first page, and the last when the total is
+    exact, go by number (read from their end); other pages by number (OFFSET).
+
+    Args:
+        query: the roster's current view.
+        page: the page shown.
+        number: the page linked to.
+
+    Returns:
+        Arguments for ``url_for("students.index", ...)``.
+    """
+    if number == page.page:
+        return query.url_args(after=query.after, before=query.before, skip=query.skip)
+    gap = abs(number - page.page) - 1
+    at_an_end = number == 1 or (page.total_exact and number == page.pages)
+    if at_an_end or gap > MAX_SKIP or page.first_id is None:
+        return query.url_args(page=number)
+    if number > page.page:
+        return query.url_args(page=number, after=page.last_id, skip=gap)
+    return query.url_args(page=number, before=page.first_id, skip=gap)

@@ -66,7 +66,7 @@ def index() -> str:
         sortable=roster.SORTABLE_COLUMNS,
         enrollment_columns=ENROLLMENT_COLUMNS,
         per_page_choices=(10, 25, 50, 100),
-        page_url=lambda number: url_for(".index", **query.url_args(page=number)),
+        page_url=lambda number: url_for(".index", **roster.page_link_args(query, page, number)),
         bulk_form=bulk_views.new_form(year) if current_user.has_role(Role.EDITOR) else None,
     )
 
