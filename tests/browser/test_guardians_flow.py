@@ -10,23 +10,13 @@ import re
 from collections.abc import Callable
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import assert_accessible, log_in
 
 pytestmark = pytest.mark.browser
 
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}
-}
 DETAIL_URL = re.compile(r"/students/(\d+)(#guardians)?$")
-
-
-def assert_accessible(page: Page) -> None:
-    """No axe-core violation of WCAG 2.2 AA on the page as it is now."""
-    results = Axe().run(page, options=AXE_OPTIONS)
-    assert results.violations_count == 0, results.generate_report()
 
 
 def post(page: Page, button: str) -> int:

@@ -13,26 +13,15 @@ from typing import TYPE_CHECKING
 
 import pyotp
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from bench.server import ACCOUNTS
-from tests.browser.conftest import HOME, PAGE_TIMEOUT_MS, log_in
+from tests.browser.conftest import HOME, PAGE_TIMEOUT_MS, assert_accessible, log_in
 
 if TYPE_CHECKING:
     from bench.server import Server
 
 pytestmark = pytest.mark.browser
-
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}
-}
-
-
-def assert_accessible(page: Page) -> None:
-    """No axe-core violation of WCAG 2.2 AA on the page as it is now."""
-    results = Axe().run(page, options=AXE_OPTIONS)
-    assert results.violations_count == 0, results.generate_report()
 
 
 def test_set_up_two_factor_then_sign_in_with_a_code(
