@@ -27,13 +27,24 @@ from sqlalchemy import func, select
 from tests.conftest import make_app
 from tests.helpers import add_student
 from tests.test_oneroster_spec import make_zip, minimal_files, replace, variant
+from webapp.auth.passwords import verify_password
 from webapp.extensions import db
-from webapp.models import AuditBatch, AuditEvent, Enrollment, SchoolYear, Status, Student
+from webapp.models import (
+    AuditBatch,
+    AuditEvent,
+    Enrollment,
+    Homeroom,
+    SchoolYear,
+    Status,
+    Student,
+    User,
+)
 from webapp.models.guardian import Guardian, GuardianPhone, StudentGuardian
 from webapp.oneroster import validate_bundle
 from webapp.roster_exchange import exporting, importing, settings
 from webapp.roster_exchange.files.users import join_name, split_name
 from webapp.roster_exchange.planning import Outcome
+from webapp.users import service as users_service
 
 SETTINGS: dict[str, Any] = {
     "ONEROSTER_SCHOOL_SOURCED_ID": "school-hill",
@@ -96,6 +107,7 @@ def seed_roster(app: Flask) -> None:
     add_student(app, 1, name='Zoë "Zed" O\'Brien, Jr', email=None, birthday=date(2019, 1, 2))
     left = add_student(app, 9, name="Alan Mathison Turing", email="alan@example.org")
     add_guardians(app, ada, plato)
+    add_homerooms(app, ada, left)
     with app.app_context():
         enrollment = db.session.scalar(select(Enrollment).where(Enrollment.student_id == left))
         assert enrollment is not None
@@ -133,6 +145,36 @@ def add_guardians(app: Flask, first: int, second: int) -> None:
         db.session.commit()
 
 
+def add_homerooms(app: Flask, first: int, second: int) -> None:
+    """Homerooms of the current year: 3A (a room, two teachers, the first student), 9C
+    (one teacher, the second student) and 5B (neither: its grade has no student)."""
+    with app.app_context():
+        lee = User(email="ann.marie.lee@school.example", password_hash="x", role="teacher")
+        chen = User(email="bo_chen@school.example", password_hash="x", role="viewer")
+        year_id = db.session.scalar(select(SchoolYear.id).where(SchoolYear.is_current))
+        rooms = [
+            Homeroom(
+                school_year_id=year_id,
+                name="3A",
+                grade=3,
+                room="Room 12",
+                capacity=25,
+                teachers=[lee, chen],
+            ),
+            Homeroom(school_year_id=year_id, name="9C", grade=9, capacity=25, teachers=[chen]),
+            Homeroom(school_year_id=year_id, name="5B", grade=5, capacity=25, teachers=[]),
+        ]
+        db.session.add_all(rooms)
+        db.session.flush()
+        for student_id, homeroom in ((first, rooms[0]), (second, rooms[1])):
+            enrollment = db.session.scalar(
+                select(Enrollment).where(Enrollment.student_id == student_id)
+            )
+            assert enrollment is not None
+            enrollment.homeroom_id = homeroom.id
+        db.session.commit()
+
+
 def counts(app: Flask) -> tuple[int, int, int, int]:
     """Students, enrollments, school years and audit events stored."""
     with app.app_context():
@@ -158,9 +200,12 @@ def test_exported_bundle_passes_the_strict_validator(app: Flask) -> None:
         "users.csv",
         "roles.csv",
         "demographics.csv",
+        "classes.csv",
+        "enrollments.csv",
     }
     assert "school-hill,,,Hill School,school,NCES-42,district-valley\r\n" in files["orgs.csv"]
-    assert "file.classes,absent" in files["manifest.csv"]
+    assert "file.classes,bulk" in files["manifest.csv"]
+    assert "file.enrollments,bulk" in files["manifest.csv"]
 
 
 def rows_of(text: str) -> dict[str, dict[str, str]]:
@@ -274,6 +319,19 @@ def test_round_trip_export_import_export_is_row_for_row_identical(
             plan = importing.plan_bundle(first, "first.zip")
             assert plan.errors == 0
             importing.apply_plan(plan)
+            # The teachers' accounts are new here: deactivated, no password verifies,
+            # until an administrator activates them (as docs/oneroster.md says).
+            emails = ["ann.marie.lee@school.example", "bo_chen@school.example"]
+            created = db.session.scalars(
+                select(User).where(User.email.in_(emails)).order_by(User.email)
+            ).all()
+            assert [(u.email, u.role, u.active) for u in created] == [
+                ("ann.marie.lee@school.example", "teacher", False),
+                ("bo_chen@school.example", "teacher", False),
+            ]
+            assert not any(verify_password(u.password_hash, "x") for u in created)
+            for user in created:
+                users_service.activate(user)
         assert members(export_bytes(other)) == members(first)
         with other.app_context():
             again = importing.plan_bundle(first, "first.zip")
@@ -296,10 +354,15 @@ def test_minimal_hand_made_bundle_previews_then_imports(app: Flask) -> None:
         assert outcome["academicSessions.csv", "year-2024"] is Outcome.CREATE
         assert outcome["academicSessions.csv", "term-2024-fall"] is Outcome.SKIP
         assert outcome["users.csv", "student-1"] is Outcome.CREATE
-        assert outcome["users.csv", "teacher-1"] is Outcome.SKIP
+        assert outcome["users.csv", "teacher-1"] is Outcome.CREATE
+        assert outcome["roles.csv", "role-teacher-1"] is Outcome.CREATE
         assert outcome["roles.csv", "role-student-2"] is Outcome.CREATE
         assert outcome["demographics.csv", "student-1"] is Outcome.CREATE
-        assert outcome["classes.csv", "class-3a"] is Outcome.SKIP
+        assert outcome["classes.csv", "class-3a"] is Outcome.CREATE
+        for row in ("enr-teacher-1", "enr-student-1", "enr-student-2"):
+            assert outcome["enrollments.csv", row] is Outcome.CREATE
+        note = next(r.message for r in plan.rows if r.record == "class-3a")
+        assert "grades 03,04" in note
         assert plan.totals()["total"]["error"] == 0
         assert outcome["users.csv", "guardian-1"] is Outcome.CREATE
         assert outcome["users.csv", "student-1 > guardian-1"] is Outcome.CREATE
@@ -311,9 +374,21 @@ def test_minimal_hand_made_bundle_previews_then_imports(app: Flask) -> None:
             "school years": 1,
             "students": 2,
             "enrollments": 2,
+            "homerooms": 1,
+            "teacher accounts created": 1,
             "guardians": 1,
             "guardian links": 1,
         }
+        homeroom = db.session.scalar(select(Homeroom).where(Homeroom.sourced_id == "class-3a"))
+        assert homeroom is not None
+        assert (homeroom.name, homeroom.grade, homeroom.room) == ("Homeroom 3A", 3, "Room 12")
+        assert [(u.email, u.role, u.active, u.sourced_id) for u in homeroom.teachers] == [
+            ("mrivera@example.org", "teacher", False, "teacher-1")
+        ]
+        placed = db.session.scalars(
+            select(Enrollment.homeroom_id).order_by(Enrollment.sourced_id)
+        ).all()
+        assert placed == [homeroom.id, homeroom.id]
         ada = db.session.scalar(select(Student).where(Student.sourced_id == "student-1"))
         assert ada is not None
         assert (ada.name, ada.birthday, ada.enrolled_on) == (
@@ -331,8 +406,8 @@ def test_minimal_hand_made_bundle_previews_then_imports(app: Flask) -> None:
         batch = db.session.scalar(select(AuditBatch).where(AuditBatch.kind == "oneroster import"))
         assert batch is not None
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.batch_id == batch.id))
-        # A year, two students, two enrollments, a guardian and a link.
-        assert len(list(events)) == 7
+        # A year, a homeroom, two students, two enrollments, a guardian and a link.
+        assert len(list(events)) == 8
         link = db.session.scalar(select(StudentGuardian))
         assert link is not None
         assert (link.student_id, link.relationship, link.contact_order) == (ada.id, "guardian", 1)
@@ -536,7 +611,9 @@ def test_cli_export_writes_a_valid_zip(app: Flask, runner: FlaskCliRunner, tmp_p
     out = tmp_path / "roster.zip"
     result = runner.invoke(args=["oneroster", "export", "--output", str(out)])
     assert result.exit_code == 0, result.output
-    assert "users.csv 7" in result.output  # 5 students, 2 guardians
+    assert "users.csv 9" in result.output  # 5 students, 2 guardians, 2 teachers
+    assert "classes.csv 3" in result.output
+    assert "enrollments.csv 5" in result.output  # 2 students, 3 teachers
     assert validate_bundle(out) == []
 
 
@@ -556,11 +633,14 @@ def test_cli_import_dry_run_writes_nothing_then_import_does(
     before = counts(app)
     result = runner.invoke(args=["oneroster", "import", str(path), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "users.csv: 4 create, 0 update, 0 unchanged, 1 skip, 0 error" in result.output
+    assert "users.csv: 5 create, 0 update, 0 unchanged, 0 skip, 0 error" in result.output
     assert counts(app) == before
     result = runner.invoke(args=["oneroster", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Imported: 1 school years, 2 students, 2 enrollments, 1 guardians" in result.output
+    assert (
+        "Imported: 1 school years, 2 students, 2 enrollments, 1 homerooms, "
+        "1 teacher accounts created, 1 guardians" in result.output
+    )
 
 
 def test_cli_import_of_a_broken_bundle_prints_the_problems(
@@ -621,9 +701,10 @@ def test_upload_preview_and_confirm(app: Flask) -> None:
     done = client.post(
         response.headers["Location"], data={"confirm": "Import"}, follow_redirects=True
     )
-    assert "Imported 1 school years, 2 students, 2 enrollments, 1 guardians" in done.get_data(
-        as_text=True
-    )
+    assert (
+        "Imported 1 school years, 2 students, 2 enrollments, 1 homerooms, "
+        "1 teacher accounts created, 1 guardians"
+    ) in done.get_data(as_text=True)
     assert counts(app)[0] == 2
 
 
