@@ -42,6 +42,7 @@ from webapp.models import (
 from webapp.models.guardian import Guardian, GuardianPhone, StudentGuardian
 from webapp.oneroster import validate_bundle
 from webapp.roster_exchange import exporting, importing, settings
+from webapp.roster_exchange.files import teachers
 from webapp.roster_exchange.files.users import join_name, split_name
 from webapp.roster_exchange.planning import Outcome
 from webapp.users import service as users_service
@@ -265,6 +266,81 @@ def test_demographics_only_when_enabled(database_url: str) -> None:
     assert "demographics.csv" not in members(bundle)
     assert "file.demographics,absent" in members(bundle)["manifest.csv"]
     assert validate_bundle(bundle) == []
+
+
+def test_homerooms_are_classes_with_their_students_and_teachers(app: Flask) -> None:
+    seed_roster(app)
+    files = members(export_bytes(app))
+    with app.app_context():
+        rooms = {h.name: h.sourced_id for h in db.session.scalars(select(Homeroom))}
+        teachers = {u.email: u.sourced_id for u in db.session.scalars(select(User))}
+        ada = db.session.scalar(select(Student.sourced_id).where(Student.name == "Ada Lovelace"))
+    classes = rows_of(files["classes.csv"])
+    assert set(classes) == set(rooms.values())
+    three_a = classes[rooms["3A"]]
+    assert (three_a["title"], three_a["grades"], three_a["location"]) == ("3A", "03", "Room 12")
+    assert three_a["classType"] == "homeroom"
+    assert three_a["termSourcedIds"] == rows_of(files["academicSessions.csv"]).popitem()[0]
+    courses = rows_of(files["courses.csv"])
+    assert courses[classes[rooms["5B"]]["courseSourcedId"]]["title"] == "Homeroom, grade 05"
+    enrolled = [
+        (r["classSourcedId"], r["userSourcedId"], r["role"], r["primary"])
+        for r in csv.DictReader(io.StringIO(files["enrollments.csv"]))
+    ]
+    lee, chen = teachers["ann.marie.lee@school.example"], teachers["bo_chen@school.example"]
+    assert (rooms["3A"], ada, "student", "false") in enrolled
+    assert (rooms["3A"], lee, "teacher", "true") in enrolled
+    assert (rooms["3A"], chen, "teacher", "false") in enrolled
+    assert (rooms["9C"], chen, "teacher", "true") in enrolled
+    assert len(enrolled) == 5
+    users = rows_of(files["users.csv"])
+    assert (users[lee]["givenName"], users[lee]["familyName"]) == ("Ann Marie", "Lee")
+    assert (users[chen]["givenName"], users[chen]["familyName"]) == ("Bo", "Chen")
+    assert users[lee]["username"] == users[lee]["email"] == "ann.marie.lee@school.example"
+    roles = {r["userSourcedId"]: r["role"] for r in rows_of(files["roles.csv"]).values()}
+    assert roles[lee] == roles[chen] == "teacher"
+
+
+@pytest.mark.parametrize(
+    ("email", "given", "family"),
+    [
+        ("ann.marie.lee@school.example", "Ann Marie", "Lee"),
+        ("bo_chen@school.example", "Bo", "Chen"),
+        ("jsmith@school.example", "Jsmith", "Jsmith"),
+        ("x-y+tag@school.example", "X Y", "Tag"),
+    ],
+)
+def test_teacher_names_come_from_the_email(email: str, given: str, family: str) -> None:
+    assert split_name(teachers.name_of(email)) == (given, family)
+
+
+def test_a_teacher_is_matched_by_email_and_takes_the_bundles_sourced_id(
+    app: Flask, other_database_url: str
+) -> None:
+    seed_roster(app)
+    bundle = export_bytes(app)
+    other = make_app(other_database_url, **SETTINGS)
+    try:
+        with other.app_context():
+            chen = User(email="Bo_Chen@School.example", password_hash="x", role="editor")
+            db.session.add(chen)
+            db.session.commit()
+            old_id = chen.sourced_id
+            plan = importing.plan_bundle(bundle, "bundle.zip")
+            users = {r.message: r.outcome for r in plan.rows if r.file == "users.csv"}
+            assert users["sourcedId of Bo_Chen@School.example"] is Outcome.UPDATE
+            written = importing.apply_plan(plan)
+            assert written["teacher accounts created"] == 1
+            chen = db.session.scalar(select(User).where(User.email == "Bo_Chen@School.example"))
+            assert chen is not None
+            assert (chen.role, chen.active) == ("editor", True)
+            assert chen.sourced_id != old_id
+            nine_c = db.session.scalar(select(Homeroom).where(Homeroom.name == "9C"))
+            assert nine_c is not None
+            assert [u.email for u in nine_c.teachers] == ["Bo_Chen@School.example"]
+    finally:
+        with other.app_context():
+            db.engine.dispose()
 
 
 def test_sourced_ids_are_stable_across_exports(app: Flask) -> None:
