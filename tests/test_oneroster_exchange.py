@@ -553,6 +553,64 @@ def test_a_row_in_error_is_shown_and_blocks_the_whole_import(
     assert counts(app) == before
 
 
+def test_reimport_puts_students_and_teachers_back_audited(app: Flask) -> None:
+    seed_roster(app)
+    first = export_bytes(app)
+    with app.app_context():
+        three_a = db.session.scalar(select(Homeroom).where(Homeroom.name == "3A"))
+        assert three_a is not None
+        three_a.teachers = [u for u in three_a.teachers if u.email.startswith("ann")]
+        three_a.room = "Library"
+        for enrollment in db.session.scalars(
+            select(Enrollment).where(Enrollment.homeroom_id == three_a.id)
+        ):
+            enrollment.homeroom_id = None
+        db.session.commit()
+        plan = importing.plan_bundle(first, "again.zip")
+        changed = {(r.file, r.outcome) for r in plan.rows if r.outcome is not Outcome.UNCHANGED}
+        assert ("classes.csv", Outcome.UPDATE) in changed
+        assert ("enrollments.csv", Outcome.UPDATE) in changed  # Ada back in 3A
+        assert ("enrollments.csv", Outcome.CREATE) in changed  # Bo teaches 3A again
+        importing.apply_plan(plan)
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.note.like("OneRoster again.zip%"))
+        ).all()
+        changes = {event.entity: event.changes for event in events}
+        assert changes["homeroom"]["room"] == ["Library", "Room 12"]
+        assert changes["homeroom"]["teachers"] == [
+            "ann.marie.lee@school.example",
+            "ann.marie.lee@school.example, bo_chen@school.example",
+        ]
+        assert changes["enrollment"]["homeroom"] == [None, "3A"]
+    assert members(export_bytes(app)) == members(first)
+
+
+def test_homeroom_rows_in_error_block_the_import(app: Flask) -> None:
+    classes = minimal_files()["classes.csv"] + (
+        "class-3b,,,Homeroom 3B,03,course-hr-03,3B,homeroom,,school-1,year-2024,,,\n"
+        "class-3c,,,Homeroom 3B,03,course-hr-03,3C,homeroom,,school-1,year-2024,,,\n"
+        "class-math,,,Maths,03,course-hr-03,M3,scheduled,,school-1,year-2024,,,\n"
+    )
+    enrollments = minimal_files()["enrollments.csv"] + (
+        "enr-twice,,,class-3b,school-1,student-1,student,,,\n"
+    )
+    bundle = variant(classes_csv=classes, enrollments_csv=enrollments)
+    before = counts(app)
+    with app.app_context():
+        plan = importing.plan_bundle(bundle, "broken.zip")
+        rows = {(r.file, r.record): r for r in plan.rows}
+        db.session.rollback()
+    assert rows["classes.csv", "class-3c"].outcome is Outcome.ERROR
+    assert "called Homeroom 3B" in rows["classes.csv", "class-3c"].message
+    assert rows["classes.csv", "class-math"].outcome is Outcome.SKIP
+    assert rows["enrollments.csv", "enr-twice"].outcome is Outcome.ERROR
+    assert "another homeroom that year (line 3)" in rows["enrollments.csv", "enr-twice"].message
+    assert plan.errors == 2
+    with app.app_context(), pytest.raises(importing.ImportRefused):
+        importing.apply_plan(plan)
+    assert counts(app) == before
+
+
 def test_an_email_of_another_student_is_an_error(app: Flask) -> None:
     add_student(app, 4, name="Someone Else", email="annabella@example.org")
     files = dict(minimal_files())
