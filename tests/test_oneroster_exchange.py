@@ -585,6 +585,26 @@ def test_reimport_puts_students_and_teachers_back_audited(app: Flask) -> None:
     assert members(export_bytes(app)) == members(first)
 
 
+def test_a_preview_shows_students_and_teachers_the_bundle_takes_out(app: Flask) -> None:
+    seed_roster(app)
+    first = export_bytes(app)
+    with app.app_context():
+        rooms = {h.name: h for h in db.session.scalars(select(Homeroom))}
+        rooms["9C"].teachers.append(User(email="new@school.example", password_hash="x"))
+        ng = db.session.scalar(select(Enrollment).join(Student).where(Student.name == "Ng Ng"))
+        assert ng is not None
+        ng.homeroom_id = rooms["5B"].id
+        db.session.commit()
+        plan = importing.plan_bundle(first, "again.zip")
+        rows = {(r.file, r.record): r for r in plan.rows}
+        assert rows["roles.csv", ng.sourced_id].outcome is Outcome.UPDATE
+        assert "out of its homeroom" in rows["roles.csv", ng.sourced_id].message
+        nine_c = rows["classes.csv", rooms["9C"].sourced_id]
+        assert (nine_c.outcome, nine_c.message) == (Outcome.UPDATE, "teachers")
+        importing.apply_plan(plan)
+    assert members(export_bytes(app)) == members(first)
+
+
 def test_homeroom_rows_in_error_block_the_import(app: Flask) -> None:
     classes = minimal_files()["classes.csv"] + (
         "class-3b,,,Homeroom 3B,03,course-hr-03,3B,homeroom,,school-1,year-2024,,,\n"

@@ -27,7 +27,7 @@ from webapp.extensions import db
 from webapp.models import Enrollment, Homeroom, Student, User, homeroom_teachers
 from webapp.roster_exchange.files.base import ExportContext, stream
 from webapp.roster_exchange.ids import derived
-from webapp.roster_exchange.planning import HomeroomChange, Outcome, Plan, records
+from webapp.roster_exchange.planning import HomeroomChange, Outcome, Plan, PlannedRow, records
 
 STEM = "enrollments"
 FILE = "enrollments.csv"
@@ -122,6 +122,34 @@ def plan_rows(plan: Plan, archive: zipfile.ZipFile) -> None:
         else:
             outcome = Outcome.UPDATE
         plan.add(FILE, line, outcome, sourced_id, f"in {homeroom.values['name']}")
+    _show_removals(plan, current)
+
+
+def _show_removals(plan: Plan, current: dict[int, str]) -> None:
+    """Make the preview show what no row of enrollments.csv says: a stored enrollment
+    taken out of its homeroom (on its roles.csv line), a teacher no longer teaching a
+    homeroom (on its classes.csv line)."""
+    index = {(row.file, row.record): n for n, row in enumerate(plan.rows)}
+    for change in plan.enrollments.values():
+        stored = change.enrollment
+        if stored is not None and change.homeroom is None and stored.id in current:
+            _restate(plan, index.get(("roles.csv", change.sourced_id)), "out of its homeroom")
+    for homeroom in plan.homerooms.values():
+        if homeroom.homeroom is None or homeroom.teachers is None:
+            continue
+        kept = {plan.teachers[key].user for key in homeroom.teachers}
+        if any(account not in kept for account in homeroom.homeroom.teachers):
+            _restate(plan, index.get(("classes.csv", homeroom.sourced_id)), "teachers")
+
+
+def _restate(plan: Plan, position: int | None, change: str) -> None:
+    """Turn the planned row at ``position`` (if any) into an update that says ``change``."""
+    if position is None:
+        return
+    row = plan.rows[position]
+    message = ", ".join(part for part in (row.message, change) if part)
+    if row.outcome in (Outcome.UNCHANGED, Outcome.UPDATE):
+        plan.rows[position] = PlannedRow(row.file, row.line, Outcome.UPDATE, row.record, message)
 
 
 def _plan_teacher(
