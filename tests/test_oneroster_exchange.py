@@ -27,13 +27,25 @@ from sqlalchemy import func, select
 from tests.conftest import make_app
 from tests.helpers import add_student
 from tests.test_oneroster_spec import make_zip, minimal_files, replace, variant
+from webapp.auth.passwords import verify_password
 from webapp.extensions import db
-from webapp.models import AuditBatch, AuditEvent, Enrollment, SchoolYear, Status, Student
+from webapp.models import (
+    AuditBatch,
+    AuditEvent,
+    Enrollment,
+    Homeroom,
+    SchoolYear,
+    Status,
+    Student,
+    User,
+)
 from webapp.models.guardian import Guardian, GuardianPhone, StudentGuardian
 from webapp.oneroster import validate_bundle
 from webapp.roster_exchange import exporting, importing, settings
+from webapp.roster_exchange.files import teachers
 from webapp.roster_exchange.files.users import join_name, split_name
 from webapp.roster_exchange.planning import Outcome
+from webapp.users import service as users_service
 
 SETTINGS: dict[str, Any] = {
     "ONEROSTER_SCHOOL_SOURCED_ID": "school-hill",
@@ -96,6 +108,7 @@ def seed_roster(app: Flask) -> None:
     add_student(app, 1, name='Zoë "Zed" O\'Brien, Jr', email=None, birthday=date(2019, 1, 2))
     left = add_student(app, 9, name="Alan Mathison Turing", email="alan@example.org")
     add_guardians(app, ada, plato)
+    add_homerooms(app, ada, left)
     with app.app_context():
         enrollment = db.session.scalar(select(Enrollment).where(Enrollment.student_id == left))
         assert enrollment is not None
@@ -133,6 +146,36 @@ def add_guardians(app: Flask, first: int, second: int) -> None:
         db.session.commit()
 
 
+def add_homerooms(app: Flask, first: int, second: int) -> None:
+    """Homerooms of the current year: 3A (a room, two teachers, the first student), 9C
+    (one teacher, the second student) and 5B (neither: its grade has no student)."""
+    with app.app_context():
+        lee = User(email="ann.marie.lee@school.example", password_hash="x", role="teacher")
+        chen = User(email="bo_chen@school.example", password_hash="x", role="viewer")
+        year_id = db.session.scalar(select(SchoolYear.id).where(SchoolYear.is_current))
+        rooms = [
+            Homeroom(
+                school_year_id=year_id,
+                name="3A",
+                grade=3,
+                room="Room 12",
+                capacity=25,
+                teachers=[lee, chen],
+            ),
+            Homeroom(school_year_id=year_id, name="9C", grade=9, capacity=25, teachers=[chen]),
+            Homeroom(school_year_id=year_id, name="5B", grade=5, capacity=25, teachers=[]),
+        ]
+        db.session.add_all(rooms)
+        db.session.flush()
+        for student_id, homeroom in ((first, rooms[0]), (second, rooms[1])):
+            enrollment = db.session.scalar(
+                select(Enrollment).where(Enrollment.student_id == student_id)
+            )
+            assert enrollment is not None
+            enrollment.homeroom_id = homeroom.id
+        db.session.commit()
+
+
 def counts(app: Flask) -> tuple[int, int, int, int]:
     """Students, enrollments, school years and audit events stored."""
     with app.app_context():
@@ -158,9 +201,12 @@ def test_exported_bundle_passes_the_strict_validator(app: Flask) -> None:
         "users.csv",
         "roles.csv",
         "demographics.csv",
+        "classes.csv",
+        "enrollments.csv",
     }
     assert "school-hill,,,Hill School,school,NCES-42,district-valley\r\n" in files["orgs.csv"]
-    assert "file.classes,absent" in files["manifest.csv"]
+    assert "file.classes,bulk" in files["manifest.csv"]
+    assert "file.enrollments,bulk" in files["manifest.csv"]
 
 
 def rows_of(text: str) -> dict[str, dict[str, str]]:
@@ -222,6 +268,81 @@ def test_demographics_only_when_enabled(database_url: str) -> None:
     assert validate_bundle(bundle) == []
 
 
+def test_homerooms_are_classes_with_their_students_and_teachers(app: Flask) -> None:
+    seed_roster(app)
+    files = members(export_bytes(app))
+    with app.app_context():
+        rooms = {h.name: h.sourced_id for h in db.session.scalars(select(Homeroom))}
+        teachers = {u.email: u.sourced_id for u in db.session.scalars(select(User))}
+        ada = db.session.scalar(select(Student.sourced_id).where(Student.name == "Ada Lovelace"))
+    classes = rows_of(files["classes.csv"])
+    assert set(classes) == set(rooms.values())
+    three_a = classes[rooms["3A"]]
+    assert (three_a["title"], three_a["grades"], three_a["location"]) == ("3A", "03", "Room 12")
+    assert three_a["classType"] == "homeroom"
+    assert three_a["termSourcedIds"] == rows_of(files["academicSessions.csv"]).popitem()[0]
+    courses = rows_of(files["courses.csv"])
+    assert courses[classes[rooms["5B"]]["courseSourcedId"]]["title"] == "Homeroom, grade 05"
+    enrolled = [
+        (r["classSourcedId"], r["userSourcedId"], r["role"], r["primary"])
+        for r in csv.DictReader(io.StringIO(files["enrollments.csv"]))
+    ]
+    lee, chen = teachers["ann.marie.lee@school.example"], teachers["bo_chen@school.example"]
+    assert (rooms["3A"], ada, "student", "false") in enrolled
+    assert (rooms["3A"], lee, "teacher", "true") in enrolled
+    assert (rooms["3A"], chen, "teacher", "false") in enrolled
+    assert (rooms["9C"], chen, "teacher", "true") in enrolled
+    assert len(enrolled) == 5
+    users = rows_of(files["users.csv"])
+    assert (users[lee]["givenName"], users[lee]["familyName"]) == ("Ann Marie", "Lee")
+    assert (users[chen]["givenName"], users[chen]["familyName"]) == ("Bo", "Chen")
+    assert users[lee]["username"] == users[lee]["email"] == "ann.marie.lee@school.example"
+    roles = {r["userSourcedId"]: r["role"] for r in rows_of(files["roles.csv"]).values()}
+    assert roles[lee] == roles[chen] == "teacher"
+
+
+@pytest.mark.parametrize(
+    ("email", "given", "family"),
+    [
+        ("ann.marie.lee@school.example", "Ann Marie", "Lee"),
+        ("bo_chen@school.example", "Bo", "Chen"),
+        ("jsmith@school.example", "Jsmith", "Jsmith"),
+        ("x-y+tag@school.example", "X Y", "Tag"),
+    ],
+)
+def test_teacher_names_come_from_the_email(email: str, given: str, family: str) -> None:
+    assert split_name(teachers.name_of(email)) == (given, family)
+
+
+def test_a_teacher_is_matched_by_email_and_takes_the_bundles_sourced_id(
+    app: Flask, other_database_url: str
+) -> None:
+    seed_roster(app)
+    bundle = export_bytes(app)
+    other = make_app(other_database_url, **SETTINGS)
+    try:
+        with other.app_context():
+            chen = User(email="Bo_Chen@School.example", password_hash="x", role="editor")
+            db.session.add(chen)
+            db.session.commit()
+            old_id = chen.sourced_id
+            plan = importing.plan_bundle(bundle, "bundle.zip")
+            users = {r.message: r.outcome for r in plan.rows if r.file == "users.csv"}
+            assert users["sourcedId of Bo_Chen@School.example"] is Outcome.UPDATE
+            written = importing.apply_plan(plan)
+            assert written["teacher accounts created"] == 1
+            chen = db.session.scalar(select(User).where(User.email == "Bo_Chen@School.example"))
+            assert chen is not None
+            assert (chen.role, chen.active) == ("editor", True)
+            assert chen.sourced_id != old_id
+            nine_c = db.session.scalar(select(Homeroom).where(Homeroom.name == "9C"))
+            assert nine_c is not None
+            assert [u.email for u in nine_c.teachers] == ["Bo_Chen@School.example"]
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
 def test_sourced_ids_are_stable_across_exports(app: Flask) -> None:
     seed_roster(app)
     first = members(export_bytes(app))
@@ -274,6 +395,19 @@ def test_round_trip_export_import_export_is_row_for_row_identical(
             plan = importing.plan_bundle(first, "first.zip")
             assert plan.errors == 0
             importing.apply_plan(plan)
+            # The teachers' accounts are new here: deactivated, no password verifies,
+            # until an administrator activates them (as docs/oneroster.md says).
+            emails = ["ann.marie.lee@school.example", "bo_chen@school.example"]
+            created = db.session.scalars(
+                select(User).where(User.email.in_(emails)).order_by(User.email)
+            ).all()
+            assert [(u.email, u.role, u.active) for u in created] == [
+                ("ann.marie.lee@school.example", "teacher", False),
+                ("bo_chen@school.example", "teacher", False),
+            ]
+            assert not any(verify_password(u.password_hash, "x") for u in created)
+            for user in created:
+                users_service.activate(user)
         assert members(export_bytes(other)) == members(first)
         with other.app_context():
             again = importing.plan_bundle(first, "first.zip")
@@ -296,10 +430,15 @@ def test_minimal_hand_made_bundle_previews_then_imports(app: Flask) -> None:
         assert outcome["academicSessions.csv", "year-2024"] is Outcome.CREATE
         assert outcome["academicSessions.csv", "term-2024-fall"] is Outcome.SKIP
         assert outcome["users.csv", "student-1"] is Outcome.CREATE
-        assert outcome["users.csv", "teacher-1"] is Outcome.SKIP
+        assert outcome["users.csv", "teacher-1"] is Outcome.CREATE
+        assert outcome["roles.csv", "role-teacher-1"] is Outcome.CREATE
         assert outcome["roles.csv", "role-student-2"] is Outcome.CREATE
         assert outcome["demographics.csv", "student-1"] is Outcome.CREATE
-        assert outcome["classes.csv", "class-3a"] is Outcome.SKIP
+        assert outcome["classes.csv", "class-3a"] is Outcome.CREATE
+        for row in ("enr-teacher-1", "enr-student-1", "enr-student-2"):
+            assert outcome["enrollments.csv", row] is Outcome.CREATE
+        note = next(r.message for r in plan.rows if r.record == "class-3a")
+        assert "grades 03,04" in note
         assert plan.totals()["total"]["error"] == 0
         assert outcome["users.csv", "guardian-1"] is Outcome.CREATE
         assert outcome["users.csv", "student-1 > guardian-1"] is Outcome.CREATE
@@ -311,9 +450,21 @@ def test_minimal_hand_made_bundle_previews_then_imports(app: Flask) -> None:
             "school years": 1,
             "students": 2,
             "enrollments": 2,
+            "homerooms": 1,
+            "teacher accounts created": 1,
             "guardians": 1,
             "guardian links": 1,
         }
+        homeroom = db.session.scalar(select(Homeroom).where(Homeroom.sourced_id == "class-3a"))
+        assert homeroom is not None
+        assert (homeroom.name, homeroom.grade, homeroom.room) == ("Homeroom 3A", 3, "Room 12")
+        assert [(u.email, u.role, u.active, u.sourced_id) for u in homeroom.teachers] == [
+            ("mrivera@example.org", "teacher", False, "teacher-1")
+        ]
+        placed = db.session.scalars(
+            select(Enrollment.homeroom_id).order_by(Enrollment.sourced_id)
+        ).all()
+        assert placed == [homeroom.id, homeroom.id]
         ada = db.session.scalar(select(Student).where(Student.sourced_id == "student-1"))
         assert ada is not None
         assert (ada.name, ada.birthday, ada.enrolled_on) == (
@@ -331,8 +482,8 @@ def test_minimal_hand_made_bundle_previews_then_imports(app: Flask) -> None:
         batch = db.session.scalar(select(AuditBatch).where(AuditBatch.kind == "oneroster import"))
         assert batch is not None
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.batch_id == batch.id))
-        # A year, two students, two enrollments, a guardian and a link.
-        assert len(list(events)) == 7
+        # A year, a homeroom, two students, two enrollments, a guardian and a link.
+        assert len(list(events)) == 8
         link = db.session.scalar(select(StudentGuardian))
         assert link is not None
         assert (link.student_id, link.relationship, link.contact_order) == (ada.id, "guardian", 1)
@@ -399,6 +550,84 @@ def test_a_row_in_error_is_shown_and_blocks_the_whole_import(
         assert message in errors[1].message
         with pytest.raises(importing.ImportRefused):
             importing.apply_plan(plan)
+    assert counts(app) == before
+
+
+def test_reimport_puts_students_and_teachers_back_audited(app: Flask) -> None:
+    seed_roster(app)
+    first = export_bytes(app)
+    with app.app_context():
+        three_a = db.session.scalar(select(Homeroom).where(Homeroom.name == "3A"))
+        assert three_a is not None
+        three_a.teachers = [u for u in three_a.teachers if u.email.startswith("ann")]
+        three_a.room = "Library"
+        for enrollment in db.session.scalars(
+            select(Enrollment).where(Enrollment.homeroom_id == three_a.id)
+        ):
+            enrollment.homeroom_id = None
+        db.session.commit()
+        plan = importing.plan_bundle(first, "again.zip")
+        changed = {(r.file, r.outcome) for r in plan.rows if r.outcome is not Outcome.UNCHANGED}
+        assert ("classes.csv", Outcome.UPDATE) in changed
+        assert ("enrollments.csv", Outcome.UPDATE) in changed  # Ada back in 3A
+        assert ("enrollments.csv", Outcome.CREATE) in changed  # Bo teaches 3A again
+        importing.apply_plan(plan)
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.note.like("OneRoster again.zip%"))
+        ).all()
+        changes = {event.entity: event.changes for event in events}
+        assert changes["homeroom"]["room"] == ["Library", "Room 12"]
+        assert changes["homeroom"]["teachers"] == [
+            "ann.marie.lee@school.example",
+            "ann.marie.lee@school.example, bo_chen@school.example",
+        ]
+        assert changes["enrollment"]["homeroom"] == [None, "3A"]
+    assert members(export_bytes(app)) == members(first)
+
+
+def test_a_preview_shows_students_and_teachers_the_bundle_takes_out(app: Flask) -> None:
+    seed_roster(app)
+    first = export_bytes(app)
+    with app.app_context():
+        rooms = {h.name: h for h in db.session.scalars(select(Homeroom))}
+        rooms["9C"].teachers.append(User(email="new@school.example", password_hash="x"))
+        ng = db.session.scalar(select(Enrollment).join(Student).where(Student.name == "Ng Ng"))
+        assert ng is not None
+        ng.homeroom_id = rooms["5B"].id
+        db.session.commit()
+        plan = importing.plan_bundle(first, "again.zip")
+        rows = {(r.file, r.record): r for r in plan.rows}
+        assert rows["roles.csv", ng.sourced_id].outcome is Outcome.UPDATE
+        assert "out of its homeroom" in rows["roles.csv", ng.sourced_id].message
+        nine_c = rows["classes.csv", rooms["9C"].sourced_id]
+        assert (nine_c.outcome, nine_c.message) == (Outcome.UPDATE, "teachers")
+        importing.apply_plan(plan)
+    assert members(export_bytes(app)) == members(first)
+
+
+def test_homeroom_rows_in_error_block_the_import(app: Flask) -> None:
+    classes = minimal_files()["classes.csv"] + (
+        "class-3b,,,Homeroom 3B,03,course-hr-03,3B,homeroom,,school-1,year-2024,,,\n"
+        "class-3c,,,Homeroom 3B,03,course-hr-03,3C,homeroom,,school-1,year-2024,,,\n"
+        "class-math,,,Maths,03,course-hr-03,M3,scheduled,,school-1,year-2024,,,\n"
+    )
+    enrollments = minimal_files()["enrollments.csv"] + (
+        "enr-twice,,,class-3b,school-1,student-1,student,,,\n"
+    )
+    bundle = variant(classes_csv=classes, enrollments_csv=enrollments)
+    before = counts(app)
+    with app.app_context():
+        plan = importing.plan_bundle(bundle, "broken.zip")
+        rows = {(r.file, r.record): r for r in plan.rows}
+        db.session.rollback()
+    assert rows["classes.csv", "class-3c"].outcome is Outcome.ERROR
+    assert "called Homeroom 3B" in rows["classes.csv", "class-3c"].message
+    assert rows["classes.csv", "class-math"].outcome is Outcome.SKIP
+    assert rows["enrollments.csv", "enr-twice"].outcome is Outcome.ERROR
+    assert "another homeroom that year (line 3)" in rows["enrollments.csv", "enr-twice"].message
+    assert plan.errors == 2
+    with app.app_context(), pytest.raises(importing.ImportRefused):
+        importing.apply_plan(plan)
     assert counts(app) == before
 
 
@@ -536,7 +765,9 @@ def test_cli_export_writes_a_valid_zip(app: Flask, runner: FlaskCliRunner, tmp_p
     out = tmp_path / "roster.zip"
     result = runner.invoke(args=["oneroster", "export", "--output", str(out)])
     assert result.exit_code == 0, result.output
-    assert "users.csv 7" in result.output  # 5 students, 2 guardians
+    assert "users.csv 9" in result.output  # 5 students, 2 guardians, 2 teachers
+    assert "classes.csv 3" in result.output
+    assert "enrollments.csv 5" in result.output  # 2 students, 3 teachers
     assert validate_bundle(out) == []
 
 
@@ -556,11 +787,14 @@ def test_cli_import_dry_run_writes_nothing_then_import_does(
     before = counts(app)
     result = runner.invoke(args=["oneroster", "import", str(path), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "users.csv: 4 create, 0 update, 0 unchanged, 1 skip, 0 error" in result.output
+    assert "users.csv: 5 create, 0 update, 0 unchanged, 0 skip, 0 error" in result.output
     assert counts(app) == before
     result = runner.invoke(args=["oneroster", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Imported: 1 school years, 2 students, 2 enrollments, 1 guardians" in result.output
+    assert (
+        "Imported: 1 school years, 2 students, 2 enrollments, 1 homerooms, "
+        "1 teacher accounts created, 1 guardians" in result.output
+    )
 
 
 def test_cli_import_of_a_broken_bundle_prints_the_problems(
@@ -621,9 +855,10 @@ def test_upload_preview_and_confirm(app: Flask) -> None:
     done = client.post(
         response.headers["Location"], data={"confirm": "Import"}, follow_redirects=True
     )
-    assert "Imported 1 school years, 2 students, 2 enrollments, 1 guardians" in done.get_data(
-        as_text=True
-    )
+    assert (
+        "Imported 1 school years, 2 students, 2 enrollments, 1 homerooms, "
+        "1 teacher accounts created, 1 guardians"
+    ) in done.get_data(as_text=True)
     assert counts(app)[0] == 2
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import Model
 from webapp.models.student import EMAIL_MAX_LENGTH
-from webapp.models.types import UTCDateTime, utcnow
+from webapp.models.types import UTCDateTime, new_sourced_id, utcnow
 
 
 class Role(enum.StrEnum):
@@ -67,6 +67,8 @@ class User(UserMixin, Model):
             code is accepted twice (OWASP ASVS 5.0 V6.5.1).
         created_at: when the account was created (aware UTC).
         last_login_at: the last successful login (aware UTC), if any.
+        sourced_id: a UUID that names the account to other systems (a OneRoster
+            teacher); NULL-able in the schema (see migration 0016), always set here.
     """
 
     __tablename__ = "users"
@@ -81,10 +83,12 @@ class User(UserMixin, Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_secret: Mapped[str | None] = mapped_column(String(32))
     totp_last_step: Mapped[int | None]
+    sourced_id: Mapped[str] = mapped_column(String(36), nullable=True, default=new_sourced_id)
 
     __table_args__ = (
         CheckConstraint(f"role IN ({_ROLE_SQL})", name="role_known"),
         Index("uq_users_email_lower", func.lower(email), unique=True),
+        Index("uq_users_sourced_id", "sourced_id", unique=True),
     )
 
     def __repr__(self) -> str:

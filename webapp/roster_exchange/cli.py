@@ -63,8 +63,11 @@ def import_command(file: str, dry_run: bool) -> None:
 
     The bundle is checked first; a bundle that breaks a rule of the spec, or any row in
     error, changes nothing (each problem is printed with its file, line and rule).
-    School years, students, their enrollments, guardians and guardians' links are
-    created or updated in one transaction, with audit events; nothing is deleted.
+    School years, students, their enrollments, guardians and guardians' links,
+    homerooms (classes.csv) with their students and teachers (enrollments.csv) are
+    created or updated in one transaction, with audit events; nothing is deleted. A
+    teacher without an account here gets a deactivated teacher account, without a
+    password, for an administrator to activate.
     """
     limit = importing.max_bundle_bytes(current_app.config)
     if os.path.getsize(file) > limit:

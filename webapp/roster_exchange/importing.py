@@ -29,7 +29,16 @@ from webapp.oneroster.problems import Problem
 from webapp.oneroster.spec import FILES_BY_STEM
 from webapp.oneroster.validate import validate_bundle
 from webapp.roster_exchange import writing
-from webapp.roster_exchange.files import academic_sessions, demographics, guardians, roles, users
+from webapp.roster_exchange.files import (
+    academic_sessions,
+    classes,
+    demographics,
+    enrollments,
+    guardians,
+    roles,
+    teachers,
+    users,
+)
 from webapp.roster_exchange.planning import Outcome, Plan, records
 
 #: Files the import does not read, with the reason the preview gives for their rows.
@@ -92,8 +101,11 @@ def plan_bundle(data: bytes, filename: str, today: date | None = None) -> Plan:
         users.plan_rows(plan, archive, today)
         guardians.plan_links(plan)
         roles.plan_rows(plan)
+        teachers.plan_roles(plan)
         demographics.plan_rows(plan, archive, today)
-        read = {"academicSessions", "roles", "users", "demographics"}
+        classes.plan_rows(plan, archive, today)
+        enrollments.plan_rows(plan, archive)
+        read = {"academicSessions", "roles", "users", "demographics", "classes", "enrollments"}
         for spec in FILES_BY_STEM.values():
             if spec.stem in read:
                 continue
@@ -121,7 +133,8 @@ def apply_plan(
             page deletes its stored upload there).
 
     Returns:
-        Records written per kind: ``{"school years": 1, "students": 120, "enrollments": 120}``.
+        Records written per kind: ``{"school years": 1, "students": 120, "enrollments": 120,
+        "homerooms": 5, "teacher accounts created": 2, ...}``.
 
     Raises:
         ImportRefused: the plan has errors, or the database refused a row.
@@ -136,8 +149,10 @@ def apply_plan(
         batch = trail.new_batch("oneroster import", f"OneRoster import {plan.filename}")
         events = writing.Events(plan, batch)
         years = writing.write_years(plan, events)
+        teacher_ids = writing.write_teachers(plan)
+        homeroom_ids = writing.write_homerooms(plan, events, teacher_ids)
         student_ids = writing.write_students(plan, events)
-        enrollments = writing.write_enrollments(plan, events, student_ids)
+        enrollment_count = writing.write_enrollments(plan, events, student_ids, homeroom_ids)
         guardian_count = writing.write_guardians(plan, events, student_ids)
         events.write()
         if finish is not None:
@@ -153,7 +168,9 @@ def apply_plan(
     return {
         "school years": years,
         "students": students,
-        "enrollments": enrollments,
+        "enrollments": enrollment_count,
+        "homerooms": events.counts.get(Entity.HOMEROOM.value, 0),
+        "teacher accounts created": sum(1 for t in plan.teachers.values() if t.user is None),
         "guardians": guardian_count,
         "guardian links": len(plan.links),
     }

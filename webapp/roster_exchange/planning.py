@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from webapp.models import Enrollment, SchoolYear, Student
+from webapp.models import Enrollment, Homeroom, SchoolYear, Student, User
 from webapp.models.guardian import Guardian
 from webapp.oneroster.archive import Records
 from webapp.oneroster.spec import FILES_BY_STEM
@@ -99,6 +99,44 @@ class EnrollmentChange:
     values: dict[str, Any]
     enrollment: Enrollment | None
     line: int
+    #: Whether enrollments.csv places this enrollment (it is in the bundle), and then
+    #: the sourcedId of its homeroom (None: in no homeroom).
+    placed: bool = False
+    homeroom: str | None = None
+
+
+@dataclass
+class HomeroomChange:
+    """A homeroom to create or update (``homeroom`` None for a new one).
+
+    Attributes:
+        year_sourced_id: its school year (one of the plan's years).
+        values: ``name``, ``grade`` and ``room``.
+        teachers: the sourcedIds of its teachers, when enrollments.csv is in the bundle
+            (None leaves them as they are).
+    """
+
+    sourced_id: str
+    year_sourced_id: str
+    values: dict[str, Any]
+    homeroom: Homeroom | None
+    line: int
+    teachers: list[str] | None = None
+
+
+@dataclass
+class TeacherChange:
+    """A teacher of the bundle: an existing account (``user``), or one to create.
+
+    Attributes:
+        email: the account's email (a new account's login name).
+        user: the account matched by sourcedId, else by email; None for a new one.
+    """
+
+    sourced_id: str
+    email: str
+    user: User | None
+    line: int
 
 
 @dataclass
@@ -157,6 +195,9 @@ class Plan:
         links: the new links of students to guardians.
         guardian_roles: roles.csv's guardian roles ``(line, sourcedId, role)`` by user.
         agents: users.csv's agentSourcedIds of each student and guardian read.
+        teacher_roles: roles.csv's teacher roles ``(line, sourcedId)`` by user.
+        teachers: the teachers accepted from users.csv, by sourcedId.
+        homerooms: the homerooms to create or update, by sourcedId.
     """
 
     filename: str
@@ -170,6 +211,9 @@ class Plan:
     links: list[LinkChange] = field(default_factory=list)
     guardian_roles: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
     agents: dict[str, list[str]] = field(default_factory=dict)
+    teacher_roles: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    teachers: dict[str, TeacherChange] = field(default_factory=dict)
+    homerooms: dict[str, HomeroomChange] = field(default_factory=dict)
 
     def add(self, file: str, line: int, outcome: Outcome, record: str, message: str = "") -> None:
         """Record what a row does."""

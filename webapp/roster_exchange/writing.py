@@ -9,6 +9,8 @@ inserted in batches (:class:`Events`).
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Mapping
 from datetime import date
 from types import SimpleNamespace
@@ -23,9 +25,23 @@ from webapp.fields.enrollment import ENROLLMENT
 from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
-from webapp.models import Action, AuditBatch, AuditEvent, Enrollment, Entity, SchoolYear, Student
+from webapp.homerooms import service as homeroom_service
+from webapp.models import (
+    Action,
+    AuditBatch,
+    AuditEvent,
+    Enrollment,
+    Entity,
+    Homeroom,
+    Role,
+    SchoolYear,
+    Student,
+    User,
+)
 from webapp.models.guardian import Guardian, GuardianPhone, StudentGuardian
 from webapp.models.student import NAME_MAX_LENGTH
+from webapp.models.types import utcnow
+from webapp.roster_exchange.files.classes import NEW_CAPACITY
 from webapp.roster_exchange.planning import Plan
 from webapp.students import guardians as guardian_writes
 
@@ -35,6 +51,8 @@ GUARDIAN_FIELDS = tuple(field.name for field in GUARDIAN.audited)
 CHUNK = 2_000
 #: sourcedIds per ``IN (...)`` when reading the new ids back.
 LOOKUP_BATCH = 500
+
+logger = logging.getLogger("webapp.auth")
 
 
 class Events:
@@ -155,6 +173,80 @@ def _update(record: object, values: Mapping[str, Any]) -> None:
         setattr(record, name, value)
 
 
+def write_teachers(plan: Plan) -> dict[str, User]:
+    """Create the plan's new teacher accounts and give matched accounts the bundle's
+    sourcedId; return every teacher's account by sourcedId.
+
+    A new account has the ``teacher`` role, is deactivated and has no usable password
+    (its hash is no scrypt hash, so no password verifies); an administrator activates
+    it. Accounts have no audit entity: each creation is logged (``webapp.auth``), and
+    the homerooms' events list their teachers' emails.
+    """
+    accounts: dict[str, User] = {}
+    for change in plan.teachers.values():
+        user = change.user
+        if user is None:
+            user = User(
+                email=change.email,
+                role=Role.TEACHER.value,
+                active=False,
+                password_hash="!" + secrets.token_hex(16),
+                sourced_id=change.sourced_id,
+            )
+            db.session.add(user)
+            db.session.flush()
+            logger.info(
+                "Account created by OneRoster import %s: user_id=%s email=%s role=teacher"
+                " (deactivated)",
+                plan.filename,
+                user.id,
+                user.email,
+            )
+        elif user.sourced_id != change.sourced_id:
+            user.sourced_id = change.sourced_id
+        accounts[change.sourced_id] = user
+    db.session.flush()
+    return accounts
+
+
+def write_homerooms(plan: Plan, events: Events, teachers: dict[str, User]) -> dict[str, int]:
+    """Create and update the plan's homerooms (a few: through the ORM) and set their
+    teachers; return every homeroom's id by sourcedId."""
+    ids: dict[str, int] = {}
+    for change in plan.homerooms.values():
+        homeroom = change.homeroom
+        before = homeroom_service.audited(homeroom) if homeroom is not None else {}
+        if homeroom is None:
+            year = plan.years[change.year_sourced_id].year
+            assert year is not None
+            homeroom = Homeroom(
+                sourced_id=change.sourced_id,
+                school_year_id=year.id,
+                capacity=NEW_CAPACITY,
+                teachers=[],
+            )
+            db.session.add(homeroom)
+        _update(homeroom, change.values)
+        if change.teachers is not None:
+            chosen = sorted((teachers[key] for key in change.teachers), key=lambda u: u.email)
+            if [u.id for u in homeroom.teachers] != [u.id for u in chosen]:
+                homeroom.teachers = chosen
+                homeroom.updated_at = utcnow()  # the link table is not the row
+        db.session.flush()
+        ids[change.sourced_id] = homeroom.id
+        changes = trail.diff(before, homeroom_service.audited(homeroom), homeroom_service.AUDITED)
+        if changes:
+            events.add(
+                Entity.HOMEROOM,
+                homeroom.id,
+                changes,
+                created=change.homeroom is None,
+                file="classes.csv",
+                line=change.line,
+            )
+    return ids
+
+
 def write_students(plan: Plan, events: Events) -> dict[str, int]:
     """Create (in bulk) and update the plan's students; return every student's id by
     sourcedId."""
@@ -204,8 +296,11 @@ def write_students(plan: Plan, events: Events) -> dict[str, int]:
     return ids
 
 
-def write_enrollments(plan: Plan, events: Events, student_ids: dict[str, int]) -> int:
-    """Create (in bulk) and update the plan's enrollments; return how many changed."""
+def write_enrollments(
+    plan: Plan, events: Events, student_ids: dict[str, int], homeroom_ids: dict[str, int]
+) -> int:
+    """Create (in bulk) and update the plan's enrollments, and put those that
+    enrollments.csv places in their homerooms; return how many changed."""
     new = [c for c in plan.enrollments.values() if c.enrollment is None]
     rows = []
     for change in new:
@@ -219,6 +314,7 @@ def write_enrollments(plan: Plan, events: Events, student_ids: dict[str, int]) -
                 "sourced_id": change.sourced_id,
                 "student_id": student_ids[change.student_sourced_id],
                 "school_year_id": year.id,
+                "homeroom_id": homeroom_ids[change.homeroom] if change.homeroom else None,
             }
         )
     written = 0
@@ -243,6 +339,8 @@ def write_enrollments(plan: Plan, events: Events, student_ids: dict[str, int]) -
         before = ENROLLMENT.snapshot(enrollment)
         _update(enrollment, change.values)
         changes = _changed(ENROLLMENT, before, enrollment)
+        if change.placed:
+            changes.update(_place(enrollment, change.homeroom, homeroom_ids))
         if changes:
             name = plan.students[change.student_sourced_id].values["name"]
             events.add(
@@ -257,6 +355,21 @@ def write_enrollments(plan: Plan, events: Events, student_ids: dict[str, int]) -
             written += 1
     db.session.flush()
     return written
+
+
+def _place(
+    enrollment: Enrollment, homeroom: str | None, homeroom_ids: dict[str, int]
+) -> dict[str, list[Any]]:
+    """Put a stored enrollment in ``homeroom`` (a sourcedId, None for none); return the
+    audit changes, as the homeroom assignment records them (names and ids)."""
+    new_id = homeroom_ids[homeroom] if homeroom else None
+    old_id = enrollment.homeroom_id
+    if old_id == new_id:
+        return {}
+    old = enrollment.homeroom.name if enrollment.homeroom is not None else None
+    new = db.session.get(Homeroom, new_id).name if new_id is not None else None  # type: ignore[union-attr]
+    enrollment.homeroom_id = new_id
+    return {"homeroom": [old, new], "homeroom_id": [old_id, new_id]}
 
 
 def write_guardians(plan: Plan, events: Events, student_ids: dict[str, int]) -> int:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from webapp.roster_exchange.files import (
     academic_sessions,
+    classes,
     courses,
     demographics,
+    enrollments,
     orgs,
     roles,
     users,
 )
 
 #: The modules of the exported files, in the order of the binding's sections.
-EXPORTED = (academic_sessions, courses, demographics, orgs, roles, users)
+EXPORTED = (academic_sessions, classes, courses, demographics, enrollments, orgs, roles, users)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Enrollment
+from webapp.models import Enrollment, Homeroom
 from webapp.roster_exchange.files.base import ExportContext
 from webapp.roster_exchange.ids import ceds_grade, course_id
 
@@ -22,14 +22,11 @@ STEM = "courses"
 
 
 def grades_of(context: ExportContext) -> list[int]:
-    """The grades that have an enrollment in the exported year, in order."""
-    statement = (
-        select(Enrollment.grade)
-        .where(Enrollment.school_year_id == context.year.id)
-        .distinct()
-        .order_by(Enrollment.grade)
-    )
-    return list(db.session.scalars(statement))
+    """The grades that have an enrollment or a homeroom in the exported year, in order."""
+    year_id = context.year.id
+    enrolled = select(Enrollment.grade).where(Enrollment.school_year_id == year_id)
+    homerooms = select(Homeroom.grade).where(Homeroom.school_year_id == year_id)
+    return sorted(set(db.session.scalars(enrolled.union(homerooms))))
 
 
 def course_title(grade: int) -> str:

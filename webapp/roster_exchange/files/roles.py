@@ -4,7 +4,7 @@ Export, per enrollment of the year: ``sourcedId`` the enrollment's stored UUID,
 ``userSourcedId`` the student's, ``roleType`` primary, ``role`` student, ``beginDate``
 the day the enrollment began, ``endDate`` the day the student left (withdrew, graduated
 or transferred; blank while enrolled), ``orgSourcedId`` the school. Then each
-guardian's role (:mod:`.guardians`).
+guardian's role (:mod:`.guardians`) and each teacher's (:mod:`.teachers`).
 
 Import: each student role is an enrollment in a school year (:func:`plan_rows`); the
 role's org is not read (the bundle may hold several schools; all go to this one).
@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Enrollment, Status, Student
-from webapp.roster_exchange.files import guardians
+from webapp.roster_exchange.files import guardians, teachers
 from webapp.roster_exchange.files.base import ExportContext, iso, stream
 from webapp.roster_exchange.planning import (
     EnrollmentChange,
@@ -66,6 +66,7 @@ def export_rows(context: ExportContext) -> Iterator[list[str]]:
         ]
     for role_id, user_id, role in guardians.export_roles(context):
         yield [role_id, "", "", user_id, "primary", role, "", "", school, ""]
+    yield from teachers.export_roles(context)
 
 
 FILE = "roles.csv"
@@ -83,6 +84,9 @@ def collect(plan: Plan, archive: zipfile.ZipFile) -> None:
             plan.guardian_roles.setdefault(row["userSourcedId"], []).append(
                 (line, row["sourcedId"], row["role"])
             )
+            continue
+        if row["role"] == "teacher":
+            plan.teacher_roles.setdefault(row["userSourcedId"], []).append((line, row["sourcedId"]))
             continue
         if row["role"] != "student":
             plan.add(FILE, line, Outcome.SKIP, row["sourcedId"], f"a {row['role']} role")

@@ -14,6 +14,8 @@ Export, per student enrolled in the year (any status):
 * Left blank: userIds, middleName, identifier (our ids differ between databases), sms,
   phone, password, userMasterIdentifier, the preferred names, pronouns.
 
+Guardians (:mod:`.guardians`) and teachers (:mod:`.teachers`) follow the students.
+
 Import: users with a student role in roles.csv become students (:func:`plan_rows`):
 name from givenName, middleName and familyName, email, and the grade from ``grades``.
 enabledUser is not read: whether a student has left is roles.csv's ``endDate``.
@@ -33,7 +35,7 @@ from webapp.fields.base import FieldError
 from webapp.fields.student import STUDENT
 from webapp.models import Enrollment, Status, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.roster_exchange.files import guardians
+from webapp.roster_exchange.files import guardians, teachers
 from webapp.roster_exchange.files.base import ExportContext, join_name, split_name, stream
 from webapp.roster_exchange.ids import ceds_grade
 from webapp.roster_exchange.planning import Outcome, Plan, StudentChange, check_sourced_id, records
@@ -91,7 +93,8 @@ def user_row(
 
 
 def export_rows(context: ExportContext) -> Iterator[list[str]]:
-    """The users.csv rows: the year's students, then their guardians, each by sourcedId."""
+    """The users.csv rows: the year's students, their guardians, then the teachers of
+    its homerooms, each by sourcedId."""
     statement = (
         select(Student.sourced_id, Student.name, Student.email, Enrollment.grade, Enrollment.status)
         .join(Enrollment, Enrollment.student_id == Student.id)
@@ -116,6 +119,8 @@ def export_rows(context: ExportContext) -> Iterator[list[str]]:
         yield user_row(
             sourced_id, True, name, email, school, agents=agents_of, sms=sms, phone=phone
         )
+    for sourced_id, active, name, email in teachers.export_users(context):
+        yield user_row(sourced_id, active, name, email, school)
 
 
 FILE = "users.csv"
@@ -180,8 +185,11 @@ def plan_rows(plan: Plan, archive: zipfile.ZipFile, today: date) -> None:
         if sourced_id not in plan.student_roles:
             if sourced_id in plan.guardian_roles:
                 guardians.plan_user(plan, line, row, stored_guardians, today)
+            elif sourced_id in plan.teacher_roles:
+                teachers.plan_user(plan, line, row)
             else:
-                plan.add(FILE, line, Outcome.SKIP, sourced_id, "neither a student nor a guardian")
+                message = "neither a student, a guardian nor a teacher"
+                plan.add(FILE, line, Outcome.SKIP, sourced_id, message)
             continue
         try:
             values = _values(row, today)
