@@ -45,7 +45,6 @@ from webapp.roster_exchange import exporting, importing, settings
 from webapp.roster_exchange.files import teachers
 from webapp.roster_exchange.files.users import join_name, split_name
 from webapp.roster_exchange.planning import Outcome
-from webapp.users import service as users_service
 
 SETTINGS: dict[str, Any] = {
     "ONEROSTER_SCHOOL_SOURCED_ID": "school-hill",
@@ -395,19 +394,17 @@ def test_round_trip_export_import_export_is_row_for_row_identical(
             plan = importing.plan_bundle(first, "first.zip")
             assert plan.errors == 0
             importing.apply_plan(plan)
-            # The teachers' accounts are new here: deactivated, no password verifies,
-            # until an administrator activates them (as docs/oneroster.md says).
+            # The teachers' accounts are new here: active as the bundle says, and no
+            # password verifies until an administrator sets one (docs/oneroster.md).
             emails = ["ann.marie.lee@school.example", "bo_chen@school.example"]
             created = db.session.scalars(
                 select(User).where(User.email.in_(emails)).order_by(User.email)
             ).all()
             assert [(u.email, u.role, u.active) for u in created] == [
-                ("ann.marie.lee@school.example", "teacher", False),
-                ("bo_chen@school.example", "teacher", False),
+                ("ann.marie.lee@school.example", "teacher", True),
+                ("bo_chen@school.example", "teacher", True),
             ]
             assert not any(verify_password(u.password_hash, "x") for u in created)
-            for user in created:
-                users_service.activate(user)
         assert members(export_bytes(other)) == members(first)
         with other.app_context():
             again = importing.plan_bundle(first, "first.zip")
@@ -459,7 +456,7 @@ def test_minimal_hand_made_bundle_previews_then_imports(app: Flask) -> None:
         assert homeroom is not None
         assert (homeroom.name, homeroom.grade, homeroom.room) == ("Homeroom 3A", 3, "Room 12")
         assert [(u.email, u.role, u.active, u.sourced_id) for u in homeroom.teachers] == [
-            ("mrivera@example.org", "teacher", False, "teacher-1")
+            ("mrivera@example.org", "teacher", True, "teacher-1")  # enabledUser true
         ]
         placed = db.session.scalars(
             select(Enrollment.homeroom_id).order_by(Enrollment.sourced_id)

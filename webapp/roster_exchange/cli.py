@@ -66,8 +66,8 @@ def import_command(file: str, dry_run: bool) -> None:
     School years, students, their enrollments, guardians and guardians' links,
     homerooms (classes.csv) with their students and teachers (enrollments.csv) are
     created or updated in one transaction, with audit events; nothing is deleted. A
-    teacher without an account here gets a deactivated teacher account, without a
-    password, for an administrator to activate.
+    teacher without an account here gets a teacher account, active as its enabledUser
+    says, without a password until an administrator sets one.
     """
     limit = importing.max_bundle_bytes(current_app.config)
     if os.path.getsize(file) > limit:

@@ -131,12 +131,15 @@ class TeacherChange:
     Attributes:
         email: the account's email (a new account's login name).
         user: the account matched by sourcedId, else by email; None for a new one.
+        enabled: the row's ``enabledUser``: whether a new account is active (it has no
+            usable password either way).
     """
 
     sourced_id: str
     email: str
     user: User | None
     line: int
+    enabled: bool = False
 
 
 @dataclass

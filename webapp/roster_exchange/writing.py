@@ -177,10 +177,11 @@ def write_teachers(plan: Plan) -> dict[str, User]:
     """Create the plan's new teacher accounts and give matched accounts the bundle's
     sourcedId; return every teacher's account by sourcedId.
 
-    A new account has the ``teacher`` role, is deactivated and has no usable password
-    (its hash is no scrypt hash, so no password verifies); an administrator activates
-    it. Accounts have no audit entity: each creation is logged (``webapp.auth``), and
-    the homerooms' events list their teachers' emails.
+    A new account has the ``teacher`` role, is active as the bundle's ``enabledUser``
+    says, and has no usable password (its hash is no scrypt hash, so no password
+    verifies) until an administrator sets one. Accounts have no audit entity: each
+    creation is logged (``webapp.auth``), and the homerooms' events list their teachers'
+    emails.
     """
     accounts: dict[str, User] = {}
     for change in plan.teachers.values():
@@ -189,7 +190,7 @@ def write_teachers(plan: Plan) -> dict[str, User]:
             user = User(
                 email=change.email,
                 role=Role.TEACHER.value,
-                active=False,
+                active=change.enabled,
                 password_hash="!" + secrets.token_hex(16),
                 sourced_id=change.sourced_id,
             )
@@ -197,10 +198,11 @@ def write_teachers(plan: Plan) -> dict[str, User]:
             db.session.flush()
             logger.info(
                 "Account created by OneRoster import %s: user_id=%s email=%s role=teacher"
-                " (deactivated)",
+                " active=%s, no password",
                 plan.filename,
                 user.id,
                 user.email,
+                user.active,
             )
         elif user.sourced_id != change.sourced_id:
             user.sourced_id = change.sourced_id

@@ -11,10 +11,11 @@ school, its sourcedId derived from the account's.
 
 Import (:func:`plan_user`): a user with a teacher role in roles.csv is matched to an
 account by sourcedId, then by email (the account then takes the bundle's sourcedId). A
-teacher with no account gets a new one: role ``teacher``, **deactivated**, with no
-usable password; an administrator activates it (``flask users activate EMAIL``, then
-``flask users set-password EMAIL``). An existing account keeps its role, state and
-password. Names are not read (accounts have none). A teacher without an email cannot
+teacher with no account gets a new one: role ``teacher``, active as the row's
+``enabledUser`` says (so that a round trip gives the same bundle), and with **no usable
+password**: nobody signs in to it until an administrator sets one (``flask users
+set-password EMAIL`` or the accounts page). An existing account keeps its role, state
+and password. Names are not read (accounts have none). A teacher without an email cannot
 have an account and is skipped, with a note.
 """
 
@@ -119,9 +120,14 @@ def plan_user(plan: Plan, line: int, row: dict[str, str]) -> None:
     if problem is not None:
         plan.add(USERS_FILE, line, Outcome.ERROR, sourced_id, problem)
         return
-    plan.teachers[sourced_id] = TeacherChange(sourced_id, address, user, line)
+    enabled = row["enabledUser"].strip().lower() == "true"
+    plan.teachers[sourced_id] = TeacherChange(sourced_id, address, user, line, enabled)
     if user is None:
-        message = f"teacher {address}: a new account, deactivated until an admin activates it"
+        state = "active" if enabled else "deactivated"
+        message = (
+            f"teacher {address}: a new account ({state}), without a password until an "
+            "administrator sets one"
+        )
         plan.add(USERS_FILE, line, Outcome.CREATE, sourced_id, message)
     elif user.sourced_id != sourced_id:
         plan.add(USERS_FILE, line, Outcome.UPDATE, sourced_id, f"sourcedId of {user.email}")
