@@ -28,6 +28,7 @@ from tests.conftest import make_app
 from tests.helpers import add_student
 from tests.test_oneroster_spec import make_zip, minimal_files, replace, variant
 from webapp.auth.passwords import verify_password
+from webapp.database import OWN_TRANSACTIONS_ATTR
 from webapp.extensions import db
 from webapp.models import (
     AuditBatch,
@@ -877,3 +878,10 @@ def test_confirm_after_the_records_changed_shows_the_new_preview(
     assert "changed since this preview" in page
     assert "Nothing to import" in page  # the new preview: everything is there already
     assert counts(app)[3] == events
+
+
+def test_the_upload_plans_without_the_write_lock(app: Flask) -> None:
+    """Planning a bundle only reads and may take seconds: the upload's view opens its own
+    (short) write transaction to store it, instead of holding SQLite's write lock from the
+    start of the request (issue 18, finding 2)."""
+    assert getattr(app.view_functions["oneroster.index"], OWN_TRANSACTIONS_ATTR, False)
