@@ -10,6 +10,11 @@ Chromium is Debian's ``/usr/bin/chromium`` (``make test`` installs it through
 ``scripts/install-system-deps.sh``), driven by Playwright's sync API: Playwright's own
 browser download does not work on our machines.
 
+The browser tests of the students' pages, the homerooms (the teacher's scope) and the
+tutorial takeover run on both databases; the others run on SQLite only (marked
+``sqlite_only``): their pages issue the same queries as the request tests, which run on
+both, and each Chromium run costs seconds of CPU that ``make test``'s budget needs.
+
 Set ``SCREENSHOT_DIR`` to keep the screenshots that tests take with the ``screenshot``
 fixture; without it they are not written.
 """

@@ -14,7 +14,10 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import assert_accessible, log_in
 
-pytestmark = pytest.mark.browser
+# The pages are the same on both databases: the browser runs them on SQLite (request
+# tests cover PostgreSQL; test_students_flow, test_homeroom_flow and the takeover run
+# the browser on both).
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 DETAIL_URL = re.compile(r"/students/(\d+)(#guardians)?$")
 

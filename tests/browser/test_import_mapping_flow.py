@@ -29,7 +29,10 @@ from tests.browser.conftest import assert_accessible, log_in
 if TYPE_CHECKING:
     from bench.server import Server as LiveServer
 
-pytestmark = pytest.mark.browser
+# The pages are the same on both databases: the browser runs them on SQLite (request
+# tests cover PostgreSQL; test_students_flow, test_homeroom_flow and the takeover run
+# the browser on both).
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 PREVIEW_URL = re.compile(r"/students/import/[A-Za-z0-9_-]{32}$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -13,7 +13,10 @@ from tests.browser.conftest import PAGE_TIMEOUT_MS, log_in
 if TYPE_CHECKING:
     from bench.server import Server
 
-pytestmark = pytest.mark.browser
+# The pages are the same on both databases: the browser runs them on SQLite (request
+# tests cover PostgreSQL; test_students_flow, test_homeroom_flow and the takeover run
+# the browser on both).
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 
 def test_viewer_is_refused_editor_edits_and_reverts_from_history(

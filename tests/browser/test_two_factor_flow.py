@@ -21,7 +21,10 @@ from tests.browser.conftest import HOME, PAGE_TIMEOUT_MS, assert_accessible, log
 if TYPE_CHECKING:
     from bench.server import Server
 
-pytestmark = pytest.mark.browser
+# The pages are the same on both databases: the browser runs them on SQLite (request
+# tests cover PostgreSQL; test_students_flow, test_homeroom_flow and the takeover run
+# the browser on both).
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 
 def test_set_up_two_factor_then_sign_in_with_a_code(
