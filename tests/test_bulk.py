@@ -9,12 +9,14 @@ import io
 import re
 from datetime import date
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from tests.helpers import add_student, current_enrollment
 from tests.test_homerooms import add_homeroom, add_next_year
 from webapp.extensions import db
+from webapp.homerooms import service as homeroom_service
 from webapp.models import AuditBatch, AuditEvent
 
 
@@ -38,7 +40,7 @@ def test_assign_the_ticked_students_after_confirmation(app: Flask) -> None:
     form = {
         "student": [str(ada), str(bob)],
         "bulk-action": "homeroom",
-        "bulk-homeroom": str(homeroom),
+        "bulk-homeroom": "5A",
     }
     preview = client.post("/students/bulk", data=form)
     html = preview.get_data(as_text=True)
@@ -61,7 +63,7 @@ def test_every_row_matching_the_search(app: Flask) -> None:
     homeroom = add_homeroom(app, "5A")
     ada, bob, _cyd = three(app)
     client = app.test_client(user="editor")
-    form = {"every": "1", "q": "b", "bulk-action": "homeroom", "bulk-homeroom": str(homeroom)}
+    form = {"every": "1", "q": "b", "bulk-action": "homeroom", "bulk-homeroom": "5A"}
     html = client.post("/students/bulk", data=form).get_data(as_text=True)
     assert "1 student will move into 5A" in html
     client.post("/students/bulk/apply", data={**form, "bulk-seen": seen_of(html)})
@@ -107,20 +109,20 @@ def test_nothing_selected_or_no_homeroom_is_422(app: Flask) -> None:
     client = app.test_client(user="editor")
     homeroom = add_homeroom(app, "5A")
     response = client.post(
-        "/students/bulk", data={"bulk-action": "homeroom", "bulk-homeroom": str(homeroom)}
+        "/students/bulk", data={"bulk-action": "homeroom", "bulk-homeroom": "5A"}
     )
     assert response.status_code == 422
     assert "Tick at least one student" in response.get_data(as_text=True)
     response = client.post("/students/bulk", data={"student": ["1"], "bulk-action": "homeroom"})
     assert response.status_code == 422
-    assert "Choose the homeroom to assign the students to." in response.get_data(as_text=True)
+    assert "Type the name of the homeroom to assign the students to." in response.get_data(as_text=True)
 
 
 def test_a_stale_confirmation_is_409_and_changes_nothing(app: Flask) -> None:
     homeroom = add_homeroom(app, "5A")
     ada, _bob, _ = three(app)
     client = app.test_client(user="editor")
-    form = {"student": [str(ada)], "bulk-action": "homeroom", "bulk-homeroom": str(homeroom)}
+    form = {"student": [str(ada)], "bulk-action": "homeroom", "bulk-homeroom": "5A"}
     seen = seen_of(client.post("/students/bulk", data=form).get_data(as_text=True))
     client.post(
         f"/students/{ada}/enrollments/{current_enrollment(app, ada).id}",
@@ -135,10 +137,37 @@ def test_a_stale_confirmation_is_409_and_changes_nothing(app: Flask) -> None:
 def test_another_years_homeroom_is_refused(app: Flask) -> None:
     other = add_homeroom(app, "5A", school_year_id=add_next_year(app))
     ada, _, _ = three(app)
-    form = {"student": [str(ada)], "bulk-action": "homeroom", "bulk-homeroom": str(other)}
+    form = {"student": [str(ada)], "bulk-action": "homeroom", "bulk-homeroom": "5A"}
     response = app.test_client(user="editor").post("/students/bulk", data=form)
     assert response.status_code == 422
+    assert "There is no homeroom called “5A” in" in response.get_data(as_text=True)
     assert current_enrollment(app, ada).homeroom_id is None
+
+
+def test_the_homeroom_is_found_by_name_ignoring_case_and_spaces(app: Flask) -> None:
+    homeroom = add_homeroom(app, "5A")
+    ada, _, _ = three(app)
+    form = {"student": [str(ada)], "bulk-action": "homeroom", "bulk-homeroom": " 5a "}
+    html = app.test_client(user="editor").post("/students/bulk", data=form).get_data(as_text=True)
+    assert "1 student will move into 5A" in html
+    client = app.test_client(user="editor")
+    seen = seen_of(html)
+    client.post("/students/bulk/apply", data={**form, "bulk-seen": seen})
+    assert current_enrollment(app, ada).homeroom_id == homeroom
+
+
+def test_the_roster_suggests_a_bounded_list_of_homerooms(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many homerooms the year has, the roster page names at most a few."""
+    for name in ("5A", "5B"):
+        add_homeroom(app, name)
+    three(app)
+    monkeypatch.setattr(homeroom_service, "SUGGESTION_LIMIT", 1)
+    html = app.test_client(user="editor").get("/students/").get_data(as_text=True)
+    datalist = re.search(r'<datalist id="bulk-homerooms">(.*?)</datalist>', html, re.S)
+    assert datalist is not None
+    assert datalist.group(1).count("<option") == 1
 
 
 def test_export_the_selection(app: Flask) -> None:

@@ -87,15 +87,41 @@ def label(homeroom: Homeroom) -> str:
     return f"{homeroom.name} ({year.name if year else homeroom.school_year_id})"
 
 
-def homeroom_choices(year_id: int) -> list[tuple[int, str, int, int]]:
-    """``(id, name, grade, capacity)`` of a year's homerooms by grade and name (one
-    light statement, for a choice of homeroom)."""
+#: Most homerooms a form suggests (a ``<datalist>``): a district has thousands, and a page
+#: that listed them all would grow with the district.
+SUGGESTION_LIMIT = 200
+
+
+def homeroom_suggestions(year_id: int, grade: int | None = None) -> list[tuple[str, int, int]]:
+    """``(name, grade, capacity)`` of at most :data:`SUGGESTION_LIMIT` of a year's
+    homerooms, by grade and name: those of ``grade`` when given (one light statement, for
+    a form's suggestions)."""
     statement = (
-        select(Homeroom.id, Homeroom.name, Homeroom.grade, Homeroom.capacity)
+        select(Homeroom.name, Homeroom.grade, Homeroom.capacity)
         .where(Homeroom.school_year_id == year_id)
         .order_by(Homeroom.grade, Homeroom.name)
+        .limit(SUGGESTION_LIMIT)
     )
-    return [(int(i), str(n), int(g), int(c)) for i, n, g, c in db.session.execute(statement)]
+    if grade is not None:
+        statement = statement.where(Homeroom.grade == grade)
+    return [(str(n), int(g), int(c)) for n, g, c in db.session.execute(statement)]
+
+
+def homeroom_named(year_id: int, name: str) -> Homeroom | None:
+    """The year's homeroom called ``name`` (surrounding spaces ignored), or, if no name is
+    exactly that, the only one equal to it ignoring case; ``None`` otherwise."""
+    name = name.strip()
+    exact = db.session.scalar(
+        select(Homeroom).where(Homeroom.school_year_id == year_id, Homeroom.name == name)
+    )
+    if exact is not None or not name:
+        return exact
+    matches = db.session.scalars(
+        select(Homeroom)
+        .where(Homeroom.school_year_id == year_id, func.lower(Homeroom.name) == name.lower())
+        .limit(2)
+    ).all()
+    return matches[0] if len(matches) == 1 else None
 
 
 def get_homeroom(homeroom_id: int, viewer: User | None = None) -> Homeroom | None:

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.homerooms import assignments
-from webapp.homerooms.service import HomeroomError, get_homeroom, homeroom_choices
+from webapp.homerooms.service import HomeroomError, homeroom_named, homeroom_suggestions
 from webapp.models import Role, SchoolYear
 from webapp.students import bp, bulk, roster
 from webapp.students.forms import BULK_ACTIONS, BulkForm
@@ -38,13 +38,15 @@ def read_selection() -> bulk.Selection:
     return bulk.Selection(query, ids)
 
 
-def new_form(year: SchoolYear | None = None) -> BulkForm:
-    """The bulk action form, offering the homerooms of ``year`` (the current one)."""
-    choices = [
-        (str(homeroom_id), f"{name} (grade {grade}, capacity {capacity})")
-        for homeroom_id, name, grade, capacity in homeroom_choices((year or current_year()).id)
-    ]
-    return BulkForm(homerooms=choices)
+def new_form() -> BulkForm:
+    """The bulk action form (the posted values, on a POST)."""
+    return BulkForm()
+
+
+def suggestions(year: SchoolYear, grade: int | None) -> list[tuple[str, int, int]]:
+    """The homerooms the roster's bulk bar suggests: ``grade``'s when the roster shows one
+    grade, at most :data:`~webapp.homerooms.service.SUGGESTION_LIMIT`."""
+    return homeroom_suggestions(year.id, grade)
 
 
 def _plan(form: BulkForm, selection: bulk.Selection) -> dict[str, Any]:
@@ -56,9 +58,9 @@ def _plan(form: BulkForm, selection: bulk.Selection) -> dict[str, Any]:
     year = current_year()
     rows = bulk.selected_rows(selection, current_user, year.id)
     if form.action.data == "homeroom":
-        homeroom = get_homeroom(int(form.homeroom.data))
+        homeroom = homeroom_named(year.id, form.homeroom.data)
         if homeroom is None:
-            raise HomeroomError("That homeroom no longer exists.")
+            raise HomeroomError(f"There is no homeroom called “{form.homeroom.data.strip()}” in {year.name}.")
         plan = assignments.plan(homeroom, [student.id for student, _ in rows], year_id=year.id)
         pairs = [(m.enrollment.id, m.enrollment.version) for m in plan.moves]
         return {

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, SubmitField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
 from wtforms.validators import ValidationError
 
@@ -18,6 +18,7 @@ from webapp.fields.enrollment import ENROLLMENT, GRADE, STATUS_FIELDS
 from webapp.fields.formfield import DeclaredField, WarningsConfirmation, add_declared_fields
 from webapp.fields.student import STUDENT
 from webapp.models import Enrollment, SchoolYear, Student
+from webapp.models.homeroom import HOMEROOM_NAME_MAX_LENGTH
 from webapp.students.service import DUPLICATE_EMAIL_MESSAGE, email_taken
 
 
@@ -276,26 +277,28 @@ class BulkForm(FlaskForm):
     query (``status`` is also the roster's status filter). The selection itself (the
     ``student`` checkboxes, ``every``, and the query) is read by the view.
 
-    Args:
-        homerooms: ``(id, label)`` of the homerooms the students can be assigned to.
+    The homeroom is typed by name (a district has thousands: a choice of every one
+    would make each roster page grow with the district); the page suggests some in a
+    ``<datalist>`` (:func:`webapp.homerooms.service.homeroom_suggestions`).
     """
 
     action = SelectField(
         "Action", choices=[SelectChoice(value, label) for value, label in BULK_ACTIONS.items()]
     )
-    homeroom = SelectField("Homeroom")
+    homeroom = StringField(
+        "Homeroom",
+        description="Its name, e.g. 5B",
+        render_kw={"list": "bulk-homerooms", "autocomplete": "off", "maxlength": HOMEROOM_NAME_MAX_LENGTH},
+    )
     #: The capacity warning's confirmation, and the digest of what the confirmation
     #: page showed (see :func:`webapp.students.bulk.fingerprint`).
     confirm_capacity = HiddenField()
     seen = HiddenField()
     submit = SubmitField("Continue")
 
-    def __init__(self, *args: Any, homerooms: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "bulk")
         super().__init__(*args, **kwargs)
-        self.homeroom.choices = [
-            SelectChoice(value, label) for value, label in [("", "Choose a homeroom"), *homerooms]
-        ]
 
     def status_fields(self) -> list[DeclaredField]:
         """The status fields, in declaration order."""
@@ -313,7 +316,7 @@ class BulkForm(FlaskForm):
         for field in ignored:
             field.errors = []
         if self.action.data == "homeroom" and not self.homeroom.data:
-            self.homeroom.errors = ["Choose the homeroom to assign the students to."]
+            self.homeroom.errors = ["Type the name of the homeroom to assign the students to."]
         if self.action.data == "status":
             values = self.status_values()
             invalid = {name for name in values if self[name].errors}

@@ -52,6 +52,7 @@ def index() -> str:
     query = roster.parse_roster_query(request.args)
     year = current_year()
     page = roster.roster_page(query, current_user, year_id=year.id)
+    editor = current_user.has_role(Role.EDITOR)
     columns = list(_ROSTER_COLUMNS)
     if query.status != roster.DEFAULT_STATUS:
         columns.append(ROSTER_ROW["status"])
@@ -67,7 +68,8 @@ def index() -> str:
         enrollment_columns=ENROLLMENT_COLUMNS,
         per_page_choices=(10, 25, 50, 100),
         page_url=lambda number: url_for(".index", **roster.page_link_args(query, page, number)),
-        bulk_form=bulk_views.new_form(year) if current_user.has_role(Role.EDITOR) else None,
+        bulk_form=bulk_views.new_form() if editor else None,
+        homerooms=bulk_views.suggestions(year, query.grade) if editor else [],
     )
 
 
