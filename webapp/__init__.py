@@ -17,6 +17,7 @@ from webapp import models  # noqa: F401  (registers the tables with the metadata
 from webapp.config import load_config
 from webapp.database import register_engine_events, register_write_transactions
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
+from webapp.fields.html import date_html, show_value
 from webapp.logs import configure_logging
 from webapp.models.types import MAX_ID
 from webapp.models.user import AnonymousUser
@@ -90,6 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(resource_dir("templates")),
         static_folder=str(resource_dir("static")),
     )
+    app.jinja_env.filters.update(show=show_value, date=date_html)
     converters: dict[str, type[BaseConverter]] = {"int": RecordIdConverter}
     app.url_map.converters.update(converters)
     load_config(app, config)

@@ -89,17 +89,17 @@ def label(homeroom: Homeroom) -> str:
 
 #: Most homerooms a form suggests (a ``<datalist>``): a district has thousands, and a page
 #: that listed them all would grow with the district.
-SUGGESTION_LIMIT = 200
+SUGGESTION_LIMIT = 50
 
 
 def homeroom_suggestions(year_id: int, grade: int | None = None) -> list[tuple[str, int, int]]:
     """``(name, grade, capacity)`` of at most :data:`SUGGESTION_LIMIT` of a year's
-    homerooms, by grade and name: those of ``grade`` when given (one light statement, for
-    a form's suggestions)."""
+    homerooms, by name: those of ``grade`` when given (one light statement, for a form's
+    suggestions; it reads the index of names in a year, never sorts them all)."""
     statement = (
         select(Homeroom.name, Homeroom.grade, Homeroom.capacity)
         .where(Homeroom.school_year_id == year_id)
-        .order_by(Homeroom.grade, Homeroom.name)
+        .order_by(Homeroom.name)
         .limit(SUGGESTION_LIMIT)
     )
     if grade is not None:
