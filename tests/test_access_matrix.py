@@ -167,6 +167,7 @@ def test_role_matrix(app: Flask, client_role: str | None) -> None:
         client = app.test_client(user=client_role)
         data = {**valid_form(), "role": "viewer", "password": "x" * 10, "confirm": "x" * 10}
         response = client.open(url, method=method, data=data if method == "POST" else None)
+        response.close()  # a streamed export's generator ends with its request context
         status = response.status_code
         missing = missing_security_headers(endpoint, response.headers)
         if missing:

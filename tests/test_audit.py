@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from tests.accounts import ACCOUNTS
 from tests.helpers import current_enrollment, current_grade, fetch_student, valid_form
+from webapp.audit import service as audit_service
 from webapp.extensions import db
 from webapp.models import AuditEvent
 
@@ -264,6 +266,12 @@ def test_audit_log_filters_by_user_action_and_date(app: Flask, editor: FlaskClie
     html = shown(f"user={ACCOUNTS['editor'].id}")
     assert "<strong>3</strong> changes" in html
     assert "By Admin" not in html
+    # The account is typed by address (any case); an unknown one is ignored, and said so.
+    assert "<strong>3</strong> changes" in shown(f"user={ACCOUNTS['editor'].email.upper()}")
+    html = shown("user=nobody@example.org")
+    assert "<strong>5</strong> changes" in html
+    assert "were not understood and were ignored: user" in html
+    assert "<strong>5</strong> changes" in shown("user=99999999999999999999")
     assert "<strong>1</strong> change." in shown("action=update")
     today = date.today()
     assert "<strong>5</strong> changes" in shown(f"since={today}&until={today}")
@@ -391,3 +399,14 @@ def test_audit_log_ignores_query_keys_other_than_its_filters(app: Flask, query: 
     assert "_method" not in html
     assert "endpoint=" not in html
     assert "action=create" in html
+
+
+def test_the_account_filter_suggests_a_bounded_list(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many accounts there are, the log's page names at most a few."""
+    monkeypatch.setattr(audit_service, "ACCOUNT_SUGGESTIONS", 1)
+    html = app.test_client(user="admin").get("/audit/").get_data(as_text=True)
+    datalist = re.search(r'<datalist id="audit-accounts">(.*?)</datalist>', html, re.S)
+    assert datalist is not None
+    assert datalist.group(1).count("<option") == 1

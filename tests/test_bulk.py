@@ -107,7 +107,7 @@ def test_missing_reason_is_422_with_the_message(app: Flask) -> None:
 
 def test_nothing_selected_or_no_homeroom_is_422(app: Flask) -> None:
     client = app.test_client(user="editor")
-    homeroom = add_homeroom(app, "5A")
+    add_homeroom(app, "5A")
     response = client.post(
         "/students/bulk", data={"bulk-action": "homeroom", "bulk-homeroom": "5A"}
     )
@@ -115,11 +115,12 @@ def test_nothing_selected_or_no_homeroom_is_422(app: Flask) -> None:
     assert "Tick at least one student" in response.get_data(as_text=True)
     response = client.post("/students/bulk", data={"student": ["1"], "bulk-action": "homeroom"})
     assert response.status_code == 422
-    assert "Type the name of the homeroom to assign the students to." in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "Type the name of the homeroom to assign the students to." in html
 
 
 def test_a_stale_confirmation_is_409_and_changes_nothing(app: Flask) -> None:
-    homeroom = add_homeroom(app, "5A")
+    add_homeroom(app, "5A")
     ada, _bob, _ = three(app)
     client = app.test_client(user="editor")
     form = {"student": [str(ada)], "bulk-action": "homeroom", "bulk-homeroom": "5A"}
@@ -135,7 +136,7 @@ def test_a_stale_confirmation_is_409_and_changes_nothing(app: Flask) -> None:
 
 
 def test_another_years_homeroom_is_refused(app: Flask) -> None:
-    other = add_homeroom(app, "5A", school_year_id=add_next_year(app))
+    add_homeroom(app, "5A", school_year_id=add_next_year(app))
     ada, _, _ = three(app)
     form = {"student": [str(ada)], "bulk-action": "homeroom", "bulk-homeroom": "5A"}
     response = app.test_client(user="editor").post("/students/bulk", data=form)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SubmitField
+from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
 from wtforms.validators import Optional
 
@@ -16,7 +16,13 @@ class LogFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    user = SelectField("Account", choices=[], validate_choice=False)
+    #: An account's email address (typed: a district has thousands of accounts, and a
+    #: choice of every one would make each page of the log grow with them); an account
+    #: id, as older links give it, is accepted too.
+    user = StringField(
+        "Account",
+        render_kw={"list": "audit-accounts", "autocomplete": "off", "placeholder": "Email"},
+    )
     action = SelectField(
         "Action",
         choices=[SelectChoice("", "Any action")]

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, func, select
 
 from webapp.audit import guardians as guardian_undo
+from webapp.auth.service import find_user
 from webapp.extensions import db
 from webapp.fields.base import Field
 from webapp.fields.enrollment import ENROLLMENT
@@ -25,7 +26,8 @@ from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
 from webapp.homerooms import assignments
 from webapp.homerooms.service import HomeroomError
-from webapp.models import Action, AuditEvent, Enrollment, Entity, Student
+from webapp.models import Action, AuditEvent, Enrollment, Entity, Role, Student, User
+from webapp.models.types import MAX_ID
 from webapp.students import enrollments
 from webapp.students import service as students
 from webapp.students.guardians import StaleGuardianError
@@ -230,6 +232,34 @@ def restore(event: AuditEvent) -> Student:
 #: The audit log counts its events up to this many ("more than 10,000"): one index scan
 #: of at most that many entries, whatever the size of the trail.
 LOG_COUNT_LIMIT = 10_000
+#: Most accounts the log's account filter suggests.
+ACCOUNT_SUGGESTIONS = 50
+
+
+def account_id(text: str) -> int | None:
+    """The id of the account ``text`` names: its email address (case ignored), or its
+    id as digits (older links); ``None`` when there is no such account."""
+    text = text.strip()
+    if text.isdecimal() and len(text) < 20:
+        number = int(text)
+        if 0 < number <= MAX_ID and db.session.get(User, number) is not None:
+            return number
+        return None
+    user = find_user(text)
+    return user.id if user is not None else None
+
+
+def account_suggestions() -> list[str]:
+    """Email addresses the log's account filter suggests: up to
+    :data:`ACCOUNT_SUGGESTIONS` administrators and editors, by address (the accounts
+    that make most changes; a teacher's is typed)."""
+    statement = (
+        select(User.email)
+        .where(User.role.in_([Role.ADMIN.value, Role.EDITOR.value]))
+        .order_by(User.email)
+        .limit(ACCOUNT_SUGGESTIONS)
+    )
+    return list(db.session.scalars(statement))
 #: How far an event's ``occurred_at`` may lag behind one with a higher id (events are
 #: numbered when written, timed just before; concurrent transactions interleave). The
 #: date filters read ids within this margin of the dates and check the dates exactly.

@@ -7,16 +7,14 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
 
 from webapp.audit import bp, service
 from webapp.audit.forms import LogFilterForm, UndoForm
 from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.homerooms.scope import is_restricted
-from webapp.models import AuditEvent, Role, Student, User
+from webapp.models import AuditEvent, Role, Student
 from webapp.students.enrollments import StaleEnrollmentError
 from webapp.students.roster import MAX_PAGE
 from webapp.students.service import DuplicateEmailError, StaleRecordError, get_student
@@ -113,14 +111,12 @@ def restore(event_id: int) -> Response | tuple[str, int]:
 def log() -> str:
     """The site-wide audit log, filtered by account, action and date range, paginated."""
     form = LogFilterForm(request.args)
-    users = db.session.scalars(select(User).order_by(User.email)).all()
-    form.user.choices = [SelectChoice("", "Any account")] + [
-        SelectChoice(str(user.id), user.email) for user in users
-    ]
-    known_ids = {str(user.id) for user in users}
     valid = form.validate()
-    # Only an account of the list filters (an unknown or absurd id is ignored).
-    user_id = int(form.user.data) if valid and form.user.data in known_ids else None
+    user_id = None
+    if valid and form.user.data and form.user.data.strip():
+        user_id = service.account_id(form.user.data)
+        if user_id is None:  # an unknown address or id is ignored, and said so
+            form.user.errors = ["No such account."]
     statement = service.log_statement(
         user_id=user_id,
         action=form.action.data if valid else None,
@@ -140,4 +136,5 @@ def log() -> str:
         page=page,
         page_url=lambda number: url_for(".log", page=number, **args),
         labels={field.name: field.noun for field in service.AUDITED_FIELDS},
+        accounts=service.account_suggestions(),
     )

@@ -60,7 +60,8 @@ def _plan(form: BulkForm, selection: bulk.Selection) -> dict[str, Any]:
     if form.action.data == "homeroom":
         homeroom = homeroom_named(year.id, form.homeroom.data)
         if homeroom is None:
-            raise HomeroomError(f"There is no homeroom called “{form.homeroom.data.strip()}” in {year.name}.")
+            name = form.homeroom.data.strip()
+            raise HomeroomError(f"There is no homeroom called “{name}” in {year.name}.")
         plan = assignments.plan(homeroom, [student.id for student, _ in rows], year_id=year.id)
         pairs = [(m.enrollment.id, m.enrollment.version) for m in plan.moves]
         return {

@@ -288,7 +288,11 @@ class BulkForm(FlaskForm):
     homeroom = StringField(
         "Homeroom",
         description="Its name, e.g. 5B",
-        render_kw={"list": "bulk-homerooms", "autocomplete": "off", "maxlength": HOMEROOM_NAME_MAX_LENGTH},
+        render_kw={
+            "list": "bulk-homerooms",
+            "autocomplete": "off",
+            "maxlength": HOMEROOM_NAME_MAX_LENGTH,
+        },
     )
     #: The capacity warning's confirmation, and the digest of what the confirmation
     #: page showed (see :func:`webapp.students.bulk.fingerprint`).
