@@ -26,7 +26,14 @@ from sqlalchemy import delete, insert, select, text
 from tests.helpers import add_student, valid_form
 from webapp.extensions import db
 from webapp.models import AuditEvent, Student
-from webapp.students.roster import ALL, RosterQuery, roster_statement
+from webapp.students import search
+from webapp.students.roster import (
+    ALL,
+    SEARCH_COUNT_LIMIT,
+    RosterQuery,
+    roster_statement,
+    roster_total,
+)
 from webapp.students.search import plain_rule
 
 #: Letters where case folding, escaping or the trigram tokenizer could differ from the rule.
@@ -45,6 +52,16 @@ def by_rule(q: str) -> set[int]:
     return set(db.session.scalars(select(Student.id).where(plain_rule(q))))
 
 
+#: (COMMON_CANDIDATES, VERY_COMMON_CANDIDATES): the defaults, and limits that make every
+#: text with a candidate common (SQLite walks the name index) or very common (the rule).
+PLAN_LIMITS = {
+    "candidates": (search.COMMON_CANDIDATES, search.VERY_COMMON_CANDIDATES),
+    "walk": (0, 10**9),
+    "rule": (0, 0),
+}
+
+
+@pytest.mark.parametrize("plan", PLAN_LIMITS)
 @settings(
     max_examples=60,
     deadline=None,
@@ -55,8 +72,17 @@ def by_rule(q: str) -> set[int]:
     queries=st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=6), min_size=1, max_size=6),
 )
 def test_search_finds_exactly_what_the_plain_rule_finds(
-    app: Flask, rows: list[tuple[str, str | None]], queries: list[str]
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    plan: str,
+    rows: list[tuple[str, str | None]],
+    queries: list[str],
 ) -> None:
+    """Whichever way a search reads its rows (:class:`SearchPlan`), the page and the
+    bounded count are the rule's."""
+    common, very_common = PLAN_LIMITS[plan]
+    monkeypatch.setattr(search, "COMMON_CANDIDATES", common)
+    monkeypatch.setattr(search, "VERY_COMMON_CANDIDATES", very_common)
     with app.app_context():
         db.session.execute(delete(Student))
         values = [
@@ -74,7 +100,10 @@ def test_search_finds_exactly_what_the_plain_rule_finds(
         for q in [*queries, *(name[1:5] for name, _ in rows)]:
             q = " ".join(q.split())
             if q:
-                assert found(q) == by_rule(q), q
+                expected = by_rule(q)
+                assert found(q) == expected, q
+                total, _ = roster_total(RosterQuery(q=q, status=ALL))
+                assert total == min(len(expected), SEARCH_COUNT_LIMIT), q
         db.session.rollback()
 
 

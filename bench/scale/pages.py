@@ -114,6 +114,12 @@ PAGES: list[Page] = [
     Page("search", "search `?q=Hopper`", "app", "/students/?q=Hopper"),
     Page("search-short", "search `?q=jo` (2 characters)", "app", "/students/?q=jo"),
     Page("dashboard", "dashboard `/`", "app", "/"),
+    Page(
+        "floor",
+        "the app's lightest signed-in page (`/account/two-factor`)",
+        "app",
+        "/account/two-factor",
+    ),
     Page("raw", "raw driver + Jinja, without a total", "raw", "/"),
     Page("raw-count", "raw driver + Jinja, with `COUNT(*)`", "raw", "/?count=1"),
     Page(

@@ -260,6 +260,8 @@ def account_suggestions() -> list[str]:
         .limit(ACCOUNT_SUGGESTIONS)
     )
     return list(db.session.scalars(statement))
+
+
 #: How far an event's ``occurred_at`` may lag behind one with a higher id (events are
 #: numbered when written, timed just before; concurrent transactions interleave). The
 #: date filters read ids within this margin of the dates and check the dates exactly.

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from flask import g
 from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from webapp.extensions import db
@@ -24,7 +25,13 @@ from webapp.homerooms.scope import scoped
 from webapp.models import Enrollment, EnrollmentCount, Status, Student, User
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.students.paging import Position, RosterPage, keyset_condition
-from webapp.students.search import search_condition
+from webapp.students.search import (
+    MIN_INDEXED_LENGTH,
+    SearchPlan,
+    candidate_count,
+    search_condition,
+    search_plan,
+)
 from webapp.years.service import current_year_id
 
 #: Columns the roster can be sorted by, keyed by their name in the ``sort`` parameter.
@@ -35,6 +42,8 @@ SORTABLE_COLUMNS: dict[str, Any] = {
     "birthday": Student.birthday,
     "enrolled_on": Student.enrolled_on,
 }
+#: Sorted columns of the student's own, each with an index in that order.
+_STUDENT_SORTS = frozenset({"name", "email", "birthday", "enrolled_on"})
 #: Sorted columns that may be empty: their blanks come last in both directions.
 _NULLABLE_SORTS = frozenset({"email", "grade", "birthday"})
 DEFAULT_SORT = "name"
@@ -50,6 +59,9 @@ MAX_SKIP = 10
 #: A count that is not kept (a search, all students, a teacher's scope) stops here: the
 #: page says "more than 10,000" (one index scan of at most this many rows).
 COUNT_LIMIT = 10_000
+#: A search's count stops here: each match it counts is a row checked against the rule
+#: (a common text has a hundred thousand candidates); nobody pages through 1,000 results.
+SEARCH_COUNT_LIMIT = 1_000
 
 #: The status filter: a status, ``all`` (every student, enrolled this year or not) or
 #: ``none`` (students without an enrollment in the year).
@@ -198,6 +210,24 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+def _search_plan(query: RosterQuery, viewer: User | None, *, ordered: bool) -> SearchPlan:
+    """How the search of ``query`` reads its rows (SQLite): by its FTS5 candidates,
+    unless the text is common, the rows are read in the order of the student's own
+    indexed column, and no scope narrows them to a few (see
+    :class:`~webapp.students.search.SearchPlan`). One read of at most 50,001 candidates
+    per text and app context (a request, a command).
+    """
+    if _dialect() != "sqlite" or len(query.q) < MIN_INDEXED_LENGTH:
+        return SearchPlan.CANDIDATES
+    if _narrows(viewer) or (ordered and query.sort_key not in _STUDENT_SORTS):
+        return SearchPlan.CANDIDATES
+    # Read once per request: the count and the page of one request ask alike.
+    counts: dict[str, int] = g.setdefault("fts_candidates", {})
+    if query.q not in counts:
+        counts[query.q] = int(db.session.execute(candidate_count(query.q)).scalar_one())
+    return search_plan(counts[query.q], ordered=ordered)
+
+
 def roster_statement(
     query: RosterQuery,
     viewer: User | None = None,
@@ -205,6 +235,7 @@ def roster_statement(
     year_id: int | None = None,
     position: Position | None = None,
     backwards: bool = False,
+    ordered: bool = True,
 ) -> Select[Any]:
     """Return the roster's SELECT: ``(Student, Enrollment | None)`` rows, filtered, ordered.
 
@@ -222,6 +253,8 @@ def roster_statement(
         position: keyset: only the rows after (or before) this row; with ``before``, in
             reverse roster order (the caller reverses the page it takes).
         backwards: in reverse roster order (blanks first), to read the last pages.
+        ordered: whether the rows will be read in roster order (``False`` for a count;
+            it changes how a search reads them, see :func:`_search_plan`).
 
     Returns:
         The SELECT.
@@ -249,7 +282,8 @@ def roster_statement(
     else:
         statement = statement.join(Enrollment, joined).where(Enrollment.status == query.status)
     if query.q:
-        statement = statement.where(search_condition(query.q, _dialect()))
+        plan = _search_plan(query, viewer, ordered=ordered)
+        statement = statement.where(search_condition(query.q, _dialect(), plan))
     if query.grade is not None:
         statement = statement.where(grade == query.grade)
     statement = scoped(statement, viewer)
@@ -277,8 +311,8 @@ def roster_total(
     Exact, from the counts that database triggers keep per year, grade and status
     (``enrollment_counts``, migration 0011), when the roster lists one status without a
     search and the viewer sees everyone: one read of at most 12 rows. Otherwise counted
-    up to :data:`COUNT_LIMIT` and no further (one index scan of at most that many rows):
-    ``(COUNT_LIMIT, False)`` means "more than COUNT_LIMIT".
+    up to :data:`COUNT_LIMIT` (a search: :data:`SEARCH_COUNT_LIMIT`) and no further (one
+    index scan of at most that many rows): ``(limit, False)`` means "more than limit".
 
     Args:
         query: search and filters (sort and page do not matter).
@@ -298,15 +332,16 @@ def roster_total(
         if query.grade is not None:
             kept = kept.where(EnrollmentCount.grade == query.grade)
         return int(db.session.execute(kept).scalar_one()), True
+    limit = SEARCH_COUNT_LIMIT if query.q else COUNT_LIMIT
     rows = (
-        roster_statement(query, viewer, year_id=year_id)
+        roster_statement(query, viewer, year_id=year_id, ordered=False)
         .order_by(None)
         .with_only_columns(Student.id)
-        .limit(COUNT_LIMIT + 1)
+        .limit(limit + 1)
     )
     counting = select(func.count()).select_from(rows.subquery())
     counted = int(db.session.execute(counting).scalar_one())
-    return (counted, True) if counted <= COUNT_LIMIT else (COUNT_LIMIT, False)
+    return (counted, True) if counted <= limit else (limit, False)
 
 
 def _position(query: RosterQuery, year_id: int) -> Position | None:
@@ -370,7 +405,7 @@ def roster_page(
     page = _numbered_page(query, viewer, year_id, number, (total, exact))
     if page.items or number == 1 or exact:
         return page
-    # Past the end of a roster counted only up to COUNT_LIMIT: count it all, once.
+    # Past the end of a roster counted only up to its limit: count it all, once.
     counted = roster_statement(query, viewer, year_id=year_id).order_by(None)
     total = int(
         db.session.execute(

@@ -22,14 +22,50 @@ decides alone, so the results are the rule's exactly:
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, column, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 
 from webapp.models import Student
 
 #: Shortest text the trigram indexes can serve.
 MIN_INDEXED_LENGTH = 3
+
+
+class SearchPlan(enum.Enum):
+    """How a search reads its rows (SQLite); the rows are the rule's whichever it is.
+
+    ``CANDIDATES``: read the FTS5 candidates, check each against the rule, sort them (a
+    rare text). ``WALK``: read the students in the sorted column's index order and keep
+    those among the candidates (a common text: a page is found after a few rows, where
+    sorting every candidate would cost more). ``RULE``: the rule alone, in index order
+    (a text most rows hold, like the domain of every address; also texts shorter than a
+    trigram): listing a million candidates would cost more than checking the rows read.
+    """
+
+    CANDIDATES = "candidates"
+    WALK = "walk"
+    RULE = "rule"
+
+
+#: Above this many FTS5 candidates a text is common (:attr:`SearchPlan.WALK`). Where
+#: walking the name index until 25 rows are found costs what checking and sorting the
+#: candidates does, at 1,000,000 students (bench/results/scale.md).
+COMMON_CANDIDATES = 2_000
+#: Above this many, the candidates are not worth listing (:attr:`SearchPlan.RULE`).
+VERY_COMMON_CANDIDATES = 50_000
+
 #: The FTS5 table of migration 0015 (SQLite). Not a model: the ORM never writes it; the
 #: triggers on ``students`` do.
 STUDENTS_FTS = table("students_fts", column("rowid", Integer))
@@ -71,18 +107,45 @@ def fts_candidates(text: str) -> Any:
     return select(STUDENTS_FTS.c.rowid).where(match)
 
 
-def search_condition(text: str, dialect: str) -> ColumnElement[bool]:
+def search_plan(count: int, *, ordered: bool) -> SearchPlan:
+    """The plan for a text with ``count`` FTS5 candidates (counted up to
+    :data:`VERY_COMMON_CANDIDATES` + 1), for rows read in an index's order (``ordered``)
+    or counted in any order."""
+    if count > VERY_COMMON_CANDIDATES:
+        return SearchPlan.RULE
+    if count > COMMON_CANDIDATES and ordered:
+        return SearchPlan.WALK
+    return SearchPlan.CANDIDATES
+
+
+def candidate_count(text: str) -> Any:
+    """A SELECT of how many FTS5 candidates ``text`` has, up to
+    :data:`VERY_COMMON_CANDIDATES` + 1 (SQLite; it reads no more than that).
+
+    Args:
+        text: at least :data:`MIN_INDEXED_LENGTH` characters.
+    """
+    first = fts_candidates(text).limit(VERY_COMMON_CANDIDATES + 1).subquery()
+    return select(func.count()).select_from(first)
+
+
+def search_condition(
+    text: str, dialect: str, plan: SearchPlan = SearchPlan.CANDIDATES
+) -> ColumnElement[bool]:
     """The roster's search condition for ``text`` on ``dialect``: the rule, through the
     index where one serves it.
 
     Args:
         text: the search text, not empty.
         dialect: the SQLAlchemy dialect name (``"sqlite"``, ``"postgresql"``).
+        plan: how SQLite reads the rows (:func:`search_plan`); for ``WALK``, ``id + 0``
+            keeps its planner from driving the query by the candidates.
 
     Returns:
         A condition on ``students`` that selects exactly the rows of :func:`plain_rule`.
     """
     rule = plain_rule(text)
-    if dialect != "sqlite" or len(text) < MIN_INDEXED_LENGTH:
+    if dialect != "sqlite" or len(text) < MIN_INDEXED_LENGTH or plan is SearchPlan.RULE:
         return rule
-    return and_(Student.id.in_(fts_candidates(text)), rule)
+    student_id = (Student.id + 0) if plan is SearchPlan.WALK else Student.id
+    return and_(student_id.in_(fts_candidates(text)), rule)
