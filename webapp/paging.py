@@ -10,7 +10,7 @@ accounts and the homerooms page by number with :func:`bounded_page`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,18 @@ from webapp.extensions import db
 
 #: Lists count their rows up to this many; more shows as "more than 10,000".
 COUNT_LIMIT = 10_000
+#: Highest page number accepted. Beyond some 10^17 the OFFSET overflows a 64-bit integer:
+#: PostgreSQL answers "bigint out of range", Python's sqlite3 raises OverflowError. A page
+#: past the end shows the last page anyway.
+MAX_PAGE = 1_000_000
+
+
+def requested_page(args: Mapping[str, str]) -> int:
+    """The page number of a query string's ``page``, clamped to ``1..MAX_PAGE`` (1 when
+    absent or garbled)."""
+    text = args.get("page", "")
+    number = int(text) if text.isdecimal() and len(text) < 10 else 1
+    return min(max(number, 1), MAX_PAGE)
 
 
 @dataclass
@@ -121,7 +133,7 @@ def bounded_page(
     key: Any,
     number: int,
     per_page: int,
-    count_limit: int = COUNT_LIMIT,
+    count_limit: int | None = None,
 ) -> Page:
     """Page ``number`` of the ordered ``statement``, with its total counted up to
     ``count_limit``: two statements, the count reading at most ``count_limit + 1`` rows.
@@ -132,12 +144,15 @@ def bounded_page(
         number: the 1-based page number; past the end of an exact total, the last page;
             past the end of a bounded one, an empty page.
         per_page: rows a page.
-        count_limit: the most rows counted; beyond, the total is a lower bound.
+        count_limit: the most rows counted (:data:`COUNT_LIMIT` by default); beyond,
+            the total is a lower bound.
 
     Returns:
         The page; its items are what ``statement`` selects (one entity: the entity;
         several columns: the rows).
     """
+    if count_limit is None:
+        count_limit = COUNT_LIMIT
     bounded = statement.order_by(None).with_only_columns(key).limit(count_limit + 1)
     counted = int(db.session.scalar(select(func.count()).select_from(bounded.subquery())) or 0)
     exact = counted <= count_limit

@@ -23,7 +23,7 @@ from webapp.extensions import db
 from webapp.homerooms.scope import scoped
 from webapp.models import Enrollment, EnrollmentCount, Status, Student, User
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.paging import Page
+from webapp.paging import MAX_PAGE, Page
 from webapp.students.paging import Position, keyset_condition
 from webapp.students.search import search_condition
 from webapp.years.service import current_year_id
@@ -41,10 +41,6 @@ _NULLABLE_SORTS = frozenset({"email", "grade", "birthday"})
 DEFAULT_SORT = "name"
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100
-#: Highest page number accepted. Beyond some 10^17 the OFFSET overflows a 64-bit integer:
-#: PostgreSQL answers "bigint out of range", Python's sqlite3 raises OverflowError. A page
-#: past the end shows the last page anyway.
-MAX_PAGE = 1_000_000
 #: Most pages a link may skip from the row it continues from (the pager's numbers near
 #: the current page skip one); more is served by page number.
 MAX_SKIP = 10
