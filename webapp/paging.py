@@ -30,7 +30,7 @@ def requested_page(args: Mapping[str, str]) -> int:
     """The page number of a query string's ``page``, clamped to ``1..MAX_PAGE`` (1 when
     absent or garbled)."""
     text = args.get("page", "")
-    number = int(text) if text.isdecimal() and len(text) < 10 else 1
+    number = int(text) if text.isdecimal() and len(text) < 20 else 1
     return min(max(number, 1), MAX_PAGE)
 
 

@@ -7,13 +7,23 @@ from typing import Any
 
 from flask import request
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectMultipleField, SubmitField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
+from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.fields.formfield import DeclaredField, WarningsConfirmation, add_declared_fields
 from webapp.fields.homeroom import HOMEROOM, STUDENTS
 from webapp.models import Homeroom, User
+from webapp.models.homeroom import HOMEROOM_NAME_MAX_LENGTH
+from webapp.models.student import GRADE_MAX, GRADE_MIN
 
 #: Longest list of ids a form accepts (the roster's "every matching row" is a query, not ids).
 MAX_IDS = 5_000
@@ -126,3 +136,39 @@ class ButtonForm(FlaskForm):
     def expected_version(self) -> int | None:
         """The version the page showed, or ``None`` when absent or garbled."""
         return submitted_version(self.version)
+
+
+class HomeroomFilterForm(FlaskForm):
+    """The homeroom list's search by name and grade filter (a GET form: no CSRF token).
+    A value it does not understand is an error on its field, and that filter is left
+    out. The school year is the page's ``year`` argument."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        "Search",
+        validators=[Optional(), Length(max=HOMEROOM_NAME_MAX_LENGTH)],
+        render_kw={"placeholder": "Part of a name", "autocomplete": "off"},
+    )
+    grade = SelectField(
+        "Grade",
+        choices=[
+            SelectChoice("", "All grades"),
+            *(SelectChoice(str(grade), str(grade)) for grade in range(GRADE_MIN, GRADE_MAX + 1)),
+        ],
+    )
+
+    def search(self) -> str:
+        """The search text, spaces trimmed; blank when absent or refused."""
+        return "" if self.q.errors else " ".join((self.q.data or "").split())
+
+    def chosen_grade(self) -> int | None:
+        """The grade to show; ``None`` for all (or when refused)."""
+        return int(self.grade.data) if self.grade.data and not self.grade.errors else None
+
+    def url_args(self) -> dict[str, str]:
+        """The filters in effect, for the pager's links (nothing else of the query
+        string: see issue 18, finding 6)."""
+        args = {"q": self.search(), "grade": self.grade.data}
+        return {name: value for name, value in args.items() if value and not self[name].errors}

@@ -10,6 +10,7 @@ the database's composite key refuses a homeroom of another year.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -33,6 +34,7 @@ from webapp.models import (
     User,
 )
 from webapp.models.types import utcnow
+from webapp.paging import Page, bounded_page
 
 #: The homeroom fields its form sets.
 FORM_FIELDS = tuple(declaration.name for declaration in HOMEROOM.form_fields)
@@ -40,6 +42,8 @@ FORM_FIELDS = tuple(declaration.name for declaration in HOMEROOM.form_fields)
 AUDITED = (*(declaration.name for declaration in HOMEROOM.audited), "teachers")
 #: How many students the class page offers to assign at once.
 CANDIDATES_LIMIT = 50
+#: Homerooms a page of the list shows.
+HOMEROOMS_PER_PAGE = 50
 
 
 class HomeroomError(Exception):
@@ -50,29 +54,55 @@ class StaleHomeroomError(HomeroomError):
     """The homeroom changed since the version the user saw."""
 
 
-def homerooms_of_year(year_id: int, viewer: User | None = None) -> list[tuple[Homeroom, int]]:
-    """A year's homerooms ``viewer`` may see, by name, each with its number of students.
+def homeroom_page(
+    year_id: int,
+    viewer: User | None = None,
+    number: int = 1,
+    q: str = "",
+    grade: int | None = None,
+) -> Page:
+    """Page ``number`` of a year's homerooms that ``viewer`` may see, by name, each with
+    its number of students, and the total counted up to
+    :data:`webapp.paging.COUNT_LIMIT`.
 
-    Two statements whatever the number of homerooms (the teachers are loaded with
-    ``selectinload``).
+    Four statements whatever the number of homerooms (the count, the page along the
+    index of names in a year, its teachers, its students' counts).
+
+    Args:
+        year_id: the school year.
+        viewer: the account looking (a teacher: their own homerooms only).
+        number: the 1-based page number (past the end: the last page).
+        q: only names containing this text, ignoring case; blank for all.
+        grade: only homerooms of this grade; ``None`` for all.
+
+    Returns:
+        The page of :data:`HOMEROOMS_PER_PAGE`; its items are ``(Homeroom, students)``.
     """
-    counts = (
-        select(Enrollment.homeroom_id, func.count().label("n"))
-        .where(Enrollment.school_year_id == year_id, Enrollment.homeroom_id.is_not(None))
-        .group_by(Enrollment.homeroom_id)
-        .subquery()
-    )
-    statement = (
-        select(Homeroom, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.homeroom_id == Homeroom.id)
-        .where(Homeroom.school_year_id == year_id)
-        .options(selectinload(Homeroom.teachers))
-        .order_by(Homeroom.grade, Homeroom.name)
-    )
+    statement = select(Homeroom).where(Homeroom.school_year_id == year_id).order_by(Homeroom.name)
+    if q:
+        statement = statement.where(Homeroom.name.icontains(q, autoescape=True))
+    if grade is not None:
+        statement = statement.where(Homeroom.grade == grade)
     visible = homeroom_visible(viewer)
     if visible is not None:
         statement = statement.where(visible)
-    return [(homeroom, int(n)) for homeroom, n in db.session.execute(statement)]
+    statement = statement.options(selectinload(Homeroom.teachers))
+    page = bounded_page(statement, Homeroom.id, number, HOMEROOMS_PER_PAGE)
+    sizes = student_counts([homeroom.id for homeroom in page.items])
+    return replace(page, items=[(homeroom, sizes.get(homeroom.id, 0)) for homeroom in page.items])
+
+
+def student_counts(homeroom_ids: list[int]) -> dict[int, int]:
+    """How many enrollments each homeroom holds, by id (those with none left out); one
+    statement, by the index of ``homeroom_id``."""
+    if not homeroom_ids:
+        return {}
+    statement = (
+        select(Enrollment.homeroom_id, func.count())
+        .where(Enrollment.homeroom_id.in_(homeroom_ids))
+        .group_by(Enrollment.homeroom_id)
+    )
+    return {int(homeroom_id): int(n) for homeroom_id, n in db.session.execute(statement)}
 
 
 def audited(homeroom: Homeroom) -> dict[str, Any]:

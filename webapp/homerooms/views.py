@@ -20,8 +20,9 @@ from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.fields.homeroom import HOMEROOM
 from webapp.homerooms import assignments, bp, service
-from webapp.homerooms.forms import AssignForm, ButtonForm, HomeroomForm
+from webapp.homerooms.forms import AssignForm, ButtonForm, HomeroomFilterForm, HomeroomForm
 from webapp.models import Enrollment, Homeroom, Role, SchoolYear
+from webapp.paging import requested_page
 from webapp.years.service import all_years, current_year
 
 UNPROCESSABLE = 422
@@ -46,13 +47,23 @@ def _year_from_args() -> SchoolYear:
 
 @bp.get("/")
 def index() -> str:
-    """A school year's homerooms (the current year by default) with teachers and sizes."""
+    """A school year's homerooms (the current year by default) with teachers and sizes,
+    a page at a time, searched by name and filtered by grade."""
     year = _year_from_args()
+    form = HomeroomFilterForm(request.args)
+    form.validate()
+    page = service.homeroom_page(
+        year.id, current_user, requested_page(request.args), form.search(), form.chosen_grade()
+    )
+    args = form.url_args()
     return render_template(
         "homerooms/index.html",
         year=year,
         years=all_years(),
-        homerooms=service.homerooms_of_year(year.id, current_user),
+        form=form,
+        page=page,
+        filtered=bool(args),
+        page_url=lambda number: url_for(".index", year=year.id, page=number, **args),
     )
 
 
