@@ -167,7 +167,7 @@ class HomeroomFilterForm(FlaskForm):
         """The grade to show; ``None`` for all (or when refused)."""
         return int(self.grade.data) if self.grade.data and not self.grade.errors else None
 
-    def url_args(self) -> dict[str, str]:
+    def url_args(self) -> dict[str, Any]:
         """The filters in effect, for the pager's links (nothing else of the query
         string: see issue 18, finding 6)."""
         args = {"q": self.search(), "grade": self.grade.data}

@@ -102,7 +102,8 @@ def student_counts(homeroom_ids: list[int]) -> dict[int, int]:
         .where(Enrollment.homeroom_id.in_(homeroom_ids))
         .group_by(Enrollment.homeroom_id)
     )
-    return {int(homeroom_id): int(n) for homeroom_id, n in db.session.execute(statement)}
+    rows = db.session.execute(statement)
+    return {homeroom_id: int(n) for homeroom_id, n in rows if homeroom_id is not None}
 
 
 def audited(homeroom: Homeroom) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from webapp.extensions import db
 from webapp.homerooms.scope import scoped
 from webapp.models import Enrollment, EnrollmentCount, Status, Student, User
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.paging import MAX_PAGE, Page
+from webapp.paging import MAX_PAGE as MAX_PAGE  # (read by the audit log too)
+from webapp.paging import Page
 from webapp.students.paging import Position, keyset_condition
 from webapp.students.search import search_condition
 from webapp.years.service import current_year_id

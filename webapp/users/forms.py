@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SearchField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
@@ -109,7 +111,7 @@ class AccountFilterForm(FlaskForm):
         """``True``: active accounts; ``False``: deactivated ones; ``None``: both."""
         return None if self.status.errors else STATUSES[self.status.data or ""][1]
 
-    def url_args(self) -> dict[str, str]:
+    def url_args(self) -> dict[str, Any]:
         """The filters in effect, for the pager's links (nothing else of the query
         string: see issue 18, finding 6)."""
         args = {"q": self.search(), "role": self.role.data, "status": self.status.data}
