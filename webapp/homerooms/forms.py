@@ -55,7 +55,8 @@ class HomeroomForm(FlaskForm):
 
     teachers = SelectMultipleField(
         "Teachers",
-        coerce=int,
+        # The homeroom's teachers (accounts) when the form is shown; ids when posted.
+        coerce=lambda value: value.id if isinstance(value, User) else int(value),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         description="Teachers see the students of their homerooms in the current year.",
@@ -74,7 +75,6 @@ class HomeroomForm(FlaskForm):
     ) -> None:
         if homeroom is not None:
             kwargs.setdefault("obj", homeroom)
-            kwargs.setdefault("data", {"teachers": [user.id for user in homeroom.teachers]})
         super().__init__(*args, **kwargs)
         self.homeroom = homeroom
         self.students = students
