@@ -9,6 +9,7 @@ from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    EmailField,
     HiddenField,
     SearchField,
     SelectField,
@@ -16,14 +17,15 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (WTForms 3.3; the stubs are 3.2)
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.fields.formfield import DeclaredField, WarningsConfirmation, add_declared_fields
 from webapp.fields.homeroom import HOMEROOM, STUDENTS
+from webapp.homerooms.service import active_account
 from webapp.models import Homeroom, User
 from webapp.models.homeroom import HOMEROOM_NAME_MAX_LENGTH
-from webapp.models.student import GRADE_MAX, GRADE_MIN
+from webapp.models.student import EMAIL_MAX_LENGTH, GRADE_MAX, GRADE_MIN
 
 #: Longest list of ids a form accepts (the roster's "every matching row" is a query, not ids).
 MAX_IDS = 5_000
@@ -47,9 +49,15 @@ class HomeroomForm(FlaskForm):
     """Define or change a homeroom: its declared fields, its teachers, and the confirmation
     of a capacity below the students it holds.
 
+    The teachers are its current ones, as boxes to keep or untick, and one more typed by
+    email address (as Django admin's raw-id and autocomplete fields do for a large
+    table): a district has tens of thousands of accounts, and a box for each made the
+    form grow with them.
+
     Args:
         homeroom: the homeroom being changed, or ``None`` for a new one.
-        teachers: the accounts that can teach it (the choices).
+        teachers: the accounts offered as boxes (see
+            :func:`webapp.homerooms.service.teacher_options`).
         students: how many students it holds now (for the capacity warning).
     """
 
@@ -59,7 +67,14 @@ class HomeroomForm(FlaskForm):
         coerce=lambda value: value.id if isinstance(value, User) else int(value),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
-        description="Teachers see the students of their homerooms in the current year.",
+        description="Teachers see the students of their homerooms in the current year. "
+        "Untick a teacher to take them off this homeroom.",
+    )
+    add_teacher = EmailField(
+        "Add a teacher",
+        validators=[Optional(), Length(max=EMAIL_MAX_LENGTH)],
+        description="The email address of an active account.",
+        render_kw={"list": "teacher-suggestions", "autocomplete": "off"},
     )
     version = HiddenField()
     confirm_warnings = BooleanField("Yes, this is right")
@@ -79,9 +94,27 @@ class HomeroomForm(FlaskForm):
         self.homeroom = homeroom
         self.students = students
         self.teachers.choices = [
-            SelectChoice(user.id, f"{user.email} ({user.role})") for user in teachers
+            SelectChoice(
+                user.id, f"{user.email} ({user.role}{'' if user.active else ', deactivated'})"
+            )
+            for user in teachers
         ]
         self.warnings = WarningsConfirmation(HOMEROOM, [], {})
+        #: The account typed in ``add_teacher``, once validated.
+        self.added_teacher: User | None = None
+
+    def validate_add_teacher(self, field: EmailField) -> None:
+        """The address typed must be an active account's."""
+        self.added_teacher = active_account(field.data or "")
+        if self.added_teacher is None:
+            raise ValidationError("No active account has this email address.")
+
+    def teacher_ids(self) -> list[int]:
+        """The ids of the teachers to keep, then the one added (each once)."""
+        ids = list(self.teachers.data or [])
+        if self.added_teacher is not None:
+            ids.append(self.added_teacher.id)
+        return list(dict.fromkeys(ids))
 
     def declared_fields(self) -> list[DeclaredField]:
         """The homeroom's fields, in declaration order."""

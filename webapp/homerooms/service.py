@@ -20,6 +20,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp import trail
+from webapp.auth.service import find_user
 from webapp.extensions import db
 from webapp.fields.homeroom import HOMEROOM
 from webapp.homerooms.scope import homeroom_visible, scoped
@@ -44,6 +45,8 @@ AUDITED = (*(declaration.name for declaration in HOMEROOM.audited), "teachers")
 CANDIDATES_LIMIT = 50
 #: Homerooms a page of the list shows.
 HOMEROOMS_PER_PAGE = 50
+#: Most accounts a homeroom form suggests or accepts as teachers at once.
+TEACHER_LIMIT = 50
 
 
 class HomeroomError(Exception):
@@ -143,14 +146,57 @@ def get_homeroom(homeroom_id: int, viewer: User | None = None) -> Homeroom | Non
     return db.session.scalar(statement)
 
 
-def teacher_choices() -> list[User]:
-    """The active accounts that can be a homeroom's teachers: teachers first, by email."""
-    statement = (
-        select(User)
-        .where(User.active.is_(True))
-        .order_by((User.role != Role.TEACHER.value), func.lower(User.email))
-    )
-    return list(db.session.scalars(statement))
+def teacher_options(current: Iterable[User], ids: Iterable[int] = ()) -> list[User]:
+    """The accounts a homeroom form offers as teachers (its checkboxes): the homeroom's
+    ``current`` teachers, and the active accounts among ``ids`` (those a POST ticked),
+    never every account. At most one statement, of at most :data:`TEACHER_LIMIT` ids.
+
+    Args:
+        current: the homeroom's teachers (active or not: they stay until unticked).
+        ids: account ids the form sent; unknown or deactivated ones are left out.
+
+    Returns:
+        The accounts, current ones first, each once.
+    """
+    options = list(current)
+    known = {user.id for user in options}
+    wanted = [user_id for user_id in dict.fromkeys(ids) if user_id not in known]
+    if wanted:
+        statement = (
+            select(User)
+            .where(User.id.in_(wanted[:TEACHER_LIMIT]), User.active.is_(True))
+            .order_by(func.lower(User.email))
+        )
+        options.extend(db.session.scalars(statement))
+    return options
+
+
+def active_account(email: str) -> User | None:
+    """The active account whose address is ``email`` (ignoring case and surrounding
+    spaces), or ``None``: a homeroom's teacher, typed."""
+    user = find_user(email)
+    return user if user is not None and user.active else None
+
+
+def teacher_suggestions(text: str = "") -> list[str]:
+    """Addresses a homeroom form suggests for a teacher (a ``<datalist>``): at most
+    :data:`TEACHER_LIMIT` active accounts, by address; with ``text``, those whose
+    address contains it (ignoring case), else teachers first.
+
+    One or two statements read along the index of addresses, whatever the number of
+    accounts (a district has tens of thousands; a choice of every one made the form
+    grow with them).
+    """
+    active = select(User.email).where(User.active.is_(True)).order_by(func.lower(User.email))
+    if text:
+        statement = active.where(User.email.icontains(text.strip(), autoescape=True))
+        return list(db.session.scalars(statement.limit(TEACHER_LIMIT)))
+    teachers = active.where(User.role == Role.TEACHER.value).limit(TEACHER_LIMIT)
+    emails = list(db.session.scalars(teachers))
+    if len(emails) < TEACHER_LIMIT:
+        others = active.where(User.role != Role.TEACHER.value)
+        emails += db.session.scalars(others.limit(TEACHER_LIMIT - len(emails)))
+    return emails
 
 
 def class_list(homeroom: Homeroom, viewer: User | None = None) -> list[tuple[Student, Enrollment]]:
