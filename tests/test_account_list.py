@@ -55,10 +55,12 @@ def test_the_list_pages_by_email_ignoring_case(app: Flask) -> None:
     )
     first, html = shown(app, "/users/")
     assert first == everyone[:ACCOUNTS_PER_PAGE]
+    assert "not understood" not in html
     assert "Showing 1–50 of <strong>66</strong> accounts." in html
     assert 'href="/users/?page=2" rel="next"' in html
     second, html = shown(app, "/users/?page=2")
     assert second == everyone[ACCOUNTS_PER_PAGE:]
+    assert "not understood" not in html
     # Past the end: the last page; garbled: the first.
     assert shown(app, "/users/?page=99")[0] == second
     assert shown(app, "/users/?page=x")[0] == first

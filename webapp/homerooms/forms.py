@@ -190,6 +190,7 @@ class HomeroomFilterForm(FlaskForm):
             SelectChoice("", "All grades"),
             *(SelectChoice(str(grade), str(grade)) for grade in range(GRADE_MIN, GRADE_MAX + 1)),
         ],
+        default="",
     )
 
     def search(self) -> str:

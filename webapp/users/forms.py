@@ -94,9 +94,11 @@ class AccountFilterForm(FlaskForm):
         validators=[Optional(), Length(max=254)],
         render_kw={"placeholder": "Part of an email address", "autocomplete": "off"},
     )
-    role = SelectField("Role", choices=[SelectChoice("", "All roles"), *ROLE_CHOICES])
+    role = SelectField("Role", choices=[SelectChoice("", "All roles"), *ROLE_CHOICES], default="")
     status = SelectField(
-        "Status", choices=[SelectChoice(value, label) for value, (label, _) in STATUSES.items()]
+        "Status",
+        choices=[SelectChoice(value, label) for value, (label, _) in STATUSES.items()],
+        default="",
     )
 
     def search(self) -> str:
