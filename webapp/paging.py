@@ -1,7 +1,8 @@
 """Pages of a list: the page object that ``render_pagination`` (templates/_macros.html)
 reads, and :func:`bounded_page`, an OFFSET pager whose total is counted only up to a
-bound ("more than 10,000"), so that no page reads more than that many index entries to
-count.
+bound ("more than 10,000"), so that counting an unfiltered list (or one filtered by an
+index) reads at most that many index entries; a filter no index serves still reads the
+rows it has to look at.
 
 The roster pages by keyset as well (:mod:`webapp.students.paging`); the audit log, the
 accounts and the homerooms page by number with :func:`bounded_page`.
@@ -136,7 +137,7 @@ def bounded_page(
     count_limit: int | None = None,
 ) -> Page:
     """Page ``number`` of the ordered ``statement``, with its total counted up to
-    ``count_limit``: two statements, the count reading at most ``count_limit + 1`` rows.
+    ``count_limit``: two statements, the count stopping at ``count_limit + 1`` rows.
 
     Args:
         statement: the list's SELECT, ordered (its order decides the pages).
