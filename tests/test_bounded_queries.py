@@ -42,6 +42,17 @@ def counted(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+def measured_get(app: Flask, url: str, user: str = "admin") -> tuple[int, str]:
+    """GET ``url`` as ``user`` after a warm-up request (first-request caches): the number
+    of SQL statements it ran and its HTML (the status must be 200)."""
+    client = app.test_client(user=user)
+    client.get(url)
+    with counted(app) as statements:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(statements), response.get_data(as_text=True)
+
+
 def grow(app: Flask, homeroom_id: int, count: int, teacher_of: int | None = None) -> None:
     """Add ``count`` students of grade 5 in the homeroom, in bulk."""
     with app.app_context():

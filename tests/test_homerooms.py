@@ -82,6 +82,25 @@ def test_create_a_homeroom_with_a_teacher(app: Flask) -> None:
     assert "viewer@school.example" in html
 
 
+def test_the_edit_form_saved_unchanged_keeps_the_teachers(app: Flask) -> None:
+    """The boxes of the current teachers are ticked (they were not: the form's ``obj``
+    gave the field accounts, which ``coerce=int`` refused, and its ``data`` was ignored;
+    saving the edit form to change the room took every teacher off)."""
+    homeroom_id = add_homeroom(app, "5B", teachers=[4, 5])
+    client = app.test_client(user="editor")
+    html = client.get(f"/homerooms/{homeroom_id}/edit").get_data(as_text=True)
+    ticked = re.findall(r'<input checked id="teachers-\d" name="teachers" [^>]*value="(\d+)"', html)
+    assert sorted(ticked) == ["4", "5"]
+    form = {"name": "5B", "grade": "5", "capacity": "25", "version": "1", "room": "12"}
+    response = client.post(f"/homerooms/{homeroom_id}/edit", data={**form, "teachers": ticked})
+    assert response.status_code == 302
+    with app.app_context():
+        homeroom = db.session.get(Homeroom, homeroom_id)
+        assert sorted(user.id for user in homeroom.teachers) == [4, 5]
+        event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert event.changes == {"room": [None, "12"]}
+
+
 def test_invalid_form_is_422_and_saves_nothing(app: Flask) -> None:
     client = app.test_client(user="editor")
     response = client.post("/homerooms/new", data={"name": "", "grade": "13", "capacity": "0"})

@@ -28,10 +28,10 @@ from webapp.homerooms import assignments
 from webapp.homerooms.service import HomeroomError
 from webapp.models import Action, AuditEvent, Enrollment, Entity, Role, Student, User
 from webapp.models.types import MAX_ID
+from webapp.paging import Page, bounded_page
 from webapp.students import enrollments
 from webapp.students import service as students
 from webapp.students.guardians import StaleGuardianError
-from webapp.students.paging import RosterPage
 
 #: Every audited field an event may name, for the change tables: a student's, an
 #: enrollment's (which also shows the grade that events from before revision 0011
@@ -328,21 +328,17 @@ def _unindexed(column: Any) -> ColumnElement[datetime]:
     return func.coalesce(column, column)
 
 
-def log_page(statement: Select[AuditEvent], number: int, per_page: int) -> RosterPage:
+def log_page(statement: Select[AuditEvent], number: int, per_page: int) -> Page:
     """Page ``number`` of the log ``statement``, with a total counted up to
-    :data:`LOG_COUNT_LIMIT`.
+    :data:`LOG_COUNT_LIMIT` (:func:`webapp.paging.bounded_page`).
 
     Args:
         statement: from :func:`log_statement`.
-        number: 1-based page number; past the end gives an empty page.
+        number: 1-based page number; past the end gives the last page (or, beyond a
+            bounded total, an empty page).
         per_page: events a page.
 
     Returns:
         The page; its items are :class:`AuditEvent` objects.
     """
-    bounded = statement.order_by(None).with_only_columns(AuditEvent.id).limit(LOG_COUNT_LIMIT + 1)
-    counted = int(db.session.scalar(select(func.count()).select_from(bounded.subquery())) or 0)
-    exact = counted <= LOG_COUNT_LIMIT
-    events = list(db.session.scalars(statement.offset((number - 1) * per_page).limit(per_page + 1)))
-    total = counted if exact else LOG_COUNT_LIMIT
-    return RosterPage(events[:per_page], number, per_page, total, exact, len(events) > per_page)
+    return bounded_page(statement, AuditEvent.id, number, per_page, LOG_COUNT_LIMIT)

@@ -10,6 +10,7 @@ the database's composite key refuses a homeroom of another year.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp import trail
+from webapp.auth.service import find_user
 from webapp.extensions import db
 from webapp.fields.homeroom import HOMEROOM
 from webapp.homerooms.scope import homeroom_visible, scoped
@@ -33,6 +35,7 @@ from webapp.models import (
     User,
 )
 from webapp.models.types import utcnow
+from webapp.paging import Page, bounded_page
 
 #: The homeroom fields its form sets.
 FORM_FIELDS = tuple(declaration.name for declaration in HOMEROOM.form_fields)
@@ -40,6 +43,10 @@ FORM_FIELDS = tuple(declaration.name for declaration in HOMEROOM.form_fields)
 AUDITED = (*(declaration.name for declaration in HOMEROOM.audited), "teachers")
 #: How many students the class page offers to assign at once.
 CANDIDATES_LIMIT = 50
+#: Homerooms a page of the list shows.
+HOMEROOMS_PER_PAGE = 50
+#: Most accounts a homeroom form suggests or accepts as teachers at once.
+TEACHER_LIMIT = 50
 
 
 class HomeroomError(Exception):
@@ -50,29 +57,56 @@ class StaleHomeroomError(HomeroomError):
     """The homeroom changed since the version the user saw."""
 
 
-def homerooms_of_year(year_id: int, viewer: User | None = None) -> list[tuple[Homeroom, int]]:
-    """A year's homerooms ``viewer`` may see, by name, each with its number of students.
+def homeroom_page(
+    year_id: int,
+    viewer: User | None = None,
+    number: int = 1,
+    q: str = "",
+    grade: int | None = None,
+) -> Page:
+    """Page ``number`` of a year's homerooms that ``viewer`` may see, by name, each with
+    its number of students, and the total counted up to
+    :data:`webapp.paging.COUNT_LIMIT`.
 
-    Two statements whatever the number of homerooms (the teachers are loaded with
-    ``selectinload``).
+    Four statements whatever the number of homerooms (the count, the page along the
+    index of names in a year, its teachers, its students' counts).
+
+    Args:
+        year_id: the school year.
+        viewer: the account looking (a teacher: their own homerooms only).
+        number: the 1-based page number (past the end: the last page).
+        q: only names containing this text, ignoring case; blank for all.
+        grade: only homerooms of this grade; ``None`` for all.
+
+    Returns:
+        The page of :data:`HOMEROOMS_PER_PAGE`; its items are ``(Homeroom, students)``.
     """
-    counts = (
-        select(Enrollment.homeroom_id, func.count().label("n"))
-        .where(Enrollment.school_year_id == year_id, Enrollment.homeroom_id.is_not(None))
-        .group_by(Enrollment.homeroom_id)
-        .subquery()
-    )
-    statement = (
-        select(Homeroom, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.homeroom_id == Homeroom.id)
-        .where(Homeroom.school_year_id == year_id)
-        .options(selectinload(Homeroom.teachers))
-        .order_by(Homeroom.grade, Homeroom.name)
-    )
+    statement = select(Homeroom).where(Homeroom.school_year_id == year_id).order_by(Homeroom.name)
+    if q:
+        statement = statement.where(Homeroom.name.icontains(q, autoescape=True))
+    if grade is not None:
+        statement = statement.where(Homeroom.grade == grade)
     visible = homeroom_visible(viewer)
     if visible is not None:
         statement = statement.where(visible)
-    return [(homeroom, int(n)) for homeroom, n in db.session.execute(statement)]
+    statement = statement.options(selectinload(Homeroom.teachers))
+    page = bounded_page(statement, Homeroom.id, number, HOMEROOMS_PER_PAGE)
+    sizes = student_counts([homeroom.id for homeroom in page.items])
+    return replace(page, items=[(homeroom, sizes.get(homeroom.id, 0)) for homeroom in page.items])
+
+
+def student_counts(homeroom_ids: list[int]) -> dict[int, int]:
+    """How many enrollments each homeroom holds, by id (those with none left out); one
+    statement, by the index of ``homeroom_id``."""
+    if not homeroom_ids:
+        return {}
+    statement = (
+        select(Enrollment.homeroom_id, func.count())
+        .where(Enrollment.homeroom_id.in_(homeroom_ids))
+        .group_by(Enrollment.homeroom_id)
+    )
+    rows = db.session.execute(statement)
+    return {homeroom_id: int(n) for homeroom_id, n in rows if homeroom_id is not None}
 
 
 def audited(homeroom: Homeroom) -> dict[str, Any]:
@@ -138,14 +172,57 @@ def get_homeroom(homeroom_id: int, viewer: User | None = None) -> Homeroom | Non
     return db.session.scalar(statement)
 
 
-def teacher_choices() -> list[User]:
-    """The active accounts that can be a homeroom's teachers: teachers first, by email."""
-    statement = (
-        select(User)
-        .where(User.active.is_(True))
-        .order_by((User.role != Role.TEACHER.value), func.lower(User.email))
-    )
-    return list(db.session.scalars(statement))
+def teacher_options(current: Iterable[User], ids: Iterable[int] = ()) -> list[User]:
+    """The accounts a homeroom form offers as teachers (its checkboxes): the homeroom's
+    ``current`` teachers, and the active accounts among ``ids`` (those a POST ticked),
+    never every account. At most one statement, of at most :data:`TEACHER_LIMIT` ids.
+
+    Args:
+        current: the homeroom's teachers (active or not: they stay until unticked).
+        ids: account ids the form sent; unknown or deactivated ones are left out.
+
+    Returns:
+        The accounts, current ones first, each once.
+    """
+    options = list(current)
+    known = {user.id for user in options}
+    wanted = [user_id for user_id in dict.fromkeys(ids) if user_id not in known]
+    if wanted:
+        statement = (
+            select(User)
+            .where(User.id.in_(wanted[:TEACHER_LIMIT]), User.active.is_(True))
+            .order_by(func.lower(User.email))
+        )
+        options.extend(db.session.scalars(statement))
+    return options
+
+
+def active_account(email: str) -> User | None:
+    """The active account whose address is ``email`` (ignoring case and surrounding
+    spaces), or ``None``: a homeroom's teacher, typed."""
+    user = find_user(email)
+    return user if user is not None and user.active else None
+
+
+def teacher_suggestions(text: str = "") -> list[str]:
+    """Addresses a homeroom form suggests for a teacher (a ``<datalist>``): at most
+    :data:`TEACHER_LIMIT` active accounts, by address; with ``text``, those whose
+    address contains it (ignoring case), else teachers first.
+
+    One or two statements read along the index of addresses, whatever the number of
+    accounts (a district has tens of thousands; a choice of every one made the form
+    grow with them).
+    """
+    active = select(User.email).where(User.active.is_(True)).order_by(func.lower(User.email))
+    if text:
+        statement = active.where(User.email.icontains(text.strip(), autoescape=True))
+        return list(db.session.scalars(statement.limit(TEACHER_LIMIT)))
+    teachers = active.where(User.role == Role.TEACHER.value).limit(TEACHER_LIMIT)
+    emails = list(db.session.scalars(teachers))
+    if len(emails) < TEACHER_LIMIT:
+        others = active.where(User.role != Role.TEACHER.value)
+        emails += db.session.scalars(others.limit(TEACHER_LIMIT - len(emails)))
+    return emails
 
 
 def class_list(homeroom: Homeroom, viewer: User | None = None) -> list[tuple[Student, Enrollment]]:

@@ -20,8 +20,15 @@ from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.fields.homeroom import HOMEROOM
 from webapp.homerooms import assignments, bp, service
-from webapp.homerooms.forms import AssignForm, ButtonForm, HomeroomForm
-from webapp.models import Enrollment, Homeroom, Role, SchoolYear
+from webapp.homerooms.forms import (
+    AssignForm,
+    ButtonForm,
+    HomeroomFilterForm,
+    HomeroomForm,
+    submitted_ids,
+)
+from webapp.models import Enrollment, Homeroom, Role, SchoolYear, User
+from webapp.paging import requested_page
 from webapp.years.service import all_years, current_year
 
 UNPROCESSABLE = 422
@@ -46,34 +53,54 @@ def _year_from_args() -> SchoolYear:
 
 @bp.get("/")
 def index() -> str:
-    """A school year's homerooms (the current year by default) with teachers and sizes."""
+    """A school year's homerooms (the current year by default) with teachers and sizes,
+    a page at a time, searched by name and filtered by grade."""
     year = _year_from_args()
+    form = HomeroomFilterForm(request.args)
+    form.validate()
+    page = service.homeroom_page(
+        year.id, current_user, requested_page(request.args), form.search(), form.chosen_grade()
+    )
+    args = form.url_args()
     return render_template(
         "homerooms/index.html",
         year=year,
         years=all_years(),
-        homerooms=service.homerooms_of_year(year.id, current_user),
+        form=form,
+        page=page,
+        filtered=bool(args),
+        page_url=lambda number: url_for(".index", year=year.id, page=number, **args),
     )
 
 
 def _form_page(form: HomeroomForm, year: SchoolYear, status: int | None = None) -> tuple[str, int]:
     if status is None:
         status = UNPROCESSABLE if request.method == "POST" else 200
+    # After an address no active account has, suggest those that contain what was typed.
+    typed = (form.add_teacher.data or "").strip() if form.add_teacher.errors else ""
     return render_template(
-        "homerooms/form.html", form=form, year=year, homeroom=form.homeroom
+        "homerooms/form.html",
+        form=form,
+        year=year,
+        homeroom=form.homeroom,
+        suggestions=service.teacher_suggestions(typed),
     ), status
+
+
+def _teacher_options(homeroom: Homeroom | None) -> list[User]:
+    """The form's teacher boxes: the homeroom's teachers, and those a POST ticked."""
+    ticked = submitted_ids("teachers") if request.method == "POST" else []
+    return service.teacher_options(homeroom.teachers if homeroom else [], ticked)
 
 
 def _save(form: HomeroomForm, homeroom: Homeroom, year: SchoolYear) -> Response | tuple[str, int]:
     """Save a validated form, or show it again with the reason it was refused."""
     try:
-        service.save_homeroom(
-            homeroom, form.values(), form.teachers.data or [], form.expected_version()
-        )
+        service.save_homeroom(homeroom, form.values(), form.teacher_ids(), form.expected_version())
     except service.StaleHomeroomError as error:
         db.session.rollback()
         db.session.refresh(homeroom)
-        fresh = HomeroomForm(formdata=None, homeroom=homeroom, teachers=service.teacher_choices())
+        fresh = HomeroomForm(formdata=None, homeroom=homeroom, teachers=list(homeroom.teachers))
         fresh.version.data = str(homeroom.version)
         fresh.form_errors.append(str(error))
         return _form_page(fresh, year, CONFLICT)
@@ -94,7 +121,7 @@ def _save(form: HomeroomForm, homeroom: Homeroom, year: SchoolYear) -> Response 
 def create() -> Response | tuple[str, int]:
     """Define a homeroom in a school year (``?year=``, the current one by default)."""
     year = _year_from_args()
-    form = HomeroomForm(teachers=service.teacher_choices(), data={"capacity": 25})
+    form = HomeroomForm(teachers=_teacher_options(None), data={"capacity": 25})
     if form.validate_on_submit():
         return _save(form, Homeroom(school_year_id=year.id), year)
     return _form_page(form, year)
@@ -107,7 +134,7 @@ def edit(homeroom_id: int) -> Response | tuple[str, int]:
     homeroom = _homeroom_or_404(homeroom_id)
     form = HomeroomForm(
         homeroom=homeroom,
-        teachers=service.teacher_choices(),
+        teachers=_teacher_options(homeroom),
         students=service.student_count(homeroom.id),
     )
     if request.method == "GET":

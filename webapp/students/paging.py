@@ -1,4 +1,5 @@
-"""Keyset pagination (seek method) and the page object the roster's template reads.
+"""Keyset pagination (seek method) of the roster (its page object is
+:class:`webapp.paging.Page`).
 
 Keyset pagination: a page that follows another starts *after* that page's last row, by
 a condition on the sorted column and ``id``, instead of skipping ``OFFSET`` rows; its
@@ -11,9 +12,7 @@ typed or shared URL) is still served, by ``OFFSET`` from whichever end is nearer
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
@@ -76,96 +75,3 @@ def keyset_condition(
     if position.before:
         return and_(column.is_not(None), within)
     return or_(within, column.is_(None))
-
-
-@dataclass
-class RosterPage:
-    """One page of the roster (or of the audit log), for the template and the
-    ``render_pagination`` macro.
-
-    Attributes:
-        items: the rows, in roster order (``(Student, Enrollment | None)``).
-        page: the page number (1-based).
-        per_page: rows per page.
-        total: the number of rows when ``total_exact``; otherwise a lower bound: there
-            are more than ``total``.
-        total_exact: whether ``total`` is exact.
-        has_next: whether a page follows.
-    """
-
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-    total_exact: bool
-    has_next: bool
-    _ids: list[int] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        # A row of entities (the roster's) or one entity (the audit log's event).
-        self._ids = [item.id if hasattr(item, "id") else item[0].id for item in self.items]
-
-    @property
-    def pages(self) -> int:
-        """The number of pages: exact, or as many as are known to exist."""
-        if self.total_exact:
-            known = math.ceil(self.total / self.per_page) if self.total else 1
-        else:
-            known = max(math.ceil((self.total + 1) / self.per_page), self.page + int(self.has_next))
-        return max(known, self.page)
-
-    @property
-    def has_prev(self) -> bool:
-        """Whether a page comes before."""
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int:
-        """The previous page's number."""
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        """The next page's number."""
-        return self.page + 1
-
-    @property
-    def first(self) -> int:
-        """The 1-based number of the page's first row (0 when empty)."""
-        return (self.page - 1) * self.per_page + 1 if self.items else 0
-
-    @property
-    def last(self) -> int:
-        """The number of the page's last row (0 when empty)."""
-        return self.first + len(self.items) - 1 if self.items else 0
-
-    @property
-    def first_id(self) -> int | None:
-        """The id of the page's first student, where the previous page ends."""
-        return self._ids[0] if self._ids else None
-
-    @property
-    def last_id(self) -> int | None:
-        """The id of the page's last student, where the next page starts."""
-        return self._ids[-1] if self._ids else None
-
-    def iter_pages(
-        self, left_edge: int = 2, left_current: int = 2, right_current: int = 4, right_edge: int = 2
-    ) -> Iterator[int | None]:
-        """Page numbers for a pager, ``None`` for a gap (as Flask-SQLAlchemy's
-        ``Pagination.iter_pages``); without an exact total, no last pages (unknown)."""
-        pages = self.pages
-        right_edge = right_edge if self.total_exact else 0
-        shown = sorted(
-            {
-                *range(1, min(left_edge, pages) + 1),
-                *range(max(1, self.page - left_current), min(self.page + right_current, pages) + 1),
-                *range(max(1, pages - right_edge + 1), pages + 1),
-            }
-        )
-        previous = 0
-        for number in shown:
-            if number != previous + 1:
-                yield None
-            yield number
-            previous = number

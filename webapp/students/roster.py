@@ -24,7 +24,9 @@ from webapp.extensions import db
 from webapp.homerooms.scope import scoped
 from webapp.models import Enrollment, EnrollmentCount, Status, Student, User
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.students.paging import Position, RosterPage, keyset_condition
+from webapp.paging import MAX_PAGE as MAX_PAGE  # (read by the audit log too)
+from webapp.paging import Page
+from webapp.students.paging import Position, keyset_condition
 from webapp.students.search import (
     MIN_INDEXED_LENGTH,
     SearchPlan,
@@ -49,10 +51,6 @@ _NULLABLE_SORTS = frozenset({"email", "grade", "birthday"})
 DEFAULT_SORT = "name"
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100
-#: Highest page number accepted. Beyond some 10^17 the OFFSET overflows a 64-bit integer:
-#: PostgreSQL answers "bigint out of range", Python's sqlite3 raises OverflowError. A page
-#: past the end shows the last page anyway.
-MAX_PAGE = 1_000_000
 #: Most pages a link may skip from the row it continues from (the pager's numbers near
 #: the current page skip one); more is served by page number.
 MAX_SKIP = 10
@@ -366,7 +364,7 @@ def _rows(statement: Select[Any], offset: int, limit: int) -> list[Any]:
 
 def roster_page(
     query: RosterQuery, viewer: User | None = None, *, year_id: int | None = None
-) -> RosterPage:
+) -> Page:
     """Return one page of the roster, with its total (see :func:`roster_total`).
 
     With a keyset position (``after``/``before``) the page is read from that row on: the
@@ -396,11 +394,11 @@ def roster_page(
             rows = _rows(statement, query.skip * per_page, per_page + 1)
             if rows:
                 more = len(rows) > per_page
-                return RosterPage(rows[:per_page], number, per_page, total, exact, more)
+                return Page(rows[:per_page], number, per_page, total, exact, more)
         else:
             rows = _rows(statement, query.skip * per_page, per_page)
             if len(rows) == per_page and number > 1:
-                return RosterPage(rows[::-1], number, per_page, total, exact, True)
+                return Page(rows[::-1], number, per_page, total, exact, True)
             number = 1  # less than a page before that row: that is the first page
     page = _numbered_page(query, viewer, year_id, number, (total, exact))
     if page.items or number == 1 or exact:
@@ -425,7 +423,7 @@ def _numbered_page(
     year_id: int,
     number: int,
     counted: tuple[int, bool],
-) -> RosterPage:
+) -> Page:
     """Page ``number`` by OFFSET, from the nearer end when the total is exact."""
     total, exact = counted
     per_page = query.per_page
@@ -435,12 +433,12 @@ def _numbered_page(
         end = min(start + per_page, total)
         backwards = roster_statement(query, viewer, year_id=year_id, backwards=True)
         rows = _rows(backwards, total - end, end - start)[::-1]
-        return RosterPage(rows, number, per_page, total, exact, end < total)
+        return Page(rows, number, per_page, total, exact, end < total)
     rows = _rows(roster_statement(query, viewer, year_id=year_id), start, per_page + 1)
-    return RosterPage(rows[:per_page], number, per_page, total, exact, len(rows) > per_page)
+    return Page(rows[:per_page], number, per_page, total, exact, len(rows) > per_page)
 
 
-def page_link_args(query: RosterQuery, page: RosterPage, number: int) -> dict[str, Any]:
+def page_link_args(query: RosterQuery, page: Page, number: int) -> dict[str, Any]:
     """The query-string arguments of the pager's link to page ``number`` from ``page``.
 
     A page near the current one continues from the current page's first or last row

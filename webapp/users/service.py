@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.auth import throttle, two_factor
@@ -22,8 +22,12 @@ from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.fields.rules import clean_email
 from webapp.models import LoginThrottle, Role, Step, User
+from webapp.paging import Page, bounded_page
 
 logger = logging.getLogger("webapp.auth")
+
+#: Accounts a page of the account list shows.
+ACCOUNTS_PER_PAGE = 50
 
 
 class AccountError(Exception):
@@ -41,6 +45,34 @@ def _commit() -> None:
 def _refuse(message: str) -> AccountError:
     db.session.rollback()
     return AccountError(message)
+
+
+def account_page(
+    number: int, q: str = "", role: Role | None = None, active: bool | None = None
+) -> Page:
+    """Page ``number`` of the accounts, by email address (ignoring case), with a total
+    counted up to :data:`webapp.paging.COUNT_LIMIT`: two statements, read along the
+    unique index of ``lower(email)``, whatever the number of accounts.
+
+    Args:
+        number: the 1-based page number (past the end: the last page).
+        q: only addresses containing this text, ignoring case (``%`` and ``_`` are
+            plain characters); blank for all.
+        role: only accounts of this role; ``None`` for all.
+        active: only active (``True``) or deactivated (``False``) accounts; ``None``
+            for both.
+
+    Returns:
+        The page of :data:`ACCOUNTS_PER_PAGE`; its items are :class:`User` objects.
+    """
+    statement = select(User).order_by(func.lower(User.email))
+    if q:
+        statement = statement.where(User.email.icontains(q, autoescape=True))
+    if role is not None:
+        statement = statement.where(User.role == role.value)
+    if active is not None:
+        statement = statement.where(User.active.is_(active))
+    return bounded_page(statement, User.id, number, ACCOUNTS_PER_PAGE)
 
 
 def active_admins(*, lock: bool = False) -> list[User]:

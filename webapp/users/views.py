@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.models import Role, User
 from webapp.models.types import utcnow
+from webapp.paging import requested_page
 from webapp.users import bp, service
-from webapp.users.forms import ButtonForm, PasswordForm, RoleForm, UserCreateForm
+from webapp.users.forms import (
+    AccountFilterForm,
+    ButtonForm,
+    PasswordForm,
+    RoleForm,
+    UserCreateForm,
+)
 
 UNPROCESSABLE = 422
 
@@ -25,9 +31,21 @@ def require_admin() -> None:
 
 @bp.get("/")
 def index() -> str:
-    """List every account."""
-    users = db.session.scalars(select(User).order_by(User.email)).all()
-    return render_template("users/index.html", users=users)
+    """The accounts by email address, a page at a time, searched and filtered by role
+    and status."""
+    form = AccountFilterForm(request.args)
+    form.validate()
+    page = service.account_page(
+        requested_page(request.args), form.search(), form.chosen_role(), form.chosen_active()
+    )
+    args = form.url_args()
+    return render_template(
+        "users/index.html",
+        form=form,
+        page=page,
+        filtered=bool(args),
+        page_url=lambda number: url_for(".index", page=number, **args),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
