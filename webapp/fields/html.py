@@ -28,7 +28,7 @@ def date_html(value: date | None) -> Markup:
     )
 
 
-def show_value(value: Any, field: Field, link: bool = True) -> Markup:
+def show_value(value: Any, field: Field[Any], link: bool = True) -> Markup:
     """A stored value on a page: a readable date, an address (a ``mailto:`` link when
     ``link``), or the text, escaped; :data:`BLANK` for ``None`` or ``""``.
 

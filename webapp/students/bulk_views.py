@@ -58,9 +58,9 @@ def _plan(form: BulkForm, selection: bulk.Selection) -> dict[str, Any]:
     year = current_year()
     rows = bulk.selected_rows(selection, current_user, year.id)
     if form.action.data == "homeroom":
-        homeroom = homeroom_named(year.id, form.homeroom.data)
+        name = (form.homeroom.data or "").strip()
+        homeroom = homeroom_named(year.id, name)
         if homeroom is None:
-            name = form.homeroom.data.strip()
             raise HomeroomError(f"There is no homeroom called “{name}” in {year.name}.")
         plan = assignments.plan(homeroom, [student.id for student, _ in rows], year_id=year.id)
         pairs = [(m.enrollment.id, m.enrollment.version) for m in plan.moves]
