@@ -77,9 +77,13 @@ def first_name_pools(random_seed: int | None) -> tuple[list[str], list[str]]:
     return female, anyone
 
 
+#: Every number :func:`fictional_number` gives (600 of them), made once.
+FICTIONAL_NUMBERS = tuple(f"+1{area}5550{line}" for area in AREA_CODES for line in range(100, 200))
+
+
 def fictional_number(rng: random.Random) -> str:
-    """A valid US number in the range set aside for fiction, in E.164."""
-    return f"+1{rng.choice(AREA_CODES)}5550{rng.randint(100, 199)}"
+    """A valid US number in the range set aside for fiction, in E.164 (all equally likely)."""
+    return rng.choice(FICTIONAL_NUMBERS)
 
 
 def _next_guardian_id() -> int:
