@@ -97,7 +97,7 @@ def _run(connection) -> None:
 #: SQLite's page cache while migrating, in KiB: a takeover of a million rows rebuilds
 #: tables and builds indexes, which with the default 2 MB cache re-read the same pages
 #: from the operating system again and again.
-MIGRATION_CACHE_KIB = 256 * 1024
+MIGRATION_CACHE_KIB = 512 * 1024
 #: PostgreSQL's ``maintenance_work_mem`` while migrating (index builds, constraint
 #: checks): the default 64 MB makes the trigram GIN indexes of a million students spill
 #: and merge many times. Set for the migration's transaction only (``SET LOCAL``).
