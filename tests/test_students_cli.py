@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
@@ -138,3 +138,38 @@ def test_seed_without_guardians(app: Flask, runner: FlaskCliRunner) -> None:
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Guardian.id))) == 0
+
+
+def test_seed_keeps_the_enrollment_counts_and_their_triggers(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """The seed sets the count triggers aside on SQLite and adds its counts in one go."""
+    from webapp.models import EnrollmentCount
+
+    def triggers() -> set[str]:
+        if db.session.get_bind().dialect.name != "sqlite":
+            return set()
+        found = db.session.execute(
+            select(text("name")).select_from(text("sqlite_master")).where(text("type = 'trigger'"))
+        )
+        return set(found.scalars())
+
+    with app.app_context():
+        before = triggers()
+    for count in ("40", "25"):  # the second seed is smaller than the table
+        result = runner.invoke(args=["students", "seed", "-n", count, "--no-guardians"])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        kept = {
+            (c.school_year_id, c.grade, c.status): c.students
+            for c in db.session.scalars(select(EnrollmentCount))
+            if c.students
+        }
+        counted = db.session.execute(
+            select(
+                Enrollment.school_year_id, Enrollment.grade, Enrollment.status, func.count()
+            ).group_by(Enrollment.school_year_id, Enrollment.grade, Enrollment.status)
+        ).all()
+        assert kept == {(y, g, s): n for y, g, s, n in counted}
+        assert sum(kept.values()) == 65
+        assert triggers() == before

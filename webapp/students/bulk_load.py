@@ -44,12 +44,15 @@ def write_rows(table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any
     batch = list(rows)
     if not batch:
         return
-    # Column by column, so that the loops run in C (map, zip).
-    values: list[Sequence[Any]] = list(zip(*batch, strict=True))
-    for position, processor in enumerate(_processors(table, columns)):
-        if processor is not None:
-            values[position] = list(map(processor, values[position]))
-    processed = list(zip(*values, strict=True))
+    processors = _processors(table, columns)
+    processed: Sequence[Sequence[Any]] = batch
+    if any(processors):
+        # Column by column, so that the loops run in C (map, zip).
+        values: list[Sequence[Any]] = list(zip(*batch, strict=True))
+        for position, processor in enumerate(processors):
+            if processor is not None:
+                values[position] = list(map(processor, values[position]))
+        processed = list(zip(*values, strict=True))
     connection: Connection = db.session.connection()
     names = ", ".join(columns)
     raw = connection.connection.driver_connection
