@@ -199,6 +199,7 @@ def import_command(
             sheet=sheet,
             overrides=overrides,
             date_orders=orders,
+            stream=True,
         )
     except (ImportFileError, MappingError) as error:
         raise click.ClickException(str(error)) from error

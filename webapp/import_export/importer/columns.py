@@ -30,6 +30,7 @@ from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.importer.reading import (
     ImportFileError,
     ImportLimits,
+    Records,
     Source,
     Table,
     read_file,
@@ -106,7 +107,8 @@ class ParsedFile:
         columns: ``(source, field)`` for each of ``fields``: a column index, or for a
             name joined from parts, the indexes of the first and last name.
         width: number of header cells.
-        records: ``(line number, cells)`` of each non-blank row after the header.
+        records: ``(line number, cells)`` of each non-blank row after the header: a list,
+            or :class:`~.reading.StreamedRecords` (read again when iterated).
         source: how the file was read.
         dates: how each mapped date column is read.
         problems: why the mapping cannot be imported as it is (empty when it can).
@@ -117,7 +119,7 @@ class ParsedFile:
     fields: tuple[str, ...]
     columns: tuple[tuple[CellSource, str], ...]
     width: int
-    records: list[tuple[int, list[str]]]
+    records: Records
     source: Source
     dates: tuple[DateColumn, ...] = ()
     problems: tuple[str, ...] = ()
@@ -271,7 +273,7 @@ def map_table(
     dates = []
     for source, name in sources:
         if name in DATE_FIELDS and isinstance(source, int):
-            values = (cells[source].strip() for _, cells in table.records if source < len(cells))
+            values = table.column_values(source)
             dates.append(
                 _date_column(name, header[source], values, chosen.get(name), default_date_order)
             )
