@@ -309,6 +309,7 @@ def parse_file(
     date_orders: Mapping[str, DateOrder] | None = None,
     default_date_order: DateOrder | None = None,
     targets: Sequence[str | None] | None = None,
+    stream: bool = False,
 ) -> ParsedFile:
     """Read a file and map its columns: :func:`~.reading.read_file` then :func:`map_table`.
 
@@ -321,6 +322,8 @@ def parse_file(
         date_orders: ``{field: order}`` for date columns whose values do not show it.
         default_date_order: the ``DATE_INPUT_ORDER`` setting.
         targets: the whole mapping, one target or ``None`` per column (a remembered one).
+        stream: keep no records; read them from ``data`` again when iterated (see
+            :func:`~.reading.read_file`).
 
     Returns:
         The parsed file, whose mapping can be imported.
@@ -330,7 +333,7 @@ def parse_file(
             (:attr:`ParsedFile.problems`), or it has no rows.
     """
     parsed = map_table(
-        read_file(data, filename, limits=limits, sheet=sheet),
+        read_file(data, filename, limits=limits, sheet=sheet, stream=stream),
         targets=targets,
         overrides=overrides,
         date_orders=date_orders,
@@ -343,11 +346,11 @@ def parse_file(
     return parsed
 
 
-def parse_csv(data: bytes, *, max_bytes: int | None = None) -> ParsedFile:
+def parse_csv(data: bytes, *, max_bytes: int | None = None, stream: bool = False) -> ParsedFile:
     """:func:`parse_file` of a file named ``import.csv`` (the tests' and tools' shortcut).
 
     Raises:
         ImportFileError: see :func:`parse_file`.
     """
     limits = ImportLimits() if max_bytes is None else ImportLimits(max_bytes=max_bytes)
-    return parse_file(data, "import.csv", limits=limits)
+    return parse_file(data, "import.csv", limits=limits, stream=stream)
