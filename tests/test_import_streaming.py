@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import tracemalloc
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -212,3 +214,33 @@ def test_id_runs() -> None:
     members = [n for n in range(1100) if n in runs]
     assert members == [5, 6, 7, 50, *range(99, 300), 1000]
     assert "7" not in runs
+
+
+def test_streamed_read_of_a_file_reads_it_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_bytes(b"prefix" + roster_csv(50))
+    expected = importer.read_file(roster_csv(50), "roster.csv").records
+    with path.open("rb") as handle:
+        handle.seek(len(b"prefix"))  # the file starts where the caller's position is
+        table = importer.read_file(handle, "roster.csv", stream=True)
+        assert list(table.records) == list(table.records) == expected
+        assert not handle.closed
+    with path.open("rb") as handle, io.BufferedReader(Unseekable(handle)) as stream:
+        handle.seek(len(b"prefix"))
+        table = importer.read_file(stream, "roster.csv", stream=True)
+        assert list(table.records) == expected
+
+
+class Unseekable(io.RawIOBase):
+    """A pipe-like reader over a file."""
+
+    def __init__(self, handle: io.BufferedReader) -> None:
+        self.handle = handle
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.handle.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

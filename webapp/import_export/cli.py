@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 from flask.cli import with_appcontext
@@ -44,8 +44,13 @@ def _skip_final_collection() -> None:
     atexit.register(gc.freeze)
 
 
-def _read_input(path: str, max_bytes: int) -> bytes:
-    """Read the file (``-`` for standard input), refusing one over ``max_bytes``."""
+def _read_input(path: str, max_bytes: int) -> bytes | IO[bytes]:
+    """The file, open for reading until the command ends (``-``: standard input's bytes,
+    read into memory), refusing one over ``max_bytes``.
+
+    The import reads a file twice (see :func:`importer.read_file`'s ``stream``), so it
+    must not change meanwhile.
+    """
     if path == "-":
         data = sys.stdin.buffer.read(max_bytes + 1)
         if len(data) > max_bytes:
@@ -54,7 +59,7 @@ def _read_input(path: str, max_bytes: int) -> bytes:
     size = os.path.getsize(path)
     if size > max_bytes:
         raise click.ClickException(importer.too_large_message(size, max_bytes))
-    return Path(path).read_bytes()
+    return click.get_current_context().with_resource(Path(path).open("rb"))
 
 
 def _column_list(parsed: importer.ParsedFile) -> str:
@@ -231,7 +236,7 @@ def import_command(
                 on_rows=report,
                 before_commit=lambda: stored.append(mappings.remember(parsed, None)),
             )
-    except ImportConflictError as error:
+    except (ImportConflictError, ImportFileError) as error:  # a file changed meanwhile
         raise click.ClickException(str(error)) from error
 
     click.echo(_summary(result, dry_run))

@@ -84,9 +84,7 @@ def read_table(
             f"The file is named {extension} but is not {KIND_NOUNS[kind]}: it is damaged "
             "or is another kind of file renamed. Save it again from your spreadsheet program."
         )
-    # The caller's bytes as they are: reading them from the BytesIO would copy the file.
-    raw = bytes(data) if isinstance(data, bytearray | memoryview) else data
-    return _read_csv(raw if isinstance(raw, bytes) else source.read(), extension, limits)
+    return _read_csv(source, extension, limits)
 
 
 def _open(data: bytes | IO[bytes], limits: Limits) -> IO[bytes]:
@@ -156,8 +154,8 @@ def _name_notes(kind: FileKind, extension: str) -> list[str]:
     return [f"The file is named {extension} but is {KIND_NOUNS[kind]}; it was read as one."]
 
 
-def _read_csv(data: bytes, extension: str, limits: Limits) -> Table:
-    encoding, delimiter, rows = delimited.read_csv(data, limits)
+def _read_csv(source: IO[bytes], extension: str, limits: Limits) -> Table:
+    encoding, delimiter, rows = delimited.read_csv(source, limits)
     notes = _name_notes(FileKind.CSV, extension)
     return _table(FileKind.CSV, rows, notes, None, encoding=encoding, delimiter=delimiter)
 

@@ -196,6 +196,7 @@ class StreamedRecords:
         sheet: the workbook sheet read.
         shape: how a record's cells are kept (:class:`_Shape`).
         count: the number of records, from the first pass.
+        start: where the file starts in ``data``, when it is a file.
     """
 
     def __init__(
@@ -206,9 +207,10 @@ class StreamedRecords:
         sheet: str | None,
         shape: _Shape,
         count: int,
+        start: int = 0,
     ) -> None:
         self._data = data
-        self._start = 0 if isinstance(data, bytes | bytearray | memoryview) else data.tell()
+        self._start = start
         self._filename = filename
         self._limits = limits
         self._sheet = sheet
@@ -432,6 +434,7 @@ def read_file(
     limits = limits or ImportLimits()
     if stream and not isinstance(data, bytes | bytearray | memoryview) and not data.seekable():
         data = data.read(limits.max_bytes + 1)  # read twice: keep the bytes
+    start = 0 if isinstance(data, bytes | bytearray | memoryview) else data.tell()
     size = _size(data)
     if size is not None and size > limits.max_bytes:
         raise ImportFileError(too_large_message(size, limits.max_bytes))
@@ -463,7 +466,7 @@ def read_file(
         raise ImportFileError(str(error)) from error
     if stream:
         records = StreamedRecords(
-            data, filename, reader_limits, sheet, collector.shape, collector.count
+            data, filename, reader_limits, sheet, collector.shape, collector.count, start
         )
         return collector.table(source, records)
     return collector.table(source)
