@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
 from tests.helpers import add_student
 from tests.test_import import outcome, plan, students
+from webapp.extensions import db
 from webapp.import_export import importer
 from webapp.import_export.importer import Action, checking, reading, support
 from webapp.import_export.importer.reading import StreamedRecords
 from webapp.import_export.importer.support import IdRuns
+from webapp.models import Enrollment, EnrollmentCount
 
 TODAY = date(2026, 11, 30)
 
@@ -189,6 +192,22 @@ def test_streamed_file_imports_as_the_kept_one(
     assert stored["Merged"]["id"] == 77
     assert stored["Fresh"]["id"] > 77  # above every id the file names
     assert stored["Late"]["birthday"] == date(2015, 12, 25)
+    with app.app_context():  # the triggers kept the counts (one statement per chunk)
+        kept = db.session.execute(
+            select(
+                EnrollmentCount.school_year_id,
+                EnrollmentCount.grade,
+                EnrollmentCount.status,
+                EnrollmentCount.students,
+            ).where(EnrollmentCount.students != 0)
+        ).all()
+        counted = db.session.execute(
+            select(
+                Enrollment.school_year_id, Enrollment.grade, Enrollment.status, func.count()
+            ).group_by(Enrollment.school_year_id, Enrollment.grade, Enrollment.status)
+        ).all()
+        assert sorted(kept) == sorted(counted)
+        assert sum(row[3] for row in kept) == 5
 
 
 def test_streamed_file_checked_in_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -183,11 +183,12 @@ class _Shape:
 
 
 class StreamedRecords:
-    """The records of a file read again from its bytes each time they are iterated.
+    """The records of a file, read again from the file each time they are iterated.
 
-    What :func:`read_file` with ``stream=True`` gives: memory holds the file's bytes and
-    one record, whatever the number of rows. The first pass refused what is over a limit
-    or cannot be read, so iterating again meets the same rows without errors.
+    What :func:`read_file` with ``stream=True`` gives: memory holds one record (and the
+    file's bytes when it was given as bytes), whatever the number of rows. The first pass
+    refused what is over a limit or cannot be read, so iterating again meets the same rows
+    without errors.
 
     Args:
         data: the file's bytes (or a seekable binary file, read from its start).
