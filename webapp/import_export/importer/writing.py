@@ -117,6 +117,10 @@ def _bulk_insert(table: Table, columns: dict[str, list[Any]], constants: dict[st
 #: 1,000,000-row import spent minutes in one chunk of a few hundred rows).
 ONE_STATEMENT_TABLES = frozenset({"enrollments"})
 
+#: Rows an import writes before its first ``ANALYZE`` on PostgreSQL (see
+#: :meth:`PlanWriter._analyze`); then at ten times as many, and so on.
+ANALYZE_FIRST_AT = 2_000
+
 
 def _insert_unnest(table: Table, names: list[str], converted: list[Iterable[Any]]) -> None:
     """INSERT the rows of ``converted`` (one list or ``repeat`` per name) into ``table`` in
@@ -349,6 +353,25 @@ class PlanWriter:
         self._above = above
         self._user_id, self._actor = trail.actor()
         self._year_id = current_year_id()
+        self._written = 0
+        self._analyze_at = ANALYZE_FIRST_AT
+
+    def _analyze(self, written: int) -> None:
+        """On PostgreSQL, ``ANALYZE`` the tables this import grows each time the rows it
+        wrote pass a power of ten times :data:`ANALYZE_FIRST_AT`.
+
+        The plans PostgreSQL caches (the foreign key checks of new enrollments, and the
+        lookups, prepared by psycopg after a few runs) are made while the tables may be
+        nearly empty: a sequential scan, which the import then runs on ever larger tables
+        (quadratic: a 1,000,000-row import into an empty roster did not finish). ``ANALYZE``
+        (its sample includes this transaction's rows) makes them planned again.
+        """
+        self._written += written
+        if self._written < self._analyze_at:
+            return
+        self._analyze_at = self._written * 10
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE students, enrollments"))
 
     def write(self, plans: Sequence[RowPlan]) -> list[int]:
         """Write the creates and updates among ``plans`` and their audit events.
@@ -424,6 +447,7 @@ class PlanWriter:
             made,
         )
         self.audit_seconds += time.perf_counter() - started
+        self._analyze(len(created) + len(updated))
         return ids
 
     def _audit(self, rows: list[tuple[RowPlan, Any]], made: dict[int, int]) -> None:
