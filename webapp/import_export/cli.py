@@ -182,9 +182,10 @@ def import_command(
     A row with an id updates that student, or creates one with that id; a row without id
     whose email matches a student updates that student; any other row adds a student.
     Rows are checked with the same rules as the form; valid rows are written in one
-    transaction. An unusual date (one the form asks to confirm) is imported as written,
-    with a "line N: warning" line. A custom mapping is remembered for the next file with
-    these headers.
+    transaction. The file is read twice (once to count and check it, once for the rows,
+    which are never all kept in memory): do not change it meanwhile. An unusual date (one
+    the form asks to confirm) is imported as written, with a "line N: warning" line. A
+    custom mapping is remembered for the next file with these headers.
 
     Exit status: 0 when every row was valid, 1 when some rows had errors or the file
     could not be read.
