@@ -75,6 +75,7 @@ TIME_LINE = re.compile(
 #: for checked rows."
 CHECK_LINE = re.compile(r"checked in \d+ processes .*: (?P<check>[\d.]+) s of checking")
 IMPORT_LIMIT_BYTES = 50_000_000  # room for any --import-rows the benchmark is run with
+IMPORT_LIMIT_ROWS = 10_000_000
 
 
 def environment(database: Path) -> dict[str, str]:
@@ -85,6 +86,7 @@ def environment(database: Path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{database}",
         SECRET_KEY="benchmark-only-key",
         FLASK_IMPORT_MAX_BYTES=str(IMPORT_LIMIT_BYTES),
+        FLASK_IMPORT_MAX_ROWS=str(IMPORT_LIMIT_ROWS),
         PYTHONUNBUFFERED="1",
     )
     return env

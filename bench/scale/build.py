@@ -42,8 +42,9 @@ from tests.postgres import PostgresServer, find_bindir
 
 #: Staff accounts that made the generated audit events (editors), besides the bench's own.
 STAFF_ACCOUNTS = 12
-#: Room for any CSV the import measurement writes (the app's default limit is smaller).
+#: Room for any CSV the import measurement writes (the app's default limits are smaller).
 IMPORT_MAX_BYTES = 2_000_000_000
+IMPORT_MAX_ROWS = 100_000_000
 
 
 @dataclass
@@ -360,7 +361,11 @@ class Builder:
         url = f"sqlite:///{target}"
         bench_server.flask(flask_env(url), "db", "upgrade")
         self.log(f"measuring flask students import of {count:,} rows")
-        env = flask_env(url, FLASK_IMPORT_MAX_BYTES=str(IMPORT_MAX_BYTES))
+        env = flask_env(
+            url,
+            FLASK_IMPORT_MAX_BYTES=str(IMPORT_MAX_BYTES),
+            FLASK_IMPORT_MAX_ROWS=str(IMPORT_MAX_ROWS),
+        )
         command = [sys.executable, "-m", "flask", "--app", "webapp", "students", "import"]
         seconds, peak_kb, _ = timed_process([*command, "--jobs", "1", str(source)], env)
         target.unlink(missing_ok=True)

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 from flask.cli import with_appcontext
@@ -44,8 +44,13 @@ def _skip_final_collection() -> None:
     atexit.register(gc.freeze)
 
 
-def _read_input(path: str, max_bytes: int) -> bytes:
-    """Read the file (``-`` for standard input), refusing one over ``max_bytes``."""
+def _read_input(path: str, max_bytes: int) -> bytes | IO[bytes]:
+    """The file, open for reading until the command ends (``-``: standard input's bytes,
+    read into memory), refusing one over ``max_bytes``.
+
+    The import reads a file twice (see :func:`importer.read_file`'s ``stream``), so it
+    must not change meanwhile.
+    """
     if path == "-":
         data = sys.stdin.buffer.read(max_bytes + 1)
         if len(data) > max_bytes:
@@ -54,7 +59,7 @@ def _read_input(path: str, max_bytes: int) -> bytes:
     size = os.path.getsize(path)
     if size > max_bytes:
         raise click.ClickException(importer.too_large_message(size, max_bytes))
-    return Path(path).read_bytes()
+    return click.get_current_context().with_resource(Path(path).open("rb"))
 
 
 def _column_list(parsed: importer.ParsedFile) -> str:
@@ -177,9 +182,10 @@ def import_command(
     A row with an id updates that student, or creates one with that id; a row without id
     whose email matches a student updates that student; any other row adds a student.
     Rows are checked with the same rules as the form; valid rows are written in one
-    transaction. An unusual date (one the form asks to confirm) is imported as written,
-    with a "line N: warning" line. A custom mapping is remembered for the next file with
-    these headers.
+    transaction. The file is read twice (once to count and check it, once for the rows,
+    which are never all kept in memory): do not change it meanwhile. An unusual date (one
+    the form asks to confirm) is imported as written, with a "line N: warning" line. A
+    custom mapping is remembered for the next file with these headers.
 
     Exit status: 0 when every row was valid, 1 when some rows had errors or the file
     could not be read.
@@ -199,6 +205,7 @@ def import_command(
             sheet=sheet,
             overrides=overrides,
             date_orders=orders,
+            stream=True,
         )
     except (ImportFileError, MappingError) as error:
         raise click.ClickException(str(error)) from error
@@ -230,7 +237,7 @@ def import_command(
                 on_rows=report,
                 before_commit=lambda: stored.append(mappings.remember(parsed, None)),
             )
-    except ImportConflictError as error:
+    except (ImportConflictError, ImportFileError) as error:  # a file changed meanwhile
         raise click.ClickException(str(error)) from error
 
     click.echo(_summary(result, dry_run))

@@ -70,6 +70,7 @@ def read(
     overrides: Mapping[str, str] | None = None,
     date_orders: Mapping[str, DateOrder] | None = None,
     pack: bool = False,
+    stream: bool = False,
 ) -> tuple[ParsedFile, mappings.Remembered | None, Table]:
     """Read a file within the configured limits and map it, as the pages and CLI do.
 
@@ -83,6 +84,8 @@ def read(
         overrides: ``{header: target}`` changing single columns (``--map``).
         date_orders: ``{field: order}`` for date columns whose values do not show it.
         pack: keep the whole file packed (to store it).
+        stream: keep no records in memory: they are read from ``data`` again when
+            iterated (the command line's import; see :func:`importer.read_file`).
 
     Returns:
         The parsed file, the remembered mapping it started from, and the table read.
@@ -92,7 +95,13 @@ def read(
     """
     starting = _Starting(overrides)
     table = importer.read_file(
-        data, filename, limits=importer.configured_limits(), sheet=sheet, keep=starting, pack=pack
+        data,
+        filename,
+        limits=importer.configured_limits(),
+        sheet=sheet,
+        keep=starting,
+        pack=pack,
+        stream=stream,
     )
     parsed, _ = prepare(
         table,

@@ -13,8 +13,9 @@ kept only when it splits the header into several columns and most sample rows in
 many cells as the header. Otherwise the candidate that does that best wins (more
 consistent rows, then more columns, then the order above). Line endings CRLF or LF.
 
-Memory: the file's bytes (at most ``Limits.max_bytes``) plus one record; the text is
-decoded as it is read.
+Memory: one record and a megabyte of the file; the text is decoded as it is read, from
+the caller's bytes or from a seekable file (read twice: once to check the encoding, once
+for the rows; Windows-1252 and Latin-1 files are read whole for charset-normalizer).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import codecs
 import csv
 import io
 from collections.abc import Iterator
+from typing import IO
 
 import charset_normalizer
 
@@ -41,29 +43,39 @@ _CONSISTENT = 0.9
 _CHUNK = 1 << 20
 
 
-def detect_encoding(data: bytes) -> tuple[str, str]:
+def detect_encoding(data: bytes | IO[bytes]) -> tuple[str, str]:
     """Return ``(codec, name for users)`` of a CSV file's text.
 
     Args:
-        data: the file's bytes.
+        data: the file's bytes, or a seekable binary file (read from its current
+            position, which is restored).
 
     Raises:
         SpreadsheetError: binary data, or text in an encoding not listed in the module
             docstring.
     """
-    if data.startswith(codecs.BOM_UTF8):
-        _check_utf8(data)
-        return "utf-8-sig", "UTF-8 with BOM"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", "UTF-16"
-    if b"\x00" in data[:_SAMPLE_BYTES]:
-        raise SpreadsheetError(
-            "The file is not a text file (it holds binary data). Save the rows as .xlsx, "
-            ".ods or CSV from your spreadsheet program and import that."
-        )
-    if _utf8_error(data) is None:
-        return "utf-8", "UTF-8"
-    match = charset_normalizer.from_bytes(data, cp_isolation=list(EIGHT_BIT_ENCODINGS)).best()
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    start = source.tell()
+    try:
+        head = source.read(_SAMPLE_BYTES)
+        if head.startswith(codecs.BOM_UTF8):
+            _check_utf8(source, start)
+            return "utf-8-sig", "UTF-8 with BOM"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16", "UTF-16"
+        if b"\x00" in head:
+            raise SpreadsheetError(
+                "The file is not a text file (it holds binary data). Save the rows as .xlsx, "
+                ".ods or CSV from your spreadsheet program and import that."
+            )
+        if _utf8_error(source, start) is None:
+            return "utf-8", "UTF-8"
+        source.seek(start)
+        match = charset_normalizer.from_bytes(
+            source.read(), cp_isolation=list(EIGHT_BIT_ENCODINGS)
+        ).best()
+    finally:
+        source.seek(start)
     if match is None or match.encoding not in EIGHT_BIT_ENCODINGS:
         raise SpreadsheetError(
             "The file's text is in an encoding that cannot be read here. Save it as "
@@ -72,27 +84,42 @@ def detect_encoding(data: bytes) -> tuple[str, str]:
     return match.encoding, EIGHT_BIT_ENCODINGS[match.encoding]
 
 
-def _utf8_error(data: bytes) -> int | None:
-    """The offset of the first byte that is not valid UTF-8, or ``None``."""
+def _blocks(source: IO[bytes], start: int) -> Iterator[bytes]:
+    """The file from ``start`` to its end, :data:`_CHUNK` bytes at a time."""
+    source.seek(start)
+    while block := source.read(_CHUNK):
+        yield block
+
+
+def _utf8_error(source: IO[bytes], start: int) -> int | None:
+    """The offset (from ``start``) of the first byte that is not valid UTF-8, or ``None``."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    view = memoryview(data)
-    for start in range(0, len(data) + 1, _CHUNK):
-        pending = len(decoder.getstate()[0])  # bytes of a character cut by the last chunk
+    offset = 0
+    for block in _blocks(source, start):
+        pending = len(decoder.getstate()[0])  # bytes of a character cut by the last block
         try:
-            decoder.decode(view[start : start + _CHUNK], final=start + _CHUNK >= len(data))
+            decoder.decode(block)
         except UnicodeDecodeError as error:
-            return start - pending + error.start
+            return offset - pending + error.start
+        offset += len(block)
+    pending = len(decoder.getstate()[0])  # a character cut by the file's end
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as error:
+        return offset - pending + error.start
     return None
 
 
-def _check_utf8(data: bytes) -> None:
+def _check_utf8(source: IO[bytes], start: int) -> None:
     """Refuse a file that says it is UTF-8 (its BOM) but is not, naming the line."""
-    offset = _utf8_error(data)
+    offset = _utf8_error(source, start)
     if offset is not None:
-        line = data.count(b"\n", 0, offset) + 1
+        source.seek(start)
+        before = source.read(offset + 1)
+        line = before.count(b"\n", 0, offset) + 1
         raise SpreadsheetError(
             f"Line {line}: the file starts as UTF-8 text but has a byte "
-            f"(0x{data[offset]:02X}) that UTF-8 does not allow. Save it as “CSV UTF-8 "
+            f"(0x{before[offset]:02X}) that UTF-8 does not allow. Save it as “CSV UTF-8 "
             "(comma delimited)” and try again.",
             line=line,
         )
@@ -140,11 +167,12 @@ def _score(sample: str, delimiter: str) -> tuple[int, float]:
     return width, sum(len(cells) == width for cells in body) / len(body)
 
 
-def read_csv(data: bytes, limits: Limits) -> tuple[str, str, Iterator[Row]]:
+def read_csv(data: bytes | IO[bytes], limits: Limits) -> tuple[str, str, Iterator[Row]]:
     """Start reading a CSV file.
 
     Args:
-        data: the file's bytes, at most ``limits.max_bytes``.
+        data: the file's bytes, or a seekable binary file at the file's start (left open:
+            closing it is the caller's business), at most ``limits.max_bytes``.
         limits: ``max_bytes`` bounds a cell; ``max_rows`` the rows; ``max_columns`` the
             rightmost non-blank cell of a row (blank cells beyond it are dropped).
 
@@ -155,12 +183,18 @@ def read_csv(data: bytes, limits: Limits) -> tuple[str, str, Iterator[Row]]:
         SpreadsheetError: see :func:`detect_encoding`; the rows raise it for text that is
             not valid CSV or not in the detected encoding, naming the line.
     """
-    codec, encoding = detect_encoding(data)
-    if codec == "cp1252" and any(byte in data for byte in b"\x81\x8d\x8f\x90\x9d"):
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    start = source.tell()
+    codec, encoding = detect_encoding(source)
+    if codec == "cp1252" and any(
+        byte in block for block in _blocks(source, start) for byte in b"\x81\x8d\x8f\x90\x9d"
+    ):
         codec, encoding = "latin_1", EIGHT_BIT_ENCODINGS["latin_1"]  # not in Windows-1252
+    source.seek(start)
     sample_decoder = codecs.getincrementaldecoder(codec)(errors="replace")
-    delimiter = detect_delimiter(sample_decoder.decode(data[:_SAMPLE_BYTES]))
-    return encoding, delimiter, _rows(data, codec, delimiter, limits)
+    delimiter = detect_delimiter(sample_decoder.decode(source.read(_SAMPLE_BYTES)))
+    source.seek(start)
+    return encoding, delimiter, _rows(source, codec, delimiter, limits)
 
 
 def _trim_to_limit(cells: list[str], line: int, limits: Limits) -> None:
@@ -185,10 +219,17 @@ def _trim_to_limit(cells: list[str], line: int, limits: Limits) -> None:
     del cells[width:]
 
 
-def _rows(data: bytes, codec: str, delimiter: str, limits: Limits) -> Iterator[Row]:
+def _rows(source: IO[bytes], codec: str, delimiter: str, limits: Limits) -> Iterator[Row]:
     # A cell may be as large as the file (a column of notes); the limit is process-wide.
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_bytes))
-    text = io.TextIOWrapper(io.BytesIO(data), encoding=codec, newline="")
+    text = io.TextIOWrapper(source, encoding=codec, newline="")
+    try:
+        yield from _records(text, codec, delimiter, limits)
+    finally:
+        text.detach()  # leave the caller's file open
+
+
+def _records(text: io.TextIOWrapper, codec: str, delimiter: str, limits: Limits) -> Iterator[Row]:
     reader = csv.reader(text, delimiter=delimiter, strict=True)
     previous_line = 0
     count = 0

@@ -155,8 +155,7 @@ def _name_notes(kind: FileKind, extension: str) -> list[str]:
 
 
 def _read_csv(source: IO[bytes], extension: str, limits: Limits) -> Table:
-    data = source.read()
-    encoding, delimiter, rows = delimited.read_csv(data, limits)
+    encoding, delimiter, rows = delimited.read_csv(source, limits)
     notes = _name_notes(FileKind.CSV, extension)
     return _table(FileKind.CSV, rows, notes, None, encoding=encoding, delimiter=delimiter)
 

@@ -3,8 +3,10 @@
 One module per stage, each usable on its own:
 
 1. :mod:`.reading`: the file's bytes (CSV in any common dialect, ``.xlsx``, ``.ods``) to
-   a header and rows of text (:func:`read_file`); :mod:`.columns` maps the columns to
-   student fields and decides how dates are read (:func:`map_table`, :func:`parse_file`).
+   a header and rows of text (:func:`read_file`; kept as lists, or read again from the
+   file whenever they are iterated: ``stream=True``, the command line's); :mod:`.columns`
+   maps the columns to student fields and decides how dates are read (:func:`map_table`,
+   :func:`parse_file`).
    A file that cannot be used as a whole raises :class:`ImportFileError`.
 2. :mod:`.checking`: each row on its own, with the field declarations' rules, in worker
    processes for large files (:func:`validate_rows`, :func:`iter_validated`).

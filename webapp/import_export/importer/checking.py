@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import multiprocessing
 import os
 import re
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -235,12 +237,36 @@ def _validate_span(span: tuple[int, int, date]) -> tuple[list[tuple[Any, ...]], 
     """
     if _worker_file is None:
         raise RuntimeError("_validate_span runs in a worker started by _start_worker")
-    started = time.perf_counter()
     start, stop, today = span
+    records = _worker_file.records
+    assert isinstance(records, list)  # a streamed file's records are sent in the tasks
+    return _validate_chunk((records[start:stop], today))
+
+
+def _validate_chunk(
+    task: tuple[Sequence[tuple[int, list[str]]], date],
+) -> tuple[list[tuple[Any, ...]], float]:
+    """Check the records a task carries, of the worker's file; as :func:`_validate_span`."""
+    if _worker_file is None:
+        raise RuntimeError("_validate_chunk runs in a worker started by _start_worker")
+    started = time.perf_counter()
+    records, today = task
     gc.disable()  # as paused_gc does (forked from a paused_gc caller, it is off already)
-    rows = _validate_records(_worker_file.records[start:stop], _worker_file, today)
+    rows = _validate_records(records, _worker_file, today)
     plain = [(row.line, row.values, row.errors, row.bad_fields, row.label) for row in rows]
     return plain, time.perf_counter() - started
+
+
+def _cut(
+    records: Iterable[tuple[int, list[str]]], sizes: Iterable[int]
+) -> Iterator[list[tuple[int, list[str]]]]:
+    """``records`` in consecutive lists of ``sizes`` (the chunks of :func:`spans`)."""
+    iterator = iter(records)
+    for size in sizes:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
+        yield chunk
 
 
 def spans(count: int, jobs: int) -> list[tuple[int, int]]:
@@ -301,6 +327,11 @@ def iter_validated(
     today = today or date.today()
     records = parsed.records
     chunk_spans = [(start, stop, today) for start, stop in spans(len(records), jobs)]
+    if not isinstance(records, list):
+        yield from _iter_streamed(
+            parsed, [stop - start for start, stop, _ in chunk_spans], today, jobs
+        )
+        return
     if validation_processes(parsed, jobs) > 1:
         context = multiprocessing.get_context("fork")
         with context.Pool(jobs, initializer=_start_worker, initargs=(parsed,)) as pool:
@@ -310,6 +341,43 @@ def iter_validated(
     for start, stop, _ in chunk_spans:
         started = time.perf_counter()
         part = _validate_records(records[start:stop], parsed, today)
+        yield part, time.perf_counter() - started
+
+
+#: Chunks a worker process may have checked or be checking ahead of the consumer, per
+#: process, in a streamed file: bounds the rows in memory (see :func:`_iter_streamed`).
+AHEAD_PER_PROCESS = 2
+
+
+def _iter_streamed(
+    parsed: ParsedFile, sizes: list[int], today: date, jobs: int
+) -> Generator[tuple[list[ValidRow], float]]:
+    """:func:`iter_validated` of records that are read as they are iterated.
+
+    The records are read in this process, a chunk at a time; worker processes (when
+    :func:`validation_processes` says so) get each chunk in their task, and at most
+    :data:`AHEAD_PER_PROCESS` chunks per process are read ahead of the consumer, so memory
+    holds a few chunks whatever the file's size.
+    """
+    chunks = _cut(parsed.records, sizes)
+    if validation_processes(parsed, jobs) > 1:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs, initializer=_start_worker, initargs=(parsed,)) as pool:
+            pending: deque[Any] = deque()
+            for chunk in chunks:
+                pending.append(pool.apply_async(_validate_chunk, ((chunk, today),)))
+                del chunk
+                if len(pending) >= jobs * AHEAD_PER_PROCESS:
+                    plain, seconds = pending.popleft().get()
+                    yield [ValidRow(*row) for row in plain], seconds
+            while pending:
+                plain, seconds = pending.popleft().get()
+                yield [ValidRow(*row) for row in plain], seconds
+        return
+    for chunk in chunks:
+        started = time.perf_counter()
+        part = _validate_records(chunk, parsed, today)
+        del chunk
         yield part, time.perf_counter() - started
 
 

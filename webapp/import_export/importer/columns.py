@@ -30,6 +30,7 @@ from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.importer.reading import (
     ImportFileError,
     ImportLimits,
+    Records,
     Source,
     Table,
     read_file,
@@ -106,7 +107,8 @@ class ParsedFile:
         columns: ``(source, field)`` for each of ``fields``: a column index, or for a
             name joined from parts, the indexes of the first and last name.
         width: number of header cells.
-        records: ``(line number, cells)`` of each non-blank row after the header.
+        records: ``(line number, cells)`` of each non-blank row after the header: a list,
+            or :class:`~.reading.StreamedRecords` (read again when iterated).
         source: how the file was read.
         dates: how each mapped date column is read.
         problems: why the mapping cannot be imported as it is (empty when it can).
@@ -117,7 +119,7 @@ class ParsedFile:
     fields: tuple[str, ...]
     columns: tuple[tuple[CellSource, str], ...]
     width: int
-    records: list[tuple[int, list[str]]]
+    records: Records
     source: Source
     dates: tuple[DateColumn, ...] = ()
     problems: tuple[str, ...] = ()
@@ -271,7 +273,7 @@ def map_table(
     dates = []
     for source, name in sources:
         if name in DATE_FIELDS and isinstance(source, int):
-            values = (cells[source].strip() for _, cells in table.records if source < len(cells))
+            values = table.column_values(source)
             dates.append(
                 _date_column(name, header[source], values, chosen.get(name), default_date_order)
             )
@@ -307,6 +309,7 @@ def parse_file(
     date_orders: Mapping[str, DateOrder] | None = None,
     default_date_order: DateOrder | None = None,
     targets: Sequence[str | None] | None = None,
+    stream: bool = False,
 ) -> ParsedFile:
     """Read a file and map its columns: :func:`~.reading.read_file` then :func:`map_table`.
 
@@ -319,6 +322,8 @@ def parse_file(
         date_orders: ``{field: order}`` for date columns whose values do not show it.
         default_date_order: the ``DATE_INPUT_ORDER`` setting.
         targets: the whole mapping, one target or ``None`` per column (a remembered one).
+        stream: keep no records; read them from ``data`` again when iterated (see
+            :func:`~.reading.read_file`).
 
     Returns:
         The parsed file, whose mapping can be imported.
@@ -328,7 +333,7 @@ def parse_file(
             (:attr:`ParsedFile.problems`), or it has no rows.
     """
     parsed = map_table(
-        read_file(data, filename, limits=limits, sheet=sheet),
+        read_file(data, filename, limits=limits, sheet=sheet, stream=stream),
         targets=targets,
         overrides=overrides,
         date_orders=date_orders,
@@ -341,11 +346,11 @@ def parse_file(
     return parsed
 
 
-def parse_csv(data: bytes, *, max_bytes: int | None = None) -> ParsedFile:
+def parse_csv(data: bytes, *, max_bytes: int | None = None, stream: bool = False) -> ParsedFile:
     """:func:`parse_file` of a file named ``import.csv`` (the tests' and tools' shortcut).
 
     Raises:
         ImportFileError: see :func:`parse_file`.
     """
     limits = ImportLimits() if max_bytes is None else ImportLimits(max_bytes=max_bytes)
-    return parse_file(data, "import.csv", limits=limits)
+    return parse_file(data, "import.csv", limits=limits, stream=stream)

@@ -4,7 +4,9 @@ The web flow runs the stages one after the other over the whole file and stops a
 planning for the preview (:func:`.checking.read_and_validate`, :func:`.planning.plan_import`,
 then :func:`apply_plan` on confirm: see :mod:`webapp.import_export.service`). The command
 line streams them (:func:`run_import`): it plans and writes each chunk while worker
-processes check the next ones, in one transaction, with the same plans and writes.
+processes check the next ones, in one transaction, with the same plans and writes; with
+a file read by ``read_file(..., stream=True)`` no stage holds more than a few chunks of
+its rows.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ from webapp.fields.enrollment import ENROLLMENT
 from webapp.fields.student import ROSTER_ROW, STUDENT
 from webapp.import_export.importer import support
 from webapp.import_export.importer.checking import ValidatedFile, ValidRow
-from webapp.import_export.importer.support import chunks, paused_gc
+from webapp.import_export.importer.support import IdRuns, chunks, paused_gc
 from webapp.models import Enrollment, Status, Student
 from webapp.students.service import email_keys
 from webapp.years.service import current_year
@@ -241,12 +241,27 @@ class Planner:
         self.year_id, self.year_starts_on = year.id, year.starts_on
         self._defaults = ROSTER_ROW.defaults(self.today)
         self._given = [name for name in WRITABLE_FIELDS if name in fields]
+        # The unique index's key of each email of the current chunk (see _learn_keys).
         self._keys: dict[str, str] = {}
+        # Memory per row of the file: the line of each email key and of each student a
+        # row names (an int id, a key string and two dict entries: about 150 bytes).
         self._line_of_student: dict[int, int] = {}
         self._line_of_email: dict[str, int] = {}
-        # What this import wrote, as the roster was before it: None for a created id.
-        self._before_by_id: dict[int, dict[str, Any] | None] = {}
+        # What this import wrote, as the roster was before it: the ids it created (new
+        # ids come in blocks: runs; ids the file gives: a set) and the students it
+        # updated, as they were.
+        self._created = IdRuns()
+        self._created_given: set[int] = set()
+        self._before_by_id: dict[int, dict[str, Any]] = {}
         self._before_by_email: dict[str, dict[str, Any]] = {}
+
+    def _was_written(self, student_id: int) -> bool:
+        """Whether this import created or updated the student ``student_id``."""
+        return (
+            student_id in self._before_by_id
+            or student_id in self._created_given
+            or student_id in self._created
+        )
 
     def _learn_keys(self, emails: Iterable[str]) -> None:
         """Add the unique index's keys of ``emails`` to the cache (one batch of lookups)."""
@@ -261,8 +276,9 @@ class Planner:
         """The students ``rows`` refer to, by id and by email key, as they were.
 
         A few ``IN`` queries in batches; students written by this import are answered
-        from what :meth:`written` kept instead.
+        from what :meth:`written` kept instead. Starts the chunk's cache of email keys.
         """
+        self._keys = {}
         self._learn_keys(row.values["email"] for row in rows if row.values.get("email"))
         key = self._keys.__getitem__
         ids = sorted({row.values["id"] for row in rows if row.values.get("id") is not None})
@@ -270,10 +286,10 @@ class Planner:
         by_id: dict[int, dict[str, Any]] = {}
         unread_ids = []
         for student_id in ids:
-            if student_id not in self._before_by_id:
-                unread_ids.append(student_id)
-            elif (before := self._before_by_id[student_id]) is not None:
+            if (before := self._before_by_id.get(student_id)) is not None:
                 by_id[student_id] = before
+            elif student_id not in self._created_given and student_id not in self._created:
+                unread_ids.append(student_id)
         by_id.update(
             (student["id"], student)
             for student in _fetch_students(Student.id.in_, unread_ids, self.lock, self.year_id)
@@ -296,7 +312,7 @@ class Planner:
         self._learn_keys(student["email"] for student in found)
         for student in found:
             # A student this import wrote got the address from it: before, nobody had it.
-            if student["id"] not in self._before_by_id:
+            if not self._was_written(student["id"]):
                 by_email[key(student["email"])] = student
         return by_id, by_email
 
@@ -454,15 +470,25 @@ class Planner:
                 )
         return plans
 
-    def written(self, plans: Iterable[RowPlan], created_ids: Iterable[int]) -> None:
+    def written(self, plans: Sequence[RowPlan], created_ids: Iterable[int]) -> None:
         """Note that ``plans`` were written, so later lookups still see the roster as it was.
 
         Args:
             plans: planned rows that :meth:`.writing.PlanWriter.write` wrote.
             created_ids: the ids of the students it created (what it returned).
         """
-        for student_id in created_ids:
-            self._before_by_id[student_id] = None
+        created = [row for row in plans if row.action is Action.CREATE and row.values]
+        ids = list(created_ids)
+        self._created.update(
+            student_id
+            for row, student_id in zip(created, ids, strict=True)
+            if row.student_id is None
+        )
+        self._created_given.update(
+            student_id
+            for row, student_id in zip(created, ids, strict=True)
+            if row.student_id is not None
+        )
         updated = [row.before for row in plans if row.action is Action.UPDATE and row.before]
         self._learn_keys(before["email"] for before in updated if before["email"])
         for before in updated:

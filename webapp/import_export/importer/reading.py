@@ -13,6 +13,11 @@ costs what its mapped columns cost; the whole file is kept packed (every cell,
 compressed: :func:`unpack_table`), which is what the browser's import stores between the
 preview and the confirm, so that a workbook is parsed once and a new mapping reads it
 again.
+
+The command line reads a file twice instead (``stream=True``): a first pass counts the
+rows, finds the examples and the distinct values of the kept columns (for the date
+orders), and refuses a file over a limit; the records are then :class:`StreamedRecords`,
+which read the file again each time they are iterated and hold one record at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import orjson
 from flask import current_app
@@ -41,8 +46,21 @@ EXAMPLES, EXAMPLE_MAX = 3, 40
 #: Rows searched for examples.
 EXAMPLE_ROWS = 200
 
+#: Most distinct values a streamed read keeps per column (:attr:`Table.distinct`): more
+#: than a date column has (a roster's birthdays span a few thousand days); a column with
+#: more (names, emails) is dropped and read again by whoever needs it.
+DISTINCT_MAX = 20_000
+
 #: ``keep(header)``: the indexes of the columns whose cells the records keep.
 Keep = Callable[[Sequence[str]], Iterable[int]]
+
+
+class Records(Protocol):
+    """``(line number, cells)`` of a table's records: a list, or :class:`StreamedRecords`."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]: ...
 
 
 class ImportFileError(ValueError):
@@ -120,30 +138,134 @@ class Table:
         examples: per header column, up to :data:`EXAMPLES` distinct values from the
             first rows, cut to :data:`EXAMPLE_MAX` characters.
         packed: every cell of the file, compressed, when asked for (:func:`unpack_table`).
+        distinct: of a streamed read, per header column, the distinct stripped values of a
+            kept column (``None`` for a column not kept or with more than
+            :data:`DISTINCT_MAX` of them); empty otherwise.
     """
 
     header: list[str]
-    records: list[tuple[int, list[str]]]
+    records: Records
     source: Source = field(default_factory=Source)
     examples: tuple[tuple[str, ...], ...] = ()
     packed: bytes | None = None
+    distinct: tuple[set[str] | None, ...] = ()
+
+    def column_values(self, index: int) -> Iterable[str]:
+        """The stripped values of column ``index`` (distinct ones when a streamed read kept
+        them; otherwise every record's, read again if streamed)."""
+        if index < len(self.distinct) and (found := self.distinct[index]) is not None:
+            return found
+        return (cells[index].strip() for _, cells in self.records if index < len(cells))
+
+
+class _Shape:
+    """A record's cells as the records keep them: trailing blank cells beyond the header
+    removed, and the cells of columns not kept blank."""
+
+    def __init__(self, width: int, kept: list[int] | None) -> None:
+        self.width = width
+        self.kept = kept
+
+    def __call__(self, cells: list[str]) -> list[str]:
+        width = self.width
+        if len(cells) > width:
+            cells = _trimmed(cells)
+        if self.kept is not None:
+            count = len(cells)
+            sparse = [""] * count
+            for index in self.kept:
+                if index < count:
+                    sparse[index] = cells[index]
+            if count > width:  # values beyond the header: the row is an error
+                sparse[width:] = cells[width:]
+            cells = sparse
+        return cells
+
+
+class StreamedRecords:
+    """The records of a file, read again from the file each time they are iterated.
+
+    What :func:`read_file` with ``stream=True`` gives: memory holds one record (and the
+    file's bytes when it was given as bytes), whatever the number of rows. The first pass
+    refused what is over a limit or cannot be read, so iterating again meets the same rows
+    without errors.
+
+    Args:
+        data: the file's bytes (or a seekable binary file, read from its start).
+        filename: its name, as given to :func:`read_file`.
+        limits: the reader's limits, as the first pass used them.
+        sheet: the workbook sheet read.
+        shape: how a record's cells are kept (:class:`_Shape`).
+        count: the number of records, from the first pass.
+        start: where the file starts in ``data``, when it is a file.
+    """
+
+    def __init__(
+        self,
+        data: bytes | IO[bytes],
+        filename: str,
+        limits: Limits,
+        sheet: str | None,
+        shape: _Shape,
+        count: int,
+        start: int = 0,
+    ) -> None:
+        self._data = data
+        self._start = start
+        self._filename = filename
+        self._limits = limits
+        self._sheet = sheet
+        self._shape = shape
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        data = self._data
+        if not isinstance(data, bytes | bytearray | memoryview):
+            data.seek(self._start)
+        shape = self._shape
+        try:
+            with read_table(data, self._filename, limits=self._limits, sheet=self._sheet) as table:
+                for line, cells in table:
+                    yield line, shape(cells)
+        except SpreadsheetError as error:  # pragma: no cover - the first pass raised it
+            raise ImportFileError(str(error)) from error
 
 
 class _Collector:
-    """Builds a table's records, examples and packed form from its rows, one at a time."""
+    """Builds a table's records, examples and packed form from its rows, one at a time.
+
+    With ``stream``, the records are counted, not kept, and the distinct values of the
+    kept columns are collected instead (up to :data:`DISTINCT_MAX` per column).
+    """
 
     def __init__(
-        self, header: list[str], limits: ImportLimits, keep: Keep | None, pack: bool
+        self,
+        header: list[str],
+        limits: ImportLimits,
+        keep: Keep | None,
+        pack: bool,
+        stream: bool = False,
     ) -> None:
         self.header = header
         self.width = width = len(header)
         self.limits = limits
-        self.kept: list[int] | None = None
+        kept: list[int] | None = None
         if keep is not None:
             kept = sorted({index for index in keep(header) if 0 <= index < width})
-            self.kept = None if len(kept) == width else kept  # all kept: nothing to blank
+            kept = None if len(kept) == width else kept  # all kept: nothing to blank
+        self.shape = _Shape(width, kept)
+        self.stream = stream
+        self.count = 0
         self.records: list[tuple[int, list[str]]] = []
         self.examples: list[list[str]] = [[] for _ in header]
+        self.distinct: list[set[str] | None] = []
+        if stream:
+            self.distinct = [
+                set() if kept is None or index in kept else None for index in range(width)
+            ]
         self._compressor = zlib.compressobj(1) if pack else None
         self._chunks: list[bytes] = []
         if self._compressor is not None:
@@ -162,27 +284,33 @@ class _Collector:
             cells = _trimmed(cells)
         if self._compressor is not None:
             self._write(orjson.dumps([line, cells]))
-        if len(self.records) < EXAMPLE_ROWS:
+        if self.count < EXAMPLE_ROWS:
             for index, cell in enumerate(cells[:width]):
                 value = cell.strip()[:EXAMPLE_MAX]
                 found = self.examples[index]
                 if value and len(found) < EXAMPLES and value not in found:
                     found.append(value)
-        if self.kept is not None:
-            count = len(cells)
-            sparse = [""] * count
-            for index in self.kept:
-                if index < count:
-                    sparse[index] = cells[index]
-            if count > width:  # values beyond the header: the row is an error
-                sparse[width:] = cells[width:]
-            cells = sparse
-        self.records.append((line, cells))
-        if len(self.records) > self.limits.max_rows:
+        self.count += 1
+        if self.count > self.limits.max_rows:
             raise ImportFileError(_too_many_rows(self.limits))
+        if self.stream:
+            distinct = self.distinct
+            for index, values in enumerate(distinct):
+                if values is not None and index < len(cells):
+                    values.add(cells[index].strip())
+                    if len(values) > DISTINCT_MAX:
+                        distinct[index] = None
+            return
+        self.records.append((line, self.shape(cells)))
 
-    def table(self, source: Source) -> Table:
-        """The table read, with its packed form when asked for."""
+    def table(self, source: Source, records: Records | None = None) -> Table:
+        """The table read, with its packed form when asked for.
+
+        Args:
+            source: how the file was read.
+            records: the records to give the table instead of those collected (a
+                streamed read's).
+        """
         packed = None
         if self._compressor is not None:
             self._write(orjson.dumps(source.to_json()))
@@ -190,10 +318,11 @@ class _Collector:
             packed = b"".join(self._chunks)
         return Table(
             self.header,
-            self.records,
+            self.records if records is None else records,
             source,
             tuple(tuple(found) for found in self.examples),
             packed,
+            tuple(self.distinct),
         )
 
 
@@ -271,6 +400,7 @@ def read_file(
     sheet: str | None = None,
     keep: Keep | None = None,
     pack: bool = False,
+    stream: bool = False,
 ) -> Table:
     """Read a CSV file, an ``.xlsx`` workbook or an ``.ods`` spreadsheet into a :class:`Table`.
 
@@ -288,6 +418,10 @@ def read_file(
         keep: called with the header, returns the columns whose cells the records keep
             (the others are blank in them); every column by default.
         pack: keep every cell of the file packed too (:attr:`Table.packed`).
+        stream: keep no records: they are :class:`StreamedRecords`, read from ``data``
+            again when iterated (so ``data`` must stay unchanged meanwhile); the table's
+            :attr:`~Table.distinct` holds the kept columns' distinct values. Not with
+            ``pack``.
 
     Returns:
         The header and the records, with their line numbers; possibly no records.
@@ -296,7 +430,12 @@ def read_file(
         ImportFileError: the file is over a limit, empty, only blank, of a kind that is
             not read, damaged, or refused by the reader (the message says which and why).
     """
+    if pack and stream:
+        raise ValueError("a streamed read keeps no packed copy")
     limits = limits or ImportLimits()
+    if stream and not isinstance(data, bytes | bytearray | memoryview) and not data.seekable():
+        data = data.read(limits.max_bytes + 1)  # read twice: keep the bytes
+    start = 0 if isinstance(data, bytes | bytearray | memoryview) else data.tell()
     size = _size(data)
     if size is not None and size > limits.max_bytes:
         raise ImportFileError(too_large_message(size, limits.max_bytes))
@@ -313,7 +452,7 @@ def read_file(
             if not header:
                 raise ImportFileError("The file has only empty lines and empty cells.")
             # The reader refuses a value beyond max_columns, in the header as in a row.
-            collector = _Collector(header, limits, keep, pack)
+            collector = _Collector(header, limits, keep, pack, stream)
             add = collector.add
             for line, cells in table:
                 add(line, cells)
@@ -326,6 +465,11 @@ def read_file(
             )
     except SpreadsheetError as error:
         raise ImportFileError(str(error)) from error
+    if stream:
+        records = StreamedRecords(
+            data, filename, reader_limits, sheet, collector.shape, collector.count, start
+        )
+        return collector.table(source, records)
     return collector.table(source)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import ParamSpec, TypeVar
 
 #: Parameter sets per INSERT/UPDATE executemany: amortises round trips, keeps memory flat.
@@ -22,6 +23,50 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """Yield ``items`` in consecutive slices of ``size`` (the last may be shorter)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class IdRuns:
+    """A set of integers kept as sorted runs of consecutive values, for ids reserved in
+    blocks: a million consecutive ids cost two integers, not a million set entries.
+
+    Adding values in increasing order is constant time per value; a value out of order
+    is inserted with a binary search (linear time in the number of runs).
+    """
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._stops: list[int] = []  # exclusive
+
+    def __len__(self) -> int:
+        """The number of runs (not of values)."""
+        return len(self._starts)
+
+    def update(self, values: Iterable[int]) -> None:
+        """Add ``values``."""
+        starts, stops = self._starts, self._stops
+        for value in values:
+            if stops and stops[-1] == value:
+                stops[-1] = value + 1
+                continue
+            if value in self:
+                continue
+            index = bisect.bisect_right(starts, value)
+            if index and stops[index - 1] == value:  # extends the run before it
+                stops[index - 1] = value + 1
+                if index < len(starts) and starts[index] == value + 1:  # joins the next
+                    stops[index - 1] = stops.pop(index)
+                    starts.pop(index)
+            elif index < len(starts) and starts[index] == value + 1:  # starts the next
+                starts[index] = value
+            else:
+                starts.insert(index, value)
+                stops.insert(index, value + 1)
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int):
+            return False
+        index = bisect.bisect_right(self._starts, value) - 1
+        return index >= 0 and value < self._stops[index]
 
 
 def paused_gc(function: Callable[P, R]) -> Callable[P, R]:

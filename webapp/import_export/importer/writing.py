@@ -101,10 +101,52 @@ def _bulk_insert(table: Table, columns: dict[str, list[Any]], constants: dict[st
                 raise NotImplementedError(f"no plain default for {table.name}.{name}")
             value = default.arg
         converted.append(repeat(processor(value) if processor else value, count))
+    if dialect.name == "postgresql" and table.name in ONE_STATEMENT_TABLES:
+        _insert_unnest(table, names, converted)
+        return
     batch: list[Any] = list(zip(*converted, strict=True))
     if not compiled.positional:
         batch = [dict(zip(names, values, strict=True)) for values in batch]
     connection.exec_driver_sql(compiled.string, batch)
+
+
+#: Tables whose bulk inserts are one statement on PostgreSQL (:func:`_insert_unnest`):
+#: enrollments, whose counts a statement-level trigger keeps (revision 0011). As many
+#: statements as rows would update the same counter rows once per row, and within one
+#: transaction each update leaves a row version the next must step over: quadratic (a
+#: 1,000,000-row import spent minutes in one chunk of a few hundred rows).
+ONE_STATEMENT_TABLES = frozenset({"enrollments"})
+
+#: Rows an import writes before its first ``ANALYZE`` on PostgreSQL (see
+#: :meth:`PlanWriter._analyze`); then at ten times as many, and so on.
+ANALYZE_FIRST_AT = 2_000
+
+
+def _insert_unnest(table: Table, names: list[str], converted: list[Iterable[Any]]) -> None:
+    """INSERT the rows of ``converted`` (one list or ``repeat`` per name) into ``table`` in
+    one statement: ``INSERT ... SELECT FROM unnest(array, ...)``, an array per column
+    (PostgreSQL; the values already through their bind processors).
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    selects, arrays, params = [], [], {}
+    for index, (name, values) in enumerate(zip(names, converted, strict=True)):
+        sql_type = table.c[name].type.compile(dialect=dialect)
+        key = f"p{index}"
+        if isinstance(values, repeat):
+            params[key] = next(values)
+            selects.append(f"CAST(%({key})s AS {sql_type})")
+        else:
+            params[key] = list(values)
+            arrays.append(f"CAST(%({key})s AS {sql_type}[])")
+            selects.append(f"u.c{index}")
+    aliases = ", ".join(select.removeprefix("u.") for select in selects if select.startswith("u."))
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
+        f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({aliases})"
+    )
+    connection.exec_driver_sql(statement, params)
 
 
 def _reserve_ids(count: int, above: int) -> list[int]:
@@ -311,6 +353,25 @@ class PlanWriter:
         self._above = above
         self._user_id, self._actor = trail.actor()
         self._year_id = current_year_id()
+        self._written = 0
+        self._analyze_at = ANALYZE_FIRST_AT
+
+    def _analyze(self, written: int) -> None:
+        """On PostgreSQL, ``ANALYZE`` the tables this import grows each time the rows it
+        wrote pass a power of ten times :data:`ANALYZE_FIRST_AT`.
+
+        The plans PostgreSQL caches (the foreign key checks of new enrollments, and the
+        lookups, prepared by psycopg after a few runs) are made while the tables may be
+        nearly empty: a sequential scan, which the import then runs on ever larger tables
+        (quadratic: a 1,000,000-row import into an empty roster did not finish). ``ANALYZE``
+        (its sample includes this transaction's rows) makes them planned again.
+        """
+        self._written += written
+        if self._written < self._analyze_at:
+            return
+        self._analyze_at = self._written * 10
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE students, enrollments"))
 
     def write(self, plans: Sequence[RowPlan]) -> list[int]:
         """Write the creates and updates among ``plans`` and their audit events.
@@ -386,6 +447,7 @@ class PlanWriter:
             made,
         )
         self.audit_seconds += time.perf_counter() - started
+        self._analyze(len(created) + len(updated))
         return ids
 
     def _audit(self, rows: list[tuple[RowPlan, Any]], made: dict[int, int]) -> None:
