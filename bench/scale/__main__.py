@@ -321,7 +321,7 @@ def write_report(run: Run, argv: list[str], started: float, loads: tuple[str, st
     for database in run.served:
         name = NAMES[database]
         goals += [
-            report.Goal(name, g.goal, g.figure, g.target, g.met)
+            report.Goal(name, g.goal, g.figure, g.target, g.met, g.context)
             for g in report.page_goals(database, run.targets)
         ]
         timing = run.timings.get(database, {})

@@ -232,8 +232,9 @@ DESIGN = [
     "- **Total**: the default view (one status, optionally a grade, no search) reads the "
     "counts that database triggers keep per school year, grade and status "
     "(`enrollment_counts`, revision 0011): exact, a dozen rows at any size, and every write "
-    "path keeps them (triggers). Other views (a search, `all`, `none`, a teacher's scope) "
-    'count at most 10,001 rows and show "more than 10,000": one index scan, bounded. '
+    "path keeps them (triggers). Other views (`all`, `none`, a teacher's scope) count at "
+    'most 10,001 rows and show "more than 10,000", a search at most 1,001 ("more than '
+    '1,000"): one index scan, bounded. '
     "Chosen because the exact count of the default view is the one people read (how many "
     "students are enrolled), and it is free; an exact count of a broad search would scan "
     "every match on every page.",
@@ -243,7 +244,11 @@ DESIGN = [
     "`?page=N` still works by OFFSET from the nearer end; the table shows both.",
     "- **Search**: FTS5 `trigram` (SQLite) or `pg_trgm` GIN on `name`, `email` "
     "(PostgreSQL) narrow the rows; the plain substring rule decides, so "
-    "results are the rule's exactly (a hypothesis test compares them).",
+    "results are the rule's exactly (a hypothesis test compares them). On SQLite a common "
+    "text (over 2,000 candidates) walks the sorted column's index instead of sorting its "
+    "candidates, and a very common one (over 50,000) is checked by the rule alone.",
+    "- **Nothing lists a whole table**: the homeroom of a bulk action and the audit log's "
+    "account are typed (50 suggestions), accounts and homerooms are paged.",
     "- **Audit log**: indexes ending in `id` for every filter, dates as an id range, the "
     "count bounded at 10,000; a student's history reads `(student_id, id)`.",
     "",
