@@ -28,7 +28,7 @@ TINY = [
     "--events", "3000",
     "--seed-count", "40",
     "--import-rows", "40",
-    "--seconds", "0.3",
+    "--seconds", "0.15",
     "--warm-up", "0",
     "--rounds", "1",
     "--pause", "0",

@@ -71,7 +71,7 @@ PLAN_LIMITS = {
     ],
 )
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
