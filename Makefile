@@ -64,21 +64,32 @@ run: install ## Migrate the database, then serve with gunicorn (PORT, BIND, WEB_
 
 # Run the suite once per database in $(1), every run even when one fails, then print the
 # test counts of each. The PostgreSQL run starts and removes its own throwaway server.
+# With $(2) = lint, `make lint` runs beside them (the suites leave a core idle while they
+# wait on servers and browsers) and its output is shown first.
 define run_suite
 	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; status=0; pids=(); \
+	if [[ "$(2)" == lint ]]; then \
+		( $(MAKE) --no-print-directory lint >"$$logs/lint.log" 2>&1; echo $$? >"$$logs/lint.code" ) & \
+		pids+=($$!); \
+	fi; \
 	for database in $(1); do \
 		( $(BIN)/python -m pytest --db=$$database --db-summary="$$logs/$$database.summary" \
 			$(PYTEST_ARGS) >"$$logs/$$database.log" 2>&1; echo $$? >"$$logs/$$database.code" ) & \
 		pids+=($$!); \
 	done; \
 	wait "$${pids[@]}"; \
+	if [[ "$(2)" == lint ]]; then \
+		echo "======== lint ========"; cat "$$logs/lint.log"; \
+		if [[ $$(cat "$$logs/lint.code") -eq 0 ]]; then echo "lint: clean" >"$$logs/0-lint.summary"; \
+		else echo "lint: FAILED (see above)" >"$$logs/0-lint.summary"; status=1; fi; \
+	fi; \
 	for database in $(1); do \
 		echo; echo "======== $$database ========"; cat "$$logs/$$database.log"; \
 		code=$$(cat "$$logs/$$database.code"); [[ $$code -eq 0 ]] || status=1; \
 		[[ -s "$$logs/$$database.summary" ]] || \
 			echo "$$database: pytest stopped with exit status $$code" >"$$logs/$$database.summary"; \
 	done; \
-	echo; echo "Tests per database:"; cat "$$logs"/*.summary | sed 's/^/  /'; \
+	echo; echo "Lint and tests per database:"; cat "$$logs"/*.summary | sed 's/^/  /'; \
 	exit $$status
 endef
 
@@ -90,9 +101,8 @@ define lint_all
 	$(BIN)/mypy
 endef
 
-test: install system-deps ## Lint (as make lint), then run the whole suite on SQLite and PostgreSQL
-	$(lint_all)
-	$(call run_suite,$(TEST_DATABASES))
+test: install system-deps ## Lint (as make lint) and run the whole suite on SQLite and PostgreSQL, side by side
+	$(call run_suite,$(TEST_DATABASES),lint)
 
 test-sqlite: install system-deps ## Run the test suite on SQLite only (no lint)
 	$(call run_suite,sqlite)
