@@ -34,12 +34,16 @@ from sqlalchemy import Engine, NullPool, create_engine
 from tests.accounts import TEST_HASH_METHOD, StaffClient, add_test_accounts
 from tests.postgres import PostgresServer, postgres_server
 from tests.redis_server import redis_server
+from tests.url_builders import install as cache_url_builders
 from webapp import create_app
 from webapp.extensions import db
 from webapp.import_export import jobs
 
 #: Fixtures of the migration tests: ``empty``, ``new_database``, ``migrated``.
 pytest_plugins = ("tests.migration_helpers",)
+
+# Each test makes its own app; its URL rules' builders are compiled once a run.
+cache_url_builders()
 
 DATABASES = ("sqlite", "postgresql")
 
