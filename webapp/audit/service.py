@@ -304,28 +304,33 @@ def log_statement(
         until: up to this day (UTC), inclusive.
     """
     statement = select(AuditEvent).order_by(AuditEvent.id.desc())
+    occurred_at = _exact_date_check(AuditEvent.occurred_at)
     if user_id is not None:
         statement = statement.where(AuditEvent.user_id == user_id)
     if action:
         statement = statement.where(AuditEvent.action == action)
     if since:
         start = datetime.combine(since, time(), tzinfo=UTC)
-        statement = statement.where(
-            _id_bound(start, lower=True), _unindexed(AuditEvent.occurred_at) >= start
-        )
+        statement = statement.where(_id_bound(start, lower=True), occurred_at >= start)
     if until and until < date.max:  # (the day after date.max does not exist)
         end = datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
-        statement = statement.where(
-            _id_bound(end, lower=False), _unindexed(AuditEvent.occurred_at) < end
-        )
+        statement = statement.where(_id_bound(end, lower=False), occurred_at < end)
     return statement
 
 
-def _unindexed(column: Any) -> ColumnElement[datetime]:
-    """``column`` as an expression no index serves (SQLite's planner would otherwise
-    read the whole date range by ``occurred_at`` and sort it, instead of reading the
-    newest ids first and stopping at a page)."""
-    return func.coalesce(column, column)
+def _exact_date_check(column: Any) -> ColumnElement[datetime]:
+    """``column`` as the date filters re-check it within their range of ids.
+
+    On SQLite, an expression no index serves: its planner would otherwise read the whole
+    date range by ``occurred_at`` and sort it, instead of reading the newest ids first and
+    stopping at a page. On PostgreSQL, the column itself: its planner has statistics for
+    the column (none for an expression), so it estimates the range's rows well and counts
+    a filter from the ``(user_id, action, id)`` index (bench/results/scale.md: 98 -> 25 ms
+    for account + action + 30 days at 10,000,000 events).
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.coalesce(column, column)
+    return column  # type: ignore[no-any-return]
 
 
 def log_page(statement: Select[AuditEvent], number: int, per_page: int) -> Page:
