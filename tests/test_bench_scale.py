@@ -73,6 +73,7 @@ def test_a_tiny_run_builds_serves_loads_and_writes_the_report(
     database_backend: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     if database_backend == "postgresql":
         server = request.getfixturevalue("postgres")
@@ -100,6 +101,10 @@ def test_a_tiny_run_builds_serves_loads_and_writes_the_report(
     # Only "/" may be left out: it redirects to the roster until there is a dashboard.
     assert all("dashboard" in row for row in not_loaded), section
 
-    # A second run takes the large databases from the cache.
-    main([*argv, "--skip", "seed,import,pages", "--results", str(tmp_path / "again.md")])
-    assert "Takeover" in (tmp_path / "again.md").read_text(encoding="utf-8")
+    # A second run takes the large database from the cache (a SQLite file, a PostgreSQL
+    # dump restored).
+    capsys.readouterr()
+    main([*argv, "--skip", "takeover,seed,import,pages", "--results", str(tmp_path / "again.md")])
+    cached = {"sqlite": "using the cached served-", "postgresql": "restoring the cached pg-"}
+    assert cached[database_backend] in capsys.readouterr().out
+    assert "## Goals" in (tmp_path / "again.md").read_text(encoding="utf-8")
