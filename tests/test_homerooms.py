@@ -17,7 +17,7 @@ from tests.helpers import add_student, current_enrollment
 from webapp.extensions import db
 from webapp.homerooms import assignments
 from webapp.homerooms.service import HomeroomError
-from webapp.models import AuditEvent, Enrollment, Homeroom, SchoolYear, User
+from webapp.models import AuditEvent, Enrollment, Homeroom, SchoolYear, Student, User
 
 
 def add_homeroom(app: Flask, name: str = "5B", grade: int = 5, capacity: int = 25, **values) -> int:
@@ -311,3 +311,40 @@ def test_a_homerooms_definition_is_audited(app: Flask) -> None:
         assert {event.note for event in events} == {events[0].note}
     log = app.test_client(user="admin").get("/audit/").get_data(as_text=True)
     assert "(homeroom)" in log
+
+
+def test_a_restored_student_goes_back_into_its_homeroom(app: Flask) -> None:
+    """A deletion keeps the enrollment's homeroom and the restore puts the student back
+    in it (before, the restored enrollment had no homeroom); a homeroom removed meanwhile
+    leaves it unassigned."""
+    kept = add_homeroom(app, "5A")
+    ada = add_student(app, name="Ada", grade=5)
+    bob = add_student(app, name="Bob", grade=5)
+    client = app.test_client(user="editor")
+    for student_id in (ada, bob):
+        client.post(f"/homerooms/{kept}/assign", data={"student": [str(student_id)]})
+    gone = add_homeroom(app, "5C")
+    client.post(f"/homerooms/{gone}/assign", data={"student": [str(bob)]})
+    assert (homeroom_of(app, ada), homeroom_of(app, bob)) == (kept, gone)
+    deletions = {}
+    for student_id in (ada, bob):
+        with app.app_context():
+            version = db.session.get(Student, student_id).version
+        response = client.post(f"/students/{student_id}/delete", data={"version": str(version)})
+        assert response.status_code == 302
+        with app.app_context():
+            deletions[student_id] = db.session.scalar(
+                select(AuditEvent.id)
+                .where(AuditEvent.student_id == student_id)
+                .order_by(AuditEvent.id.desc())
+            )
+    with app.app_context():
+        db.session.delete(db.session.get(Homeroom, gone))
+        db.session.commit()
+
+    for student_id in (ada, bob):
+        response = client.post(f"/audit/{deletions[student_id]}/restore")
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+    assert (homeroom_of(app, ada), homeroom_of(app, bob)) == (kept, None)
+    assert "Ada" in client.get(f"/homerooms/{kept}").get_data(as_text=True)

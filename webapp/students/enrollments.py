@@ -241,7 +241,8 @@ def deleted_snapshot(student_id: int, current_year_id: int) -> list[dict[str, An
 
     Returns:
         One dict per enrollment: its id, sourced id, school year (id and name), whether
-        that year is the current one, and its audited fields in their audit form.
+        that year is the current one, its homeroom's id (``None`` when unassigned), and
+        its audited fields in their audit form.
     """
     kept = []
     for enrollment in reversed(enrollments_of(student_id)):
@@ -252,6 +253,7 @@ def deleted_snapshot(student_id: int, current_year_id: int) -> list[dict[str, An
                 "school_year_id": enrollment.school_year_id,
                 "school_year": enrollment.school_year.name,
                 "current": enrollment.school_year_id == current_year_id,
+                "homeroom_id": enrollment.homeroom_id,
                 **snapshot(enrollment),
             }
         )
@@ -261,18 +263,23 @@ def deleted_snapshot(student_id: int, current_year_id: int) -> list[dict[str, An
 def restore_enrollments(student: Student, kept: list[Mapping[str, Any]]) -> None:
     """Put back the enrollments a deletion kept (:func:`deleted_snapshot`); no commit.
 
-    Enrollments of years that no longer exist are skipped.
+    Enrollments of years that no longer exist are skipped. Each goes back into its
+    homeroom while that homeroom exists (deletions recorded before the homeroom was kept
+    put none back); a homeroom full meanwhile takes it all the same, as an undo (its
+    capacity is a warning for new assignments).
     """
     for values in kept:
         year = db.session.get(SchoolYear, values["school_year_id"])
         if year is None:
             continue
         fields = ENROLLMENT.from_json(values)
+        homeroom = db.session.get(Homeroom, values.get("homeroom_id") or 0)
         enrollment = Enrollment(
             id=values["id"],
             sourced_id=values["sourced_id"],
             student_id=student.id,
             school_year_id=year.id,
+            homeroom_id=homeroom.id if homeroom and homeroom.school_year_id == year.id else None,
             **{name: fields.get(name) for name in AUDITED},
         )
         db.session.add(enrollment)
