@@ -85,6 +85,8 @@ def _run(connection) -> None:
         # (`flask db check`) skips it with two warnings. tests/test_migrations.py compares
         # that index's SQL with the model directly instead; silence the known noise.
         warnings.filterwarnings("ignore", message=r".*expression-based index")
+    upgraded: list[bool] = []
+    conf_args.setdefault("on_version_apply", lambda *, step, **_: upgraded.append(step.is_upgrade))
     context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
     with context.begin_transaction(), _large_sqlite_cache(connection):
         if connection.dialect.name == "postgresql":
@@ -92,6 +94,12 @@ def _run(connection) -> None:
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
         context.run_migrations()
+        if connection.dialect.name == "postgresql" and any(upgraded):
+            # Revisions fill tables (a takeover moves every student's grade into
+            # enrollments): plan the first requests with statistics, not defaults (a
+            # roster page of 10,000 students took 14 ms instead of 0.7 ms before
+            # autovacuum's first pass).
+            connection.execute(text("ANALYZE"))
 
 
 #: SQLite's page cache while migrating, in KiB: a takeover of a million rows rebuilds

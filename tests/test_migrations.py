@@ -317,6 +317,19 @@ def test_takeover_through_the_cli_as_the_readme_says(tutorial: Database) -> None
     assert "No new upgrade operations detected." in checked.stdout
 
 
+@pytest.mark.postgres_only
+def test_an_upgrade_on_postgresql_leaves_statistics_for_the_planner(tutorial: Database) -> None:
+    """The takeover fills ``enrollments`` from the students; the upgrade ends with
+    ``ANALYZE``, so the first requests are not planned from defaults (the test server,
+    like a busy one, has no autovacuum pass in between)."""
+    assert flask_cli(tutorial, "db", "upgrade").returncode == 0
+
+    analyzed = tutorial.query(
+        "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+    )
+    assert {"students", "enrollments"} <= {name for (name,) in analyzed}
+
+
 # --- dirty legacy rows --------------------------------------------------------------
 
 
