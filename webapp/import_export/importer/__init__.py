@@ -7,6 +7,7 @@ One module per stage, each usable on its own:
    file whenever they are iterated: ``stream=True``, the command line's); :mod:`.columns`
    maps the columns to student fields and decides how dates are read (:func:`map_table`,
    :func:`parse_file`).
+   :mod:`.table` holds the :class:`Table` read; :mod:`.limits` what a file may cost.
    A file that cannot be used as a whole raises :class:`ImportFileError`.
 2. :mod:`.checking`: each row on its own, with the field declarations' rules, in worker
    processes for large files (:func:`validate_rows`, :func:`iter_validated`).
@@ -39,6 +40,17 @@ from webapp.import_export.importer.columns import (
     parse_csv,
     parse_file,
 )
+from webapp.import_export.importer.limits import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_COLUMNS,
+    DEFAULT_MAX_ROWS,
+    ImportFileError,
+    ImportLimits,
+    configured_limits,
+    configured_max_bytes,
+    format_size,
+    too_large_message,
+)
 from webapp.import_export.importer.pipeline import (
     ImportConflictError,
     ImportResult,
@@ -56,22 +68,8 @@ from webapp.import_export.importer.planning import (
     display,
     plan_import,
 )
-from webapp.import_export.importer.reading import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_COLUMNS,
-    DEFAULT_MAX_ROWS,
-    ImportFileError,
-    ImportLimits,
-    Source,
-    Table,
-    configured_limits,
-    configured_max_bytes,
-    format_size,
-    read_csv,
-    read_file,
-    too_large_message,
-    unpack_table,
-)
+from webapp.import_export.importer.reading import read_csv, read_file, unpack_table
+from webapp.import_export.importer.table import Source, Table
 from webapp.import_export.importer.writing import IMPORT_LOCK_KEY, PlanWriter, begin_import
 
 __all__ = [
