@@ -10,7 +10,8 @@ One module per stage, each usable on its own:
    :mod:`.table` holds the :class:`Table` read; :mod:`.limits` what a file may cost.
    A file that cannot be used as a whole raises :class:`ImportFileError`.
 2. :mod:`.checking`: each row on its own, with the field declarations' rules, in worker
-   processes for large files (:func:`validate_rows`, :func:`iter_validated`).
+   processes for large files (:func:`validate_rows`, :func:`iter_validated`); one
+   record's checks are :mod:`.row_checks`.
 3. :mod:`.planning`: each row against the roster: create, update, unchanged or error
    (:class:`Planner`, :func:`plan_import`).
 4. :mod:`.writing`: the planned rows and their audit events, in bulk
@@ -23,7 +24,6 @@ This package re-exports what its callers use.
 
 from webapp.import_export.importer.checking import (
     ValidatedFile,
-    ValidRow,
     iter_validated,
     largest_id,
     read_and_validate,
@@ -69,6 +69,7 @@ from webapp.import_export.importer.planning import (
     plan_import,
 )
 from webapp.import_export.importer.reading import read_csv, read_file, unpack_table
+from webapp.import_export.importer.row_checks import ValidRow
 from webapp.import_export.importer.table import Source, Table
 from webapp.import_export.importer.writing import IMPORT_LOCK_KEY, PlanWriter, begin_import
 

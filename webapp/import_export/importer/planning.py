@@ -47,7 +47,8 @@ from webapp.fields.base import FieldError
 from webapp.fields.enrollment import ENROLLMENT
 from webapp.fields.student import ROSTER_ROW, STUDENT
 from webapp.import_export.importer import support
-from webapp.import_export.importer.checking import ValidatedFile, ValidRow
+from webapp.import_export.importer.checking import ValidatedFile
+from webapp.import_export.importer.row_checks import ValidRow
 from webapp.import_export.importer.support import IdRuns, chunks, paused_gc
 from webapp.models import Enrollment, Status, Student
 from webapp.students.service import email_keys
