@@ -13,7 +13,8 @@ One module per stage, each usable on its own:
    processes for large files (:func:`validate_rows`, :func:`iter_validated`); one
    record's checks are :mod:`.row_checks`.
 3. :mod:`.planning`: each row against the roster: create, update, unchanged or error
-   (:class:`Planner`, :func:`plan_import`).
+   (:class:`Planner`, :func:`plan_import`); :mod:`.lookup` reads the students the rows
+   name, and :mod:`.plans` holds the plan (:class:`RowPlan`, :class:`ImportPlan`).
 4. :mod:`.writing`: the planned rows and their audit events, in bulk
    (:class:`PlanWriter`, :func:`begin_import`).
 5. :mod:`.pipeline`: the stages together: :func:`apply_plan` after a preview, or
@@ -58,15 +59,14 @@ from webapp.import_export.importer.pipeline import (
     describe_row,
     run_import,
 )
-from webapp.import_export.importer.planning import (
+from webapp.import_export.importer.planning import Planner, plan_import
+from webapp.import_export.importer.plans import (
     Action,
     Change,
     ImportPlan,
     PlanDigest,
-    Planner,
     RowPlan,
     display,
-    plan_import,
 )
 from webapp.import_export.importer.reading import read_csv, read_file, unpack_table
 from webapp.import_export.importer.row_checks import ValidRow

@@ -28,7 +28,7 @@ from webapp.extensions import db
 from webapp.fields.enrollment import ENROLLMENT
 from webapp.fields.student import STUDENT
 from webapp.import_export.importer import support
-from webapp.import_export.importer.planning import (
+from webapp.import_export.importer.plans import (
     ENROLLMENT_FIELDS,
     STUDENT_FIELDS,
     Action,
