@@ -16,7 +16,8 @@ One module per stage, each usable on its own:
    (:class:`Planner`, :func:`plan_import`); :mod:`.lookup` reads the students the rows
    name, and :mod:`.plans` holds the plan (:class:`RowPlan`, :class:`ImportPlan`).
 4. :mod:`.writing`: the planned rows and their audit events, in bulk
-   (:class:`PlanWriter`, :func:`begin_import`).
+   (:class:`PlanWriter`, :func:`begin_import`), through :mod:`.bulk_sql`'s statements;
+   the events are :mod:`.audit_events`'.
 5. :mod:`.pipeline`: the stages together: :func:`apply_plan` after a preview, or
    :func:`run_import` streaming a file through all of them (the command line).
 
