@@ -20,9 +20,9 @@ from sqlalchemy import insert, select
 
 from webapp import trail
 from webapp.extensions import db
-from webapp.fields.base import RecordFields
 from webapp.fields.enrollment import ENROLLMENT
 from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK
+from webapp.fields.records import RecordFields
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import STUDENT
 from webapp.homerooms import service as homeroom_service

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from webapp.fields.base import quote
+from webapp.fields.parsers import quote
 from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.importer.limits import ImportFileError, ImportLimits
 from webapp.import_export.importer.reading import read_file

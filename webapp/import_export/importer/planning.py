@@ -9,7 +9,7 @@ without ``id`` whose email matches a student updates that student; any other row
 (:func:`webapp.students.service.email_keys`).
 
 Only the columns present in the file are written on update. What a blank cell means the
-field declarations say (:meth:`webapp.fields.base.RecordFields.complete`): it clears an
+field declarations say (:meth:`webapp.fields.records.RecordFields.complete`): it clears an
 optional field, is an error for a required one, and for the enrollment date means today
 for a new student and the stored date for an existing one.
 
@@ -26,7 +26,7 @@ when the file has no column for them.
 An unusual value (the declarations' warnings: a birthday in 1879) is imported as written,
 with the warning on the row's plan for the preview and the command line. As on the form,
 only the values a row writes anew are judged: every field of a new student, the changed
-fields of an existing one (:meth:`webapp.fields.base.RecordFields.check_warnings`).
+fields of an existing one (:meth:`webapp.fields.records.RecordFields.check_warnings`).
 
 The lookups of the students the rows name are :mod:`.lookup`'s; the plan itself (what
 each row gets) is :mod:`.plans`'.

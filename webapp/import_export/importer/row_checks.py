@@ -18,7 +18,8 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from webapp.fields.base import FieldError, Parser, parse_iso_date
+from webapp.fields.base import FieldError, Parser
+from webapp.fields.parsers import parse_iso_date
 from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.csvformat import FIELDS, TEXT_FIELDS, restore
 from webapp.import_export.importer.columns import CellSource, ParsedFile
