@@ -25,8 +25,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp import trail
 from webapp.extensions import db
 from webapp.models import Entity
+from webapp.oneroster.files import FILES_BY_STEM
 from webapp.oneroster.problems import Problem
-from webapp.oneroster.spec import FILES_BY_STEM
 from webapp.oneroster.validate import validate_bundle
 from webapp.roster_exchange.files import (
     academic_sessions,
