@@ -43,7 +43,7 @@ from bench.schoolyear_data import connect, seed
 from tests.postgres import postgres_server
 from webapp import create_app
 from webapp.extensions import db
-from webapp.years.rollover import uuid_sql
+from webapp.years.rollover_sql import uuid_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "oneroster.md"

@@ -4,7 +4,7 @@ Each database is made by the real migrations and filled with ``--students`` stud
 enrolled in the current year (:mod:`bench.schoolyear_data`); the next year is defined.
 Then, ``--repeat`` times: the rollover as the page and ``flask years rollover`` run it
 (:func:`webapp.years.rollover.run`: set-based SQL, one transaction, with its audit
-batch), then its undo (:func:`webapp.years.rollover.undo`), which brings the database
+batch), then its undo (:func:`webapp.years.rollover_undo.undo`), which brings the database
 back to where it was for the next round. Once: ``flask years rollover`` itself, wall
 time, interpreter start included.
 
@@ -83,7 +83,7 @@ def rollover_rounds(
 ) -> tuple[list[float], list[float], dict[str, int]]:
     """Roll over and undo ``repeat`` times; seconds of each rollover and each undo, and
     the last rollover's counts."""
-    from webapp.years import rollover
+    from webapp.years import rollover, rollover_undo
 
     runs, undos = [], []
     done = None
@@ -95,7 +95,7 @@ def rollover_rounds(
             done = rollover.run(year, holds)
             runs.append(time.perf_counter() - started)
             started = time.perf_counter()
-            rollover.undo(done)
+            rollover_undo.undo(done)
             undos.append(time.perf_counter() - started)
             db.session.expire_all()
         assert done is not None

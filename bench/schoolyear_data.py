@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
 from webapp.database import configure_engine
-from webapp.years.rollover import uuid_sql
+from webapp.years.rollover_sql import uuid_sql
 
 #: The account the benchmarks log in as.
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@bench.example", "bench-password-123"

@@ -7,8 +7,10 @@ from datetime import date
 import pytest
 
 from webapp.fields import rules
-from webapp.fields.base import Field, FieldError, Kind, RecordFields, parse_text
+from webapp.fields.base import Field, FieldError, Kind
 from webapp.fields.enrollment import ENROLLMENT
+from webapp.fields.parsers import parse_text
+from webapp.fields.records import RecordFields
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.fields.student import ROSTER_ROW, STUDENT
 from webapp.spreadsheets import suggest_mapping

@@ -17,7 +17,8 @@ from tests.helpers import add_student
 from tests.test_import import outcome, plan, students
 from webapp.extensions import db
 from webapp.import_export import importer
-from webapp.import_export.importer import Action, checking, reading, support, writing
+from webapp.import_export.importer import Action, checking, support, writing
+from webapp.import_export.importer import table as table_module
 from webapp.import_export.importer.reading import StreamedRecords
 from webapp.import_export.importer.support import IdRuns
 from webapp.models import Enrollment, EnrollmentCount
@@ -38,7 +39,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks of 100 to 200 rows, and at most 500 distinct values kept per column."""
     monkeypatch.setattr(support, "WRITE_BATCH_SIZE", 200)
     monkeypatch.setattr(checking, "PROGRESS_EVERY", 100)
-    monkeypatch.setattr(reading, "DISTINCT_MAX", 500)
+    monkeypatch.setattr(table_module, "DISTINCT_MAX", 500)
 
 
 def traced_peak(work: Any) -> tuple[Any, int]:
@@ -144,7 +145,7 @@ def test_streamed_read_refuses_what_the_kept_read_refuses() -> None:
 def test_date_order_of_a_column_with_many_values_reads_the_file_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(reading, "DISTINCT_MAX", 3)
+    monkeypatch.setattr(table_module, "DISTINCT_MAX", 3)
     text = "name,grade,birthday\n" + "".join(
         f"S{n},3,{n % 12 + 1:02d}/{n // 12 % 12 + 1:02d}/2015\n" for n in range(40)
     )

@@ -9,6 +9,10 @@ A backup is one database file and a manifest beside it:
   table (counted in the snapshot the backup was taken from), size and SHA-256.
 
 The package is self-contained: it uses the models' metadata, the extensions and the
-configuration, never a blueprint. :mod:`webapp.backup.service` holds the logic shared by
-the command line (:mod:`webapp.backup.cli`) and the tests.
+configuration, never a blueprint. The logic shared by the command line
+(:mod:`webapp.backup.cli`) and the tests: :mod:`~webapp.backup.creating`,
+:mod:`~webapp.backup.verifying` and :mod:`~webapp.backup.restoring`, over
+:mod:`~webapp.backup.contents` (what a database holds), the database-specific
+:mod:`~webapp.backup.sqlite` and :mod:`~webapp.backup.postgres`, and
+:mod:`~webapp.backup.files` (names, manifests, rotation).
 """

@@ -10,7 +10,10 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.cli import AppGroup
 
-from webapp.backup import service
+from webapp.backup.creating import create_backup
+from webapp.backup.files import BackupError
+from webapp.backup.restoring import restore_backup
+from webapp.backup.verifying import VerifyReport, verify_backup
 from webapp.extensions import db
 
 backup_cli = AppGroup("backup", help="Back up the database, check a backup, restore one.")
@@ -35,7 +38,7 @@ def _show_counts(counts: dict[str, int]) -> None:
         click.echo(f"  {name:<20} {rows:>12,}")
 
 
-def _show_report(report: service.VerifyReport) -> None:
+def _show_report(report: VerifyReport) -> None:
     for check in report.checks:
         click.echo(f"  {'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
 
@@ -83,14 +86,14 @@ def create_command(
         current_app.config.get("BACKUP_DIR") or Path(current_app.instance_path, DEFAULT_FOLDER)
     )
     try:
-        result = service.create_backup(
+        result = create_backup(
             db.engine,
             folder,
             pg_bin_dir=_bin_dir(),
             keep_daily=keep_daily,
             keep_weekly=keep_weekly,
         )
-    except service.BackupError as error:
+    except BackupError as error:
         raise click.ClickException(str(error)) from error
     manifest = result.manifest
     click.echo(
@@ -105,23 +108,23 @@ def create_command(
 
 
 def _checked(
-    function: Callable[..., service.VerifyReport], *args: object, **kwargs: object
-) -> service.VerifyReport:
-    """Call a verifying service function with this release's revisions and ``PG_BIN_DIR``.
+    function: Callable[..., VerifyReport], *args: object, **kwargs: object
+) -> VerifyReport:
+    """Call a verifying function (verify, restore) with this release's revisions and ``PG_BIN_DIR``.
 
     Raises:
-        click.ClickException: with the message of a :class:`service.BackupError`.
+        click.ClickException: with the message of a :class:`BackupError`.
     """
     known, heads = _revisions()
     try:
         return function(*args, known_revisions=known, heads=heads, pg_bin_dir=_bin_dir(), **kwargs)
-    except service.BackupError as error:
+    except BackupError as error:
         raise click.ClickException(str(error)) from error
 
 
 def _verify(file: Path) -> None:
     """Verify ``file`` and print the checks; exit 1 when one fails."""
-    report = _checked(service.verify_backup, file)
+    report = _checked(verify_backup, file)
     click.echo(f"{file}:")
     _show_report(report)
     if not report.ok:
@@ -160,7 +163,7 @@ def restore_command(file: Path, target: str) -> None:
     failure.
     """
     report = _checked(
-        service.restore_backup,
+        restore_backup,
         file,
         target,
         served_url=current_app.config["SQLALCHEMY_DATABASE_URI"],

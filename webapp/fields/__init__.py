@@ -10,10 +10,10 @@ pick it up; the headers other files give it go into the import's alias table
 an enrollment status, a phone number) needs a :class:`~webapp.fields.base.Kind`, a
 parser (for phone numbers, the ``phonenumbers`` library's) and, in
 :mod:`webapp.fields.formfield`, its input. A new kind of record (a guardian) gets its
-own :class:`~webapp.fields.base.RecordFields`. Plausibility checks that a person may
+own :class:`~webapp.fields.records.RecordFields`. Plausibility checks that a person may
 confirm (an unusual birthday) are a field's ``warnings``, never its ``rules``; one that
 reads several fields (the age on the enrollment date) is a
-:class:`~webapp.fields.base.RecordWarning` of the record, about the field it is shown
+:class:`~webapp.fields.records.RecordWarning` of the record, about the field it is shown
 with. The form asks to confirm them, the import shows them, and only
 values being entered or changed are judged.
 """

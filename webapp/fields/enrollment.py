@@ -18,17 +18,9 @@ from datetime import date
 from typing import Any
 
 from webapp.fields import rules
-from webapp.fields.base import (
-    Field,
-    FieldError,
-    Kind,
-    RecordFields,
-    RecordRule,
-    choice_parser,
-    parse_iso_date,
-    parse_text,
-    parse_whole_number,
-)
+from webapp.fields.base import Field, FieldError, Kind
+from webapp.fields.parsers import choice_parser, parse_iso_date, parse_text, parse_whole_number
+from webapp.fields.records import RecordFields, RecordRule
 from webapp.models.enrollment import (
     DESTINATION_MAX_LENGTH,
     REASON_MAX_LENGTH,

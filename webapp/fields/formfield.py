@@ -32,7 +32,8 @@ from wtforms.widgets import (
     html_params,
 )
 
-from webapp.fields.base import Field, FieldError, Kind, RecordFields
+from webapp.fields.base import Field, FieldError, Kind
+from webapp.fields.records import RecordFields
 
 #: :attr:`DeclaredField.stored` of a field on the form of a new record.
 NOT_STORED: Final = object()

@@ -25,17 +25,9 @@ import phonenumbers
 from flask import current_app, has_app_context
 
 from webapp.fields import rules
-from webapp.fields.base import (
-    Field,
-    FieldError,
-    Kind,
-    RecordFields,
-    choice_parser,
-    parse_text,
-    parse_whole_number,
-    parse_yes_no,
-    quote,
-)
+from webapp.fields.base import Field, FieldError, Kind
+from webapp.fields.parsers import choice_parser, parse_text, parse_whole_number, parse_yes_no, quote
+from webapp.fields.records import RecordFields
 from webapp.models.guardian import (
     GUARDIAN_NAME_MAX_LENGTH,
     LANGUAGE_MAX_LENGTH,

@@ -3,7 +3,7 @@
 The homeroom form, the class pages and the audit notes read these. Limits come from the
 model (:mod:`webapp.models.homeroom`), whose constraints the database enforces. A
 homeroom over its capacity is possible (a class of 26 for 25 seats) but unusual: a
-:class:`~webapp.fields.base.RecordWarning` on the capacity, which the editor confirms,
+:class:`~webapp.fields.records.RecordWarning` on the capacity, which the editor confirms,
 when the homeroom is saved and when students are assigned to it.
 """
 
@@ -14,16 +14,10 @@ from datetime import date
 from typing import Any
 
 from webapp.fields import rules
-from webapp.fields.base import (
-    Field,
-    FieldError,
-    Kind,
-    RecordFields,
-    RecordWarning,
-    parse_text,
-    parse_whole_number,
-)
+from webapp.fields.base import Field, FieldError, Kind
 from webapp.fields.enrollment import GRADE
+from webapp.fields.parsers import parse_text, parse_whole_number
+from webapp.fields.records import RecordFields, RecordWarning
 from webapp.models.homeroom import CAPACITY_MAX, HOMEROOM_NAME_MAX_LENGTH, ROOM_MAX_LENGTH
 
 #: The value of :data:`HOMEROOM`'s warnings that says how many students a homeroom would

@@ -7,15 +7,9 @@ from datetime import date
 from typing import Any
 
 from webapp.fields import rules
-from webapp.fields.base import (
-    Field,
-    FieldError,
-    Kind,
-    RecordFields,
-    RecordRule,
-    parse_iso_date,
-    parse_text,
-)
+from webapp.fields.base import Field, FieldError, Kind
+from webapp.fields.parsers import parse_iso_date, parse_text
+from webapp.fields.records import RecordFields, RecordRule
 from webapp.models.school_year import YEAR_NAME_MAX_LENGTH
 
 

@@ -27,17 +27,9 @@ from datetime import date
 from typing import Any
 
 from webapp.fields import enrollment, rules
-from webapp.fields.base import (
-    Field,
-    FieldError,
-    Kind,
-    RecordFields,
-    RecordRule,
-    RecordWarning,
-    parse_iso_date,
-    parse_text,
-    parse_whole_number,
-)
+from webapp.fields.base import Field, FieldError, Kind
+from webapp.fields.parsers import parse_iso_date, parse_text, parse_whole_number
+from webapp.fields.records import RecordFields, RecordRule, RecordWarning
 from webapp.models.student import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from webapp.models.types import MAX_ID
 

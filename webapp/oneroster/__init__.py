@@ -2,8 +2,9 @@
 
 A pure library (no Flask, no database), the foundation of issue 15's export and import:
 
-* :mod:`webapp.oneroster.spec`: every CSV file of the binding, its headers in order, each
-  column's requirement, format and references; the manifest's properties.
+* :mod:`webapp.oneroster.files`: every CSV file of the binding, its headers in order, each
+  column's requirement, format and references, in the shapes of
+  :mod:`webapp.oneroster.spec`, which also holds the manifest's properties.
 * :mod:`webapp.oneroster.vocab`: the enumerations, and the CEDS grade codes.
 * :func:`validate_bundle`: checks a zip and returns :class:`Problem` objects naming the
   file, line, field and rule (``python -m webapp.oneroster.validate FILE.zip`` on the

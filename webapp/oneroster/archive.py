@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
+from webapp.oneroster.files import KNOWN_FILENAMES
 from webapp.oneroster.problems import ProblemSink, Rule
-from webapp.oneroster.spec import KNOWN_FILENAMES
 
 #: What :func:`webapp.oneroster.validate.validate_bundle` accepts: a path or the zip's bytes.
 Source = str | os.PathLike[str] | bytes

@@ -15,10 +15,10 @@ import zipfile
 
 from webapp.oneroster import vocab
 from webapp.oneroster.archive import CorruptMember, Records, has_invalid_utf8
+from webapp.oneroster.files import FILES
 from webapp.oneroster.headers import check_header, report_bom
 from webapp.oneroster.problems import ProblemSink, Rule
 from webapp.oneroster.spec import (
-    FILES,
     MANIFEST_FILE_KEYS,
     MANIFEST_FILENAME,
     MANIFEST_FIXED,

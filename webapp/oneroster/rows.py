@@ -27,9 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from webapp.oneroster import formats, vocab
+from webapp.oneroster.files import DEMOGRAPHICS_USER_REF
 from webapp.oneroster.headers import Header
 from webapp.oneroster.problems import ProblemSink, Rule
-from webapp.oneroster.spec import DEMOGRAPHICS_USER_REF, Field, FileSpec, Format, Required
+from webapp.oneroster.spec import Field, FileSpec, Format, Required
 from webapp.oneroster.vocab import Vocabulary
 
 #: The formats whose cell is a comma-separated list.

@@ -41,11 +41,11 @@ from webapp.oneroster.archive import (
     open_archive,
     readable_members,
 )
+from webapp.oneroster.files import FILES, FILES_BY_STEM, IMPLICIT_DEPENDENCIES, KNOWN_FILENAMES
 from webapp.oneroster.headers import check_header, report_bom
 from webapp.oneroster.manifest import read_manifest
 from webapp.oneroster.problems import Problem, ProblemSink, Rule, TooManyProblems
 from webapp.oneroster.rows import TYPE_VOCABULARIES, FileState, RowChecker
-from webapp.oneroster.spec import FILES, FILES_BY_STEM, IMPLICIT_DEPENDENCIES, KNOWN_FILENAMES
 from webapp.oneroster.vocab import CEDS_GRADES, Vocabulary
 
 

@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import SchoolYear
+from webapp.oneroster.files import FILES_BY_STEM
 from webapp.oneroster.spec import (
-    FILES_BY_STEM,
     MANIFEST_FILE_KEYS,
     MANIFEST_FILENAME,
     MANIFEST_FIXED,

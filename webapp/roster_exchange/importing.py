@@ -25,10 +25,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp import trail
 from webapp.extensions import db
 from webapp.models import Entity
+from webapp.oneroster.files import FILES_BY_STEM
 from webapp.oneroster.problems import Problem
-from webapp.oneroster.spec import FILES_BY_STEM
 from webapp.oneroster.validate import validate_bundle
-from webapp.roster_exchange import writing
 from webapp.roster_exchange.files import (
     academic_sessions,
     classes,
@@ -40,6 +39,9 @@ from webapp.roster_exchange.files import (
     users,
 )
 from webapp.roster_exchange.planning import Outcome, Plan, records
+from webapp.roster_exchange.writing.events import Events
+from webapp.roster_exchange.writing.people import write_enrollments, write_guardians, write_students
+from webapp.roster_exchange.writing.structure import write_homerooms, write_teachers, write_years
 
 #: Files the import does not read, with the reason the preview gives for their rows.
 NOT_READ = {
@@ -147,13 +149,13 @@ def apply_plan(
         raise ImportRefused(f"{plan.errors} row(s) have errors; nothing was imported")
     try:
         batch = trail.new_batch("oneroster import", f"OneRoster import {plan.filename}")
-        events = writing.Events(plan, batch)
-        years = writing.write_years(plan, events)
-        teacher_ids = writing.write_teachers(plan)
-        homeroom_ids = writing.write_homerooms(plan, events, teacher_ids)
-        student_ids = writing.write_students(plan, events)
-        enrollment_count = writing.write_enrollments(plan, events, student_ids, homeroom_ids)
-        guardian_count = writing.write_guardians(plan, events, student_ids)
+        events = Events(plan, batch)
+        years = write_years(plan, events)
+        teacher_ids = write_teachers(plan)
+        homeroom_ids = write_homerooms(plan, events, teacher_ids)
+        student_ids = write_students(plan, events)
+        enrollment_count = write_enrollments(plan, events, student_ids, homeroom_ids)
+        guardian_count = write_guardians(plan, events, student_ids)
         events.write()
         if finish is not None:
             finish()

@@ -19,7 +19,7 @@ from typing import Any
 from webapp.models import Enrollment, Homeroom, SchoolYear, Student, User
 from webapp.models.guardian import Guardian
 from webapp.oneroster.archive import Records
-from webapp.oneroster.spec import FILES_BY_STEM
+from webapp.oneroster.files import FILES_BY_STEM
 
 #: The longest sourcedId this app stores (its columns hold a UUID's 36 characters).
 SOURCED_ID_MAX_LENGTH = 36

@@ -12,7 +12,7 @@ from webapp.extensions import db
 from webapp.fields.base import FieldError
 from webapp.fields.school_year import SCHOOL_YEAR
 from webapp.models import Rollover, SchoolYear
-from webapp.years import rollover, service
+from webapp.years import rollover, rollover_preview, rollover_undo, service
 
 years_cli = AppGroup("years", help="School years and the year-end rollover.")
 
@@ -103,7 +103,7 @@ def rollover_command(
     year = _year(from_name)
     try:
         if dry_run:
-            preview = rollover.counts(year, holds)
+            preview = rollover_preview.counts(year, holds)
             click.echo(f"Dry run, nothing written: {year.name} → {preview.to_year.name}")
             for line in preview.grades:
                 target = "graduate" if line.graduating else f"to grade {line.grade + 1}"
@@ -141,7 +141,7 @@ def undo_rollover_command(rollover_id: int | None) -> None:
     if done is None:
         raise click.ClickException(f"No rollover has the id {rollover_id}.")
     try:
-        rollover.undo(done)
+        rollover_undo.undo(done)
     except rollover.RolloverError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Undid rollover {done.id}, {done.from_year.name} → {done.to_year.name}.")

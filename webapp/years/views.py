@@ -1,5 +1,5 @@
 """Views of the school years feature: thin wrappers over :mod:`webapp.years.service` and
-:mod:`webapp.years.rollover`. Administrators only."""
+:mod:`webapp.years.rollover` (with its preview and undo). Administrators only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.models import EnrollmentCount, Role, Rollover, SchoolYear, Status
-from webapp.years import bp, rollover, service
+from webapp.years import bp, rollover, rollover_preview, rollover_undo, service
 from webapp.years.forms import ButtonForm, RolloverForm, YearForm
 
 UNPROCESSABLE = 422
@@ -42,7 +42,7 @@ def index() -> str:
         rolled=rolled,
         following=following,
         rollovers=recent,
-        undoable={r.id: rollover.undoable(r) for r in recent if r.undo_batch_id is None},
+        undoable={r.id: rollover_undo.undoable(r) for r in recent if r.undo_batch_id is None},
         form=ButtonForm(),
     )
 
@@ -114,7 +114,7 @@ def make_current(year_id: int) -> Response:
 def _rollover_page(
     form: RolloverForm, year: SchoolYear, holds: set[int], status: int = 200
 ) -> tuple[str, int]:
-    preview = rollover.preview(year, holds)
+    preview = rollover_preview.preview(year, holds)
     return render_template(
         "years/rollover.html",
         form=form,
@@ -165,7 +165,7 @@ def undo_rollover(rollover_id: int) -> Response | tuple[str, int]:
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
-        rollover.undo(done)
+        rollover_undo.undo(done)
     except rollover.RolloverError as error:
         flash(str(error), "error")
         return index(), CONFLICT

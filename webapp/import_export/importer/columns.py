@@ -25,17 +25,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from webapp.fields.base import quote
+from webapp.fields.parsers import quote
 from webapp.fields.student import ROSTER_ROW
-from webapp.import_export.importer.reading import (
-    ImportFileError,
-    ImportLimits,
-    Records,
-    Source,
-    Table,
-    read_file,
-)
+from webapp.import_export.importer.limits import ImportFileError, ImportLimits
+from webapp.import_export.importer.reading import read_file
 from webapp.import_export.importer.support import paused_gc
+from webapp.import_export.importer.table import Records, Source, Table
 from webapp.spreadsheets import (
     FIELDS,
     IGNORE,

@@ -25,13 +25,8 @@ from webapp.extensions import db
 from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.importer.checking import iter_validated, largest_id
 from webapp.import_export.importer.columns import ParsedFile
-from webapp.import_export.importer.planning import (
-    Action,
-    ImportPlan,
-    Planner,
-    RowPlan,
-    display,
-)
+from webapp.import_export.importer.planning import Planner
+from webapp.import_export.importer.plans import Action, ImportPlan, RowPlan, display
 from webapp.import_export.importer.support import paused_gc
 from webapp.import_export.importer.writing import PlanWriter, begin_import
 

@@ -9,7 +9,7 @@ without ``id`` whose email matches a student updates that student; any other row
 (:func:`webapp.students.service.email_keys`).
 
 Only the columns present in the file are written on update. What a blank cell means the
-field declarations say (:meth:`webapp.fields.base.RecordFields.complete`): it clears an
+field declarations say (:meth:`webapp.fields.records.RecordFields.complete`): it clears an
 optional field, is an error for a required one, and for the enrollment date means today
 for a new student and the stored date for an existing one.
 
@@ -26,38 +26,37 @@ when the file has no column for them.
 An unusual value (the declarations' warnings: a birthday in 1879) is imported as written,
 with the warning on the row's plan for the preview and the command line. As on the form,
 only the values a row writes anew are judged: every field of a new student, the changed
-fields of an existing one (:meth:`webapp.fields.base.RecordFields.check_warnings`).
+fields of an existing one (:meth:`webapp.fields.records.RecordFields.check_warnings`).
+
+The lookups of the students the rows name are :mod:`.lookup`'s; the plan itself (what
+each row gets) is :mod:`.plans`'.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
-
-from webapp.extensions import db
 from webapp.fields.base import FieldError
 from webapp.fields.enrollment import ENROLLMENT
 from webapp.fields.student import ROSTER_ROW, STUDENT
-from webapp.import_export.importer import support
-from webapp.import_export.importer.checking import ValidatedFile, ValidRow
-from webapp.import_export.importer.support import IdRuns, chunks, paused_gc
-from webapp.models import Enrollment, Status, Student
-from webapp.students.service import email_keys
+from webapp.import_export.importer.checking import ValidatedFile
+from webapp.import_export.importer.lookup import RosterLookup
+from webapp.import_export.importer.plans import (
+    ENROLLMENT_FIELDS,
+    WRITABLE_FIELDS,
+    Action,
+    Change,
+    ImportPlan,
+    RowPlan,
+)
+from webapp.import_export.importer.row_checks import ValidRow
+from webapp.import_export.importer.support import paused_gc
+from webapp.models import Status
 from webapp.years.service import current_year
 
-#: Fields written to the tables (``id`` only identifies the row).
-WRITABLE_FIELDS: tuple[str, ...] = tuple(f.name for f in ROSTER_ROW.writable)
-#: The writable fields that are the student's, and those that are the enrollment's.
-STUDENT_FIELDS: tuple[str, ...] = tuple(n for n in WRITABLE_FIELDS if n in STUDENT.by_name)
-ENROLLMENT_FIELDS: tuple[str, ...] = tuple(n for n in WRITABLE_FIELDS if n in ENROLLMENT.by_name)
 #: The fields a new student must have.
 REQUIRED_FIELDS: tuple[str, ...] = tuple(f.name for f in ROSTER_ROW if f.required)
 #: Every writable field blank: what a row's values are laid over.
@@ -68,149 +67,6 @@ _STATUS_HAS = {
     "reason": {Status.WITHDRAWN.value},
     "destination": {Status.TRANSFERRED.value},
 }
-
-
-class Action(StrEnum):
-    """What the import does with one row."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    UNCHANGED = "unchanged"
-    ERROR = "error"
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One field that an update changes."""
-
-    field: str
-    old: Any
-    new: Any
-
-
-@dataclass(slots=True)
-class RowPlan:
-    """What the import does with one row, and why.
-
-    Attributes:
-        line: line number in the file.
-        action: create, update, unchanged or error.
-        student_id: the student updated or left unchanged, the id a merge creates, or
-            the student an erroneous row refers to; ``None`` for a plain create.
-        name: the student's name, for display.
-        changes: the fields an update changes, old and new values.
-        errors: what is wrong with an erroneous row.
-        values: what to write for a create or an update (``None`` otherwise): the
-            fields to write, the student's ``id``, and ``enrollment_id`` (the enrollment
-            in the current year to update, or ``None`` to make one when ``entered_on``
-            is set).
-        before: for an update, the student's stored fields as the plan read them.
-        warnings: the plausibility warnings of the values a create or an update writes
-            anew: imported as they are, and shown on the preview and by the command line.
-    """
-
-    line: int
-    action: Action
-    student_id: int | None
-    name: str
-    changes: tuple[Change, ...] = ()
-    errors: tuple[str, ...] = ()
-    values: dict[str, Any] | None = None
-    before: dict[str, Any] | None = None
-    warnings: tuple[str, ...] = ()
-
-
-def display(name: str, value: Any) -> str:
-    """A value of field ``name`` as the preview, the digest and the command line show it."""
-    return ROSTER_ROW[name].display(value)
-
-
-@dataclass
-class ImportPlan:
-    """The decision for every row of a file, against the roster as it was read.
-
-    Attributes:
-        fields: the student fields the file has.
-        unmapped_columns: headers of the columns mapped to no field, not imported.
-        rows: one plan per row, in file order.
-        timings: seconds spent per step so far (parse, validate, match).
-        largest_id: the largest id the file names (:func:`.checking.largest_id`).
-    """
-
-    fields: tuple[str, ...]
-    unmapped_columns: tuple[str, ...]
-    rows: list[RowPlan]
-    timings: dict[str, float] = field(default_factory=dict)
-    largest_id: int = 0
-
-    @property
-    def counts(self) -> dict[Action, int]:
-        """Rows per action, every action present (zero when none)."""
-        counter = Counter(row.action for row in self.rows)
-        return {action: counter.get(action, 0) for action in Action}
-
-    def digest(self) -> str:
-        """A fingerprint of every decision, to notice when the roster changed meanwhile.
-
-        Returns:
-            :class:`PlanDigest` of the rows.
-        """
-        digest = PlanDigest()
-        digest.update(self.rows)
-        return digest.hexdigest()
-
-
-class PlanDigest:
-    """A fingerprint of a plan's decisions, fed chunk by chunk (a streamed preview).
-
-    A hex SHA-256 over each row's line, action, student and changes or errors: two plans
-    of the same file with the same digest do the same to the same students.
-    """
-
-    def __init__(self) -> None:
-        self._hasher = hashlib.sha256()
-
-    def update(self, rows: Iterable[RowPlan]) -> None:
-        """Add the next rows of the plan, in file order."""
-        hasher = self._hasher
-        for row in rows:
-            changes = [(change.field, display(change.field, change.new)) for change in row.changes]
-            hasher.update(repr((row.line, row.action.value, row.student_id, changes)).encode())
-            hasher.update(repr(row.errors).encode())
-
-    def hexdigest(self) -> str:
-        """The fingerprint of the rows added so far."""
-        return self._hasher.hexdigest()
-
-
-#: What a lookup reads of each student: the roster row, and its enrollment's id and start.
-_LOOKUP_NAMES = (*ROSTER_ROW.names, "enrollment_id", "entered_on")
-_LOOKUP_COLUMNS = (
-    *(
-        getattr(Enrollment if name in ENROLLMENT.by_name else Student, name)
-        for name in ROSTER_ROW.names
-    ),
-    Enrollment.id,
-    Enrollment.entered_on,
-)
-
-
-def _fetch_students(
-    where: Callable[[Sequence[Any]], Any], keys: Sequence[Any], lock: bool, year_id: int
-) -> Iterator[dict[str, Any]]:
-    """Yield the students matching ``where(chunk)`` for each chunk of ``keys``, as dicts
-    of their roster row in the school year ``year_id`` (enrollment fields ``None`` when
-    not enrolled that year)."""
-    names = _LOOKUP_NAMES
-    joined = (Enrollment.student_id == Student.id) & (Enrollment.school_year_id == year_id)
-    for chunk in chunks(keys, support.LOOKUP_BATCH_SIZE):
-        statement = select(*_LOOKUP_COLUMNS).outerjoin(Enrollment, joined).where(where(chunk))
-        if lock:
-            # Rows about to be updated cannot change before the commit (PostgreSQL;
-            # SQLite has no row locks: begin_write's BEGIN IMMEDIATE covers it).
-            statement = statement.with_for_update(of=Student)
-        for row in db.session.execute(statement):
-            yield dict(zip(names, row, strict=True))
 
 
 class Planner:
@@ -241,80 +97,12 @@ class Planner:
         self.year_id, self.year_starts_on = year.id, year.starts_on
         self._defaults = ROSTER_ROW.defaults(self.today)
         self._given = [name for name in WRITABLE_FIELDS if name in fields]
-        # The unique index's key of each email of the current chunk (see _learn_keys).
-        self._keys: dict[str, str] = {}
+        # The students the rows name, as the roster was before the import.
+        self._roster = RosterLookup(lock=lock, year_id=self.year_id)
         # Memory per row of the file: the line of each email key and of each student a
         # row names (an int id, a key string and two dict entries: about 150 bytes).
         self._line_of_student: dict[int, int] = {}
         self._line_of_email: dict[str, int] = {}
-        # What this import wrote, as the roster was before it: the ids it created (new
-        # ids come in blocks: runs; ids the file gives: a set) and the students it
-        # updated, as they were.
-        self._created = IdRuns()
-        self._created_given: set[int] = set()
-        self._before_by_id: dict[int, dict[str, Any]] = {}
-        self._before_by_email: dict[str, dict[str, Any]] = {}
-
-    def _was_written(self, student_id: int) -> bool:
-        """Whether this import created or updated the student ``student_id``."""
-        return (
-            student_id in self._before_by_id
-            or student_id in self._created_given
-            or student_id in self._created
-        )
-
-    def _learn_keys(self, emails: Iterable[str]) -> None:
-        """Add the unique index's keys of ``emails`` to the cache (one batch of lookups)."""
-        keys = self._keys
-        unknown = [email for email in emails if email not in keys]
-        if unknown:
-            keys.update(email_keys(unknown))
-
-    def _lookup(
-        self, rows: Sequence[ValidRow]
-    ) -> tuple[dict[int, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """The students ``rows`` refer to, by id and by email key, as they were.
-
-        A few ``IN`` queries in batches; students written by this import are answered
-        from what :meth:`written` kept instead. Starts the chunk's cache of email keys.
-        """
-        self._keys = {}
-        self._learn_keys(row.values["email"] for row in rows if row.values.get("email"))
-        key = self._keys.__getitem__
-        ids = sorted({row.values["id"] for row in rows if row.values.get("id") is not None})
-        emails = sorted({key(row.values["email"]) for row in rows if row.values.get("email")})
-        by_id: dict[int, dict[str, Any]] = {}
-        unread_ids = []
-        for student_id in ids:
-            if (before := self._before_by_id.get(student_id)) is not None:
-                by_id[student_id] = before
-            elif student_id not in self._created_given and student_id not in self._created:
-                unread_ids.append(student_id)
-        by_id.update(
-            (student["id"], student)
-            for student in _fetch_students(Student.id.in_, unread_ids, self.lock, self.year_id)
-        )
-        self._learn_keys(student["email"] for student in by_id.values() if student["email"])
-        by_email = {
-            key(student["email"]): student for student in by_id.values() if student["email"]
-        }
-        unread_emails = []
-        for email in emails:
-            if email in by_email:
-                continue
-            if email in self._before_by_email:
-                by_email[email] = self._before_by_email[email]
-            else:
-                unread_emails.append(email)
-        found = list(
-            _fetch_students(func.lower(Student.email).in_, unread_emails, self.lock, self.year_id)
-        )
-        self._learn_keys(student["email"] for student in found)
-        for student in found:
-            # A student this import wrote got the address from it: before, nobody had it.
-            if not self._was_written(student["id"]):
-                by_email[key(student["email"])] = student
-        return by_id, by_email
 
     def plan(self, rows: Sequence[ValidRow]) -> list[RowPlan]:
         """Decide what to do with each of ``rows``, the next rows of the file.
@@ -326,8 +114,8 @@ class Planner:
         Returns:
             One plan per row, in order.
         """
-        by_id, by_email = self._lookup(rows)
-        keys = self._keys
+        by_id, by_email = self._roster.lookup(rows)
+        keys = self._roster.keys
         given = self._given
         line_of_student, line_of_email = self._line_of_student, self._line_of_email
         # What blanks mean and the rules across fields, from the declarations (as
@@ -477,24 +265,7 @@ class Planner:
             plans: planned rows that :meth:`.writing.PlanWriter.write` wrote.
             created_ids: the ids of the students it created (what it returned).
         """
-        created = [row for row in plans if row.action is Action.CREATE and row.values]
-        ids = list(created_ids)
-        self._created.update(
-            student_id
-            for row, student_id in zip(created, ids, strict=True)
-            if row.student_id is None
-        )
-        self._created_given.update(
-            student_id
-            for row, student_id in zip(created, ids, strict=True)
-            if row.student_id is not None
-        )
-        updated = [row.before for row in plans if row.action is Action.UPDATE and row.before]
-        self._learn_keys(before["email"] for before in updated if before["email"])
-        for before in updated:
-            self._before_by_id[before["id"]] = before
-            if before["email"]:
-                self._before_by_email[self._keys[before["email"]]] = before
+        self._roster.written(plans, created_ids)
 
 
 @paused_gc

@@ -18,168 +18,27 @@ The command line reads a file twice instead (``stream=True``): a first pass coun
 rows, finds the examples and the distinct values of the kept columns (for the date
 orders), and refuses a file over a limit; the records are then :class:`StreamedRecords`,
 which read the file again each time they are iterated and hold one record at a time.
+
+The table read is :mod:`.table`'s; the limits and the error that refuses a file are
+:mod:`.limits`'.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Protocol
+from collections.abc import Iterator
+from typing import IO
 
 import orjson
-from flask import current_app
 
-from webapp.spreadsheets import FileKind, Limits, SpreadsheetError, read_table
-from webapp.spreadsheets.delimited import DELIMITER_NAMES
-
-#: Default largest file accepted, in bytes (``IMPORT_MAX_BYTES`` in the app config).
-#: About 130,000 rows of typical student data as CSV.
-DEFAULT_MAX_BYTES = 10_000_000
-#: Default most rows after the header (``IMPORT_MAX_ROWS``): above what 10 MB of
-#: typical rows hold, so that rows, not bytes, bound a file of tiny rows.
-DEFAULT_MAX_ROWS = 100_000
-#: Default most columns (``IMPORT_MAX_COLUMNS``): the rightmost column holding a value.
-DEFAULT_MAX_COLUMNS = 200
-#: Example values kept per column (from the first rows), and their longest text.
-EXAMPLES, EXAMPLE_MAX = 3, 40
-#: Rows searched for examples.
-EXAMPLE_ROWS = 200
-
-#: Most distinct values a streamed read keeps per column (:attr:`Table.distinct`): more
-#: than a date column has (a roster's birthdays span a few thousand days); a column with
-#: more (names, emails) is dropped and read again by whoever needs it.
-DISTINCT_MAX = 20_000
-
-#: ``keep(header)``: the indexes of the columns whose cells the records keep.
-Keep = Callable[[Sequence[str]], Iterable[int]]
-
-
-class Records(Protocol):
-    """``(line number, cells)`` of a table's records: a list, or :class:`StreamedRecords`."""
-
-    def __len__(self) -> int: ...
-
-    def __iter__(self) -> Iterator[tuple[int, list[str]]]: ...
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be imported; the message says why, for office staff."""
-
-
-@dataclass(frozen=True)
-class ImportLimits:
-    """What an import accepts; each bounds the work and memory a file can cost.
-
-    Attributes:
-        max_bytes: the largest file, in bytes.
-        max_rows: the most non-blank rows after the header.
-        max_columns: the most columns (the rightmost one holding a value).
-    """
-
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_rows: int = DEFAULT_MAX_ROWS
-    max_columns: int = DEFAULT_MAX_COLUMNS
-
-
-@dataclass(frozen=True)
-class Source:
-    """How a file was read, for the preview and the command line.
-
-    Attributes:
-        kind: ``"csv"``, ``"xlsx"`` or ``"ods"`` (:class:`webapp.spreadsheets.FileKind`).
-        encoding: a CSV file's encoding as users know it (``"Windows-1252"``), else ``None``.
-        delimiter: a CSV file's delimiter, else ``None``.
-        sheet: the sheet read from a workbook, else ``None``.
-        notes: what the reader noticed (other sheets not read, a misleading extension).
-    """
-
-    kind: str = FileKind.CSV.value
-    encoding: str | None = None
-    delimiter: str | None = None
-    sheet: str | None = None
-    notes: tuple[str, ...] = ()
-
-    @property
-    def delimiter_name(self) -> str | None:
-        """The delimiter in words (``"semicolon"``), or ``None``."""
-        return DELIMITER_NAMES.get(self.delimiter or "", self.delimiter)
-
-    def describe(self) -> str:
-        """One phrase for people: ``"CSV file, Windows-1252, separated by semicolons"``."""
-        if self.kind == FileKind.XLSX:
-            return f"Excel workbook (.xlsx), sheet “{self.sheet}”"
-        if self.kind == FileKind.ODS:
-            return f"OpenDocument spreadsheet (.ods), sheet “{self.sheet}”"
-        return f"CSV file, {self.encoding}, {self.delimiter_name}-separated"
-
-    def to_json(self) -> dict[str, Any]:
-        """The source as JSON-serialisable data (see :meth:`from_json`)."""
-        return {**asdict(self), "notes": list(self.notes)}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Source:
-        """Undo :meth:`to_json`."""
-        return cls(**{**data, "notes": tuple(data.get("notes", ()))})
-
-
-@dataclass(frozen=True)
-class Table:
-    """The text of a file: its header and its records.
-
-    Attributes:
-        header: the cells of the first non-blank row, trailing blank cells removed.
-        records: ``(line number, cells)`` of each non-blank row after the header; the
-            line is where the record starts (a quoted cell may span lines), or the
-            spreadsheet's row number. Records may have more or fewer cells than the
-            header (CSV); blank cells beyond the header are removed. Cells of columns
-            the reader was not asked to keep are blank (``""``).
-        source: how the file was read.
-        examples: per header column, up to :data:`EXAMPLES` distinct values from the
-            first rows, cut to :data:`EXAMPLE_MAX` characters.
-        packed: every cell of the file, compressed, when asked for (:func:`unpack_table`).
-        distinct: of a streamed read, per header column, the distinct stripped values of a
-            kept column (``None`` for a column not kept or with more than
-            :data:`DISTINCT_MAX` of them); empty otherwise.
-    """
-
-    header: list[str]
-    records: Records
-    source: Source = field(default_factory=Source)
-    examples: tuple[tuple[str, ...], ...] = ()
-    packed: bytes | None = None
-    distinct: tuple[set[str] | None, ...] = ()
-
-    def column_values(self, index: int) -> Iterable[str]:
-        """The stripped values of column ``index`` (distinct ones when a streamed read kept
-        them; otherwise every record's, read again if streamed)."""
-        if index < len(self.distinct) and (found := self.distinct[index]) is not None:
-            return found
-        return (cells[index].strip() for _, cells in self.records if index < len(cells))
-
-
-class _Shape:
-    """A record's cells as the records keep them: trailing blank cells beyond the header
-    removed, and the cells of columns not kept blank."""
-
-    def __init__(self, width: int, kept: list[int] | None) -> None:
-        self.width = width
-        self.kept = kept
-
-    def __call__(self, cells: list[str]) -> list[str]:
-        width = self.width
-        if len(cells) > width:
-            cells = _trimmed(cells)
-        if self.kept is not None:
-            count = len(cells)
-            sparse = [""] * count
-            for index in self.kept:
-                if index < count:
-                    sparse[index] = cells[index]
-            if count > width:  # values beyond the header: the row is an error
-                sparse[width:] = cells[width:]
-            cells = sparse
-        return cells
+from webapp.import_export.importer.limits import (
+    DEFAULT_MAX_BYTES,
+    ImportFileError,
+    ImportLimits,
+    too_large_message,
+)
+from webapp.import_export.importer.table import Collector, Keep, Shape, Source, Table, trimmed
+from webapp.spreadsheets import Limits, SpreadsheetError, read_table
 
 
 class StreamedRecords:
@@ -195,7 +54,7 @@ class StreamedRecords:
         filename: its name, as given to :func:`read_file`.
         limits: the reader's limits, as the first pass used them.
         sheet: the workbook sheet read.
-        shape: how a record's cells are kept (:class:`_Shape`).
+        shape: how a record's cells are kept (:class:`~.table.Shape`).
         count: the number of records, from the first pass.
         start: where the file starts in ``data``, when it is a file.
     """
@@ -206,7 +65,7 @@ class StreamedRecords:
         filename: str,
         limits: Limits,
         sheet: str | None,
-        shape: _Shape,
+        shape: Shape,
         count: int,
         start: int = 0,
     ) -> None:
@@ -232,164 +91,6 @@ class StreamedRecords:
                     yield line, shape(cells)
         except SpreadsheetError as error:  # pragma: no cover - the first pass raised it
             raise ImportFileError(str(error)) from error
-
-
-class _Collector:
-    """Builds a table's records, examples and packed form from its rows, one at a time.
-
-    With ``stream``, the records are counted, not kept, and the distinct values of the
-    kept columns are collected instead (up to :data:`DISTINCT_MAX` per column).
-    """
-
-    def __init__(
-        self,
-        header: list[str],
-        limits: ImportLimits,
-        keep: Keep | None,
-        pack: bool,
-        stream: bool = False,
-    ) -> None:
-        self.header = header
-        self.width = width = len(header)
-        self.limits = limits
-        kept: list[int] | None = None
-        if keep is not None:
-            kept = sorted({index for index in keep(header) if 0 <= index < width})
-            kept = None if len(kept) == width else kept  # all kept: nothing to blank
-        self.shape = _Shape(width, kept)
-        self.stream = stream
-        self.count = 0
-        self.records: list[tuple[int, list[str]]] = []
-        self.examples: list[list[str]] = [[] for _ in header]
-        self.distinct: list[set[str] | None] = []
-        if stream:
-            self.distinct = [
-                set() if kept is None or index in kept else None for index in range(width)
-            ]
-        self._compressor = zlib.compressobj(1) if pack else None
-        self._chunks: list[bytes] = []
-        if self._compressor is not None:
-            self._write(orjson.dumps(header))
-
-    def _write(self, line: bytes) -> None:
-        assert self._compressor is not None
-        chunk = self._compressor.compress(line + b"\n")
-        if chunk:
-            self._chunks.append(chunk)
-
-    def add(self, line: int, cells: list[str]) -> None:
-        """Add the next row; refuse the file when it has one row too many."""
-        width = self.width
-        if len(cells) > width:
-            cells = _trimmed(cells)
-        if self._compressor is not None:
-            self._write(orjson.dumps([line, cells]))
-        if self.count < EXAMPLE_ROWS:
-            for index, cell in enumerate(cells[:width]):
-                value = cell.strip()[:EXAMPLE_MAX]
-                found = self.examples[index]
-                if value and len(found) < EXAMPLES and value not in found:
-                    found.append(value)
-        self.count += 1
-        if self.count > self.limits.max_rows:
-            raise ImportFileError(_too_many_rows(self.limits))
-        if self.stream:
-            distinct = self.distinct
-            for index, values in enumerate(distinct):
-                if values is not None and index < len(cells):
-                    values.add(cells[index].strip())
-                    if len(values) > DISTINCT_MAX:
-                        distinct[index] = None
-            return
-        self.records.append((line, self.shape(cells)))
-
-    def table(self, source: Source, records: Records | None = None) -> Table:
-        """The table read, with its packed form when asked for.
-
-        Args:
-            source: how the file was read.
-            records: the records to give the table instead of those collected (a
-                streamed read's).
-        """
-        packed = None
-        if self._compressor is not None:
-            self._write(orjson.dumps(source.to_json()))
-            self._chunks.append(self._compressor.flush())
-            packed = b"".join(self._chunks)
-        return Table(
-            self.header,
-            self.records if records is None else records,
-            source,
-            tuple(tuple(found) for found in self.examples),
-            packed,
-            tuple(self.distinct),
-        )
-
-
-def configured_limits() -> ImportLimits:
-    """The limits of the current app (``IMPORT_MAX_BYTES``, ``_ROWS``, ``_COLUMNS``)."""
-    config = current_app.config
-    return ImportLimits(
-        max_bytes=int(config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)),
-        max_rows=int(config.get("IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)),
-        max_columns=int(config.get("IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS)),
-    )
-
-
-def configured_max_bytes() -> int:
-    """The largest file the current app imports (``IMPORT_MAX_BYTES``, 10 MB by default)."""
-    return configured_limits().max_bytes
-
-
-def format_size(size: int) -> str:
-    """Return ``size`` bytes for people: ``"980 bytes"``, ``"12.5 kB"``, ``"10 MB"``.
-
-    Args:
-        size: a number of bytes.
-
-    Returns:
-        The size in decimal units, as file managers show it.
-    """
-    if size < 1000:
-        return f"{size} bytes"
-    for unit in ("kB", "MB", "GB"):
-        size_in_unit = size / 1000
-        if size_in_unit < 1000 or unit == "GB":
-            return f"{size_in_unit:.1f}".removesuffix(".0") + f" {unit}"
-        size = int(size_in_unit)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def too_large_message(size: int | None, max_bytes: int) -> str:
-    """The message for a file over the limit.
-
-    Args:
-        size: the file's size in bytes, when known.
-        max_bytes: the limit.
-
-    Returns:
-        A sentence saying how large the file is, the limit, and what to do.
-    """
-    what = f"The file is {format_size(size)}" if size is not None else "The file is too large"
-    return (
-        f"{what}; files up to {format_size(max_bytes)} can be imported. "
-        "Split it into smaller files and import them one after the other."
-    )
-
-
-def _too_many_rows(limits: ImportLimits) -> str:
-    return (
-        f"The file has more than {limits.max_rows:,} rows; up to {limits.max_rows:,} can be "
-        "imported at once. Split it into smaller files and import them one after the other."
-    )
-
-
-def _trimmed(cells: list[str]) -> list[str]:
-    """``cells`` without trailing blank cells (a new list only when some are removed)."""
-    width = len(cells)
-    while width and not cells[width - 1].strip():
-        width -= 1
-    return cells if width == len(cells) else cells[:width]
 
 
 def read_file(
@@ -448,11 +149,11 @@ def read_file(
     )
     try:
         with read_table(data, filename, limits=reader_limits, sheet=sheet) as table:
-            header = _trimmed(table.header)
+            header = trimmed(table.header)
             if not header:
                 raise ImportFileError("The file has only empty lines and empty cells.")
             # The reader refuses a value beyond max_columns, in the header as in a row.
-            collector = _Collector(header, limits, keep, pack, stream)
+            collector = Collector(header, limits, keep, pack, stream)
             add = collector.add
             for line, cells in table:
                 add(line, cells)
@@ -522,7 +223,7 @@ def unpack_table(packed: bytes, *, keep: Keep | None = None) -> Table:
     try:
         lines = _lines(packed)
         header = orjson.loads(next(lines))
-        collector = _Collector(header, ImportLimits(max_rows=2**31), keep, pack=False)
+        collector = Collector(header, ImportLimits(max_rows=2**31), keep, pack=False)
         previous = next(lines)
         for line in lines:
             number, cells = orjson.loads(previous)

@@ -7,146 +7,40 @@ updates are ``UPDATE ... WHERE id = ?`` executed with many parameter sets, on
 audit events (one per student changed, one per enrollment made or changed) are inserted
 the same way. Never one flush per row. :func:`begin_import` opens the transaction an
 import writes in.
+
+The bulk statements are :mod:`.bulk_sql`'s, the audit events :mod:`.audit_events`'.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, inspect, select, text, update
-from sqlalchemy.sql.schema import ScalarElementColumnDefault
+from sqlalchemy import func, select, text
 
 from webapp import trail
 from webapp.database import begin_write
 from webapp.extensions import db
-from webapp.fields.enrollment import ENROLLMENT
-from webapp.fields.student import STUDENT
 from webapp.import_export.importer import support
-from webapp.import_export.importer.planning import (
+from webapp.import_export.importer.audit_events import write_events
+from webapp.import_export.importer.bulk_sql import bulk_insert, table_of, update_rows
+from webapp.import_export.importer.plans import (
     ENROLLMENT_FIELDS,
     STUDENT_FIELDS,
     Action,
     RowPlan,
 )
 from webapp.import_export.importer.support import chunks
-from webapp.models import Action as AuditAction
-from webapp.models import AuditEvent, Enrollment, Entity, Student
-from webapp.models.student import NAME_MAX_LENGTH
+from webapp.models import Enrollment, Student
 from webapp.models.types import utcnow
-from webapp.trail import NOTE_MAX_LENGTH
 from webapp.years.service import current_year_id
-
-
-def _table(model: type[Any]) -> Table:
-    """The Core table of a model class."""
-    table: Table = model.__table__
-    return table
-
-
-def _version_bump(model: type[Any] = Student) -> dict[Any, Any]:
-    """``{version: version + 1}`` when ``model`` uses optimistic locking, else ``{}``.
-
-    A bulk UPDATE bypasses the ORM's versioning, so it bumps the counter itself; an edit
-    form opened before the import then fails with a stale-data error instead of silently
-    overwriting the imported values.
-    """
-    column = inspect(model).version_id_col
-    return {} if column is None else {column: column + 1}
-
-
-def _bulk_insert(table: Table, columns: dict[str, list[Any]], constants: dict[str, Any]) -> None:
-    """INSERT rows given column by column into ``table``, with one DBAPI ``executemany``.
-
-    The statement is SQLAlchemy's own ``insert()``, compiled for the connection's dialect,
-    and every value goes through its column type's ``bind_processor`` as SQLAlchemy would
-    do it; what this skips is SQLAlchemy's per-row parameter handling (a third of the
-    insert's time: ``bench/results/import-export-design.md``). Values are converted a
-    column at a time (a list comprehension each) and zipped into rows; ``constants`` (the
-    timestamps) are converted once, and columns not given get their scalar column default
-    (``version`` = 1).
-
-    Args:
-        table: the table.
-        columns: ``{column name: values}``, every list as long as the others.
-        constants: values shared by every row.
-
-    Raises:
-        NotImplementedError: a column left out has a default that is not a plain value.
-    """
-    connection = db.session.connection()
-    dialect = connection.dialect
-    count = len(next(iter(columns.values())))
-    compiled = insert(table).compile(dialect=dialect, column_keys=[*columns, *constants])
-    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
-    converted: list[Iterable[Any]] = []
-    for name in names:
-        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if name in columns:
-            values = columns[name]
-            if processor is not None:
-                values = [None if v is None else processor(v) for v in values]
-            converted.append(values)
-            continue
-        if name in constants:
-            value = constants[name]
-        else:
-            default = table.c[name].default
-            if not isinstance(default, ScalarElementColumnDefault):
-                raise NotImplementedError(f"no plain default for {table.name}.{name}")
-            value = default.arg
-        converted.append(repeat(processor(value) if processor else value, count))
-    if dialect.name == "postgresql" and table.name in ONE_STATEMENT_TABLES:
-        _insert_unnest(table, names, converted)
-        return
-    batch: list[Any] = list(zip(*converted, strict=True))
-    if not compiled.positional:
-        batch = [dict(zip(names, values, strict=True)) for values in batch]
-    connection.exec_driver_sql(compiled.string, batch)
-
-
-#: Tables whose bulk inserts are one statement on PostgreSQL (:func:`_insert_unnest`):
-#: enrollments, whose counts a statement-level trigger keeps (revision 0011). As many
-#: statements as rows would update the same counter rows once per row, and within one
-#: transaction each update leaves a row version the next must step over: quadratic (a
-#: 1,000,000-row import spent minutes in one chunk of a few hundred rows).
-ONE_STATEMENT_TABLES = frozenset({"enrollments"})
 
 #: Rows an import writes before its first ``ANALYZE`` on PostgreSQL (see
 #: :meth:`PlanWriter._analyze`); then at ten times as many, and so on.
 ANALYZE_FIRST_AT = 2_000
-
-
-def _insert_unnest(table: Table, names: list[str], converted: list[Iterable[Any]]) -> None:
-    """INSERT the rows of ``converted`` (one list or ``repeat`` per name) into ``table`` in
-    one statement: ``INSERT ... SELECT FROM unnest(array, ...)``, an array per column
-    (PostgreSQL; the values already through their bind processors).
-    """
-    connection = db.session.connection()
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    selects, arrays, params = [], [], {}
-    for index, (name, values) in enumerate(zip(names, converted, strict=True)):
-        sql_type = table.c[name].type.compile(dialect=dialect)
-        key = f"p{index}"
-        if isinstance(values, repeat):
-            params[key] = next(values)
-            selects.append(f"CAST(%({key})s AS {sql_type})")
-        else:
-            params[key] = list(values)
-            arrays.append(f"CAST(%({key})s AS {sql_type}[])")
-            selects.append(f"u.c{index}")
-    aliases = ", ".join(select.removeprefix("u.") for select in selects if select.startswith("u."))
-    statement = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
-        f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({aliases})"
-    )
-    connection.exec_driver_sql(statement, params)
 
 
 def _reserve_ids(count: int, above: int) -> list[int]:
@@ -186,7 +80,7 @@ def _reserve_ids(count: int, above: int) -> list[int]:
     if not count:
         return []
     used = db.session.scalar(select(func.max(Student.id))) or 0
-    if dialect == "sqlite" and _table(Student).dialect_options["sqlite"]["autoincrement"]:
+    if dialect == "sqlite" and table_of(Student).dialect_options["sqlite"]["autoincrement"]:
         used = max(
             used,
             db.session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'students'")) or 0,
@@ -213,7 +107,7 @@ def _insert(rows: list[dict[str, Any]], ids: list[int], now: datetime) -> None:
         columns = {name: [row[name] for row in chunk] for name in STUDENT_FIELDS}
         columns["id"] = ids[start : start + support.WRITE_BATCH_SIZE]
         columns["sourced_id"] = _new_sourced_ids(len(chunk))
-        _bulk_insert(_table(Student), columns, {"created_at": now, "updated_at": now})
+        bulk_insert(table_of(Student), columns, {"created_at": now, "updated_at": now})
 
 
 def _enroll(
@@ -236,7 +130,7 @@ def _enroll(
         columns["student_id"] = list(chunk_ids)
         columns["school_year_id"] = [year_id] * len(chunk)
         columns["sourced_id"] = _new_sourced_ids(len(chunk))
-        _bulk_insert(_table(Enrollment), columns, {"created_at": now, "updated_at": now})
+        bulk_insert(table_of(Enrollment), columns, {"created_at": now, "updated_at": now})
         for part in chunks(chunk_ids, support.LOOKUP_BATCH_SIZE):
             found = db.session.execute(
                 select(Enrollment.student_id, Enrollment.id).where(
@@ -245,84 +139,6 @@ def _enroll(
             )
             made.update((student_id, enrollment_id) for student_id, enrollment_id in found)
     return made
-
-
-def _update(
-    rows: list[dict[str, Any]], now: datetime, model: type[Any], fields: Sequence[str], key: str
-) -> None:
-    """Update rows of ``model`` in bulk: ``UPDATE ... WHERE id = ?`` with many parameter sets.
-
-    Args:
-        rows: the planned values: the row's id under ``key``, and changed fields. Rows are
-            grouped by the fields they set, one statement per group.
-        now: their new ``updated_at``.
-        model: ``Student`` or ``Enrollment``.
-        fields: the fields of ``model`` the import writes.
-        key: the name of the id in each row (``id``, ``enrollment_id``).
-    """
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        names = tuple(name for name in fields if name in row)
-        if names:
-            groups[names].append(row)
-    table = _table(model)
-    connection = db.session.connection()
-    for names, group in groups.items():
-        # Bound names must differ from the column names (SQLAlchemy reserves those).
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("match_id"))
-            .values(
-                {
-                    **{table.c[name]: bindparam(f"new_{name}") for name in names},
-                    table.c.updated_at: bindparam("new_updated_at"),
-                    **_version_bump(model),
-                }
-            )
-        )
-        for chunk in chunks(group, support.WRITE_BATCH_SIZE):
-            params = [
-                {
-                    "match_id": row[key],
-                    "new_updated_at": now,
-                    **{f"new_{n}": row[n] for n in names},
-                }
-                for row in chunk
-            ]
-            connection.execute(statement, params)
-
-
-#: ``(name, to_json)`` of each audited field, in order, per record.
-_AUDITED = {
-    Entity.STUDENT: tuple((field.name, field.to_json) for field in STUDENT.audited),
-    Entity.ENROLLMENT: tuple((field.name, field.to_json) for field in ENROLLMENT.audited),
-}
-_TO_JSON = {name: to_json for fields in _AUDITED.values() for name, to_json in fields}
-
-
-def _changes(row: RowPlan, entity: Entity, created: bool) -> dict[str, list[Any]]:
-    """A row's ``{field: [old, new]}`` for one of its records, as the trail records it.
-
-    Args:
-        row: a create or update.
-        entity: the student's fields, or the enrollment's.
-        created: whether that record is new (every field with a value is listed).
-    """
-    audited = _AUDITED[entity]
-    if not created:
-        names = {name for name, _ in audited}
-        return {
-            change.field: [_TO_JSON[change.field](change.old), _TO_JSON[change.field](change.new)]
-            for change in row.changes
-            if change.field in names
-        }
-    # A create, as trail.diff({}, snapshot): each field with a value.
-    values = row.values or {}
-    return {
-        name: [None, to_json(value)]
-        for name, to_json in audited
-        if (value := values.get(name)) is not None
-    }
 
 
 class PlanWriter:
@@ -397,7 +213,7 @@ class PlanWriter:
         ids = [next(fresh) if row.student_id is None else row.student_id for row in created]
         _insert([row.values for row in created if row.values], ids, self.now)
         student_names, enrollment_names = set(STUDENT_FIELDS), set(ENROLLMENT_FIELDS)
-        _update(
+        update_rows(
             [
                 row.values
                 for row in updated
@@ -408,7 +224,7 @@ class PlanWriter:
             STUDENT_FIELDS,
             "id",
         )
-        _update(
+        update_rows(
             [
                 row.values
                 for row in updated
@@ -438,74 +254,21 @@ class PlanWriter:
         )
         started = time.perf_counter()
         new_ids = iter(ids)  # the create rows come in the same order here
-        self._audit(
+        write_events(
             [
                 (row, next(new_ids) if row.action is Action.CREATE else row.student_id)
                 for row in plans
                 if row.values is not None
             ],
             made,
+            source=self.source,
+            user_id=self._user_id,
+            actor=self._actor,
+            now=self.now,
         )
         self.audit_seconds += time.perf_counter() - started
         self._analyze(len(created) + len(updated))
         return ids
-
-    def _audit(self, rows: list[tuple[RowPlan, Any]], made: dict[int, int]) -> None:
-        """Insert the audit events of ``(created or updated row, student id)`` pairs, in bulk:
-        one per student whose fields changed, one per enrollment made or changed.
-
-        Args:
-            rows: the rows written, with their students' ids.
-            made: ``{student id: enrollment id}`` of the enrollments this chunk made.
-        """
-        events: list[tuple[str, Entity, int, int, RowPlan, dict[str, list[Any]]]] = []
-        for row, student_id in rows:
-            values = row.values or {}
-            new_student = row.action is Action.CREATE
-            student_changes = _changes(row, Entity.STUDENT, new_student)
-            if new_student or student_changes:
-                action = AuditAction.CREATE if new_student else AuditAction.UPDATE
-                events.append(
-                    (action.value, Entity.STUDENT, student_id, student_id, row, student_changes)
-                )
-            new_enrollment = student_id in made
-            enrollment_id = made[student_id] if new_enrollment else values.get("enrollment_id")
-            if enrollment_id is None:
-                continue
-            enrollment_changes = _changes(row, Entity.ENROLLMENT, new_enrollment)
-            if new_enrollment:
-                enrollment_changes["entered_on"] = [None, values["entered_on"].isoformat()]
-            if enrollment_changes:
-                action = AuditAction.CREATE if new_enrollment else AuditAction.UPDATE
-                events.append(
-                    (
-                        action.value,
-                        Entity.ENROLLMENT,
-                        enrollment_id,
-                        student_id,
-                        row,
-                        enrollment_changes,
-                    )
-                )
-        source = self.source
-        for chunk in chunks(events, support.WRITE_BATCH_SIZE):
-            size = len(chunk)
-            columns: dict[str, list[Any]] = {
-                "user_id": [self._user_id] * size,
-                "actor": [self._actor] * size,
-                "action": [event[0] for event in chunk],
-                "entity": [event[1].value for event in chunk],
-                "entity_id": [event[2] for event in chunk],
-                "student_id": [event[3] for event in chunk],
-                "student_name": [event[4].name[:NAME_MAX_LENGTH] for event in chunk],
-                "changes": [event[5] for event in chunk],
-                "reverts_id": [None] * size,
-                "batch_id": [None] * size,
-                "note": [
-                    f"import {source}, line {event[4].line}"[:NOTE_MAX_LENGTH] for event in chunk
-                ],
-            }
-            _bulk_insert(_table(AuditEvent), columns, {"occurred_at": self.now})
 
 
 #: Key of the PostgreSQL advisory lock held by an import that writes ("import" in ASCII).
