@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 30.0  # seconds
+START_TIMEOUT = 60.0  # seconds (a gunicorn start took over 30 s on a 2-core machine at load 6)
 STOP_TIMEOUT = 40.0  # seconds; gunicorn's graceful_timeout is 30
 
 
