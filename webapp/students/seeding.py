@@ -180,7 +180,7 @@ def _copy_from_worker(
     plan: SeedPlan, filler: HomeroomFiller | None, progress: Callable[[int], Any] | None
 ) -> None:
     """Insert ``plan``'s rows as a worker process generates them."""
-    driver = db.session.get_bind().url.drivername
+    driver = db.session.connection().engine.url.drivername
     with seed_worker.generated_in_worker(plan, filler, driver) as batches:
         for rows in batches:
             for name, columns in seed_worker.WRITE_ORDER.items():
