@@ -81,16 +81,3 @@ def test_a_broken_row_written_with_checks_set_aside_is_refused(app: Flask) -> No
         assert db.session.scalar(pager) is None
         if db.session.get_bind().dialect.name == "sqlite":  # the pragma did not stay on
             assert db.session.execute(text("PRAGMA ignore_check_constraints")).scalar() == 0
-
-
-def test_seed_leaves_the_search_index_settings_as_they_were(app: Flask) -> None:
-    with app.app_context():
-        seeding.seed_students(30)
-        if db.session.get_bind().dialect.name != "sqlite":
-            return
-        config = db.session.execute(text("SELECT k, v FROM students_fts_config")).all()
-        assert [k for k, _ in config] == ["version"]
-        found = db.session.scalars(
-            text("SELECT rowid FROM students_fts WHERE students_fts MATCH 'example'")
-        ).all()
-        assert len(found) == db.session.scalar(text("SELECT count(email) FROM students"))

@@ -30,10 +30,6 @@ from webapp.years.service import current_year
 #: SQLite's page cache while seeding, in KiB (a negative ``cache_size``): the random
 #: inserts into the UUID and name indexes of a million rows stay in memory.
 SEED_CACHE_KIB = 256 * 1024
-#: FTS5's memory for new terms while the seed indexes its students, in bytes, and its
-#: default (``FTS5_DEFAULT_HASHSIZE``).
-FTS_HASH_BYTES = 64 * 1024 * 1024
-FTS_DEFAULT_HASH_BYTES = 1024 * 1024
 #: From how many students a seed is generated in a worker process (starting one costs
 #: about a second).
 WORKER_MIN_COUNT = 50_000
@@ -259,16 +255,7 @@ def _counts_kept_in_one_statement(year_id: int) -> Iterator[None]:
 
 def _index_new_students(first_id: int) -> None:
     """SQLite: add the students from ``first_id`` on to the search index, in one
-    statement, and create the triggers again (see :func:`_search_triggers_set_aside`).
-
-    FTS5 keeps the new terms in memory and writes them out as a segment of its index
-    whenever they pass its ``hashsize`` setting (1 MB; ``fts5_config.c``); the segments
-    are merged as they pile up. For the statement, the setting is :data:`FTS_HASH_BYTES`
-    (fewer, larger segments: a quarter less time at 200,000 students), then set back and
-    its row removed from ``students_fts_config``, so the table keeps its defaults.
-    """
-    size = text("INSERT INTO students_fts (students_fts, rank) VALUES ('hashsize', :bytes)")
-    db.session.execute(size, {"bytes": FTS_HASH_BYTES})
+    statement, and create the triggers again (see :func:`_search_triggers_set_aside`)."""
     db.session.execute(
         text(
             "INSERT INTO students_fts (rowid, name, email)"
@@ -276,8 +263,6 @@ def _index_new_students(first_id: int) -> None:
         ),
         {"first": first_id},
     )
-    db.session.execute(size, {"bytes": FTS_DEFAULT_HASH_BYTES})
-    db.session.execute(text("DELETE FROM students_fts_config WHERE k = 'hashsize'"))
     for sql in SQLITE_DDL[1:]:
         db.session.execute(text(sql))
     db.session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
