@@ -10,7 +10,7 @@ constraints are checked in one query per table after it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
 from typing import Any
@@ -24,7 +24,7 @@ from webapp.models import Guardian, Student
 from webapp.models.search_index import SEARCH_TRIGGERS, SQLITE_DDL
 from webapp.models.types import utcnow
 from webapp.students import bulk_load, seed_worker
-from webapp.students.seed_rows import GUARDIAN_TABLES, DistrictRows, SeedPlan
+from webapp.students.seed_rows import GUARDIAN_TABLES, DistrictRows, Rows, SeedPlan
 from webapp.years.service import current_year
 
 #: SQLite's page cache while seeding, in KiB (a negative ``cache_size``): the random
@@ -147,9 +147,12 @@ def seed_students(
                     bulk_load.checks_set_aside([seed_worker.table(name) for name in written])
                 )
             if in_worker:
-                _copy_from_worker(plan, filler, progress)
+                driver = db.session.connection().engine.url.drivername
+                batches = stack.enter_context(seed_worker.generated_in_worker(plan, filler, driver))
             else:
-                _write_here(plan, filler, progress)
+                dialect = db.session.get_bind().dialect
+                batches = DistrictRows(plan, filler, dialect).batches()
+            _write_batches(batches, filler, progress)
         if sqlite:
             _index_new_students(first_id)
         else:
@@ -161,12 +164,11 @@ def seed_students(
     return count
 
 
-def _write_here(
-    plan: SeedPlan, filler: HomeroomFiller | None, progress: Callable[[int], Any] | None
+def _write_batches(
+    batches: Iterable[Rows], filler: HomeroomFiller | None, progress: Callable[[int], Any] | None
 ) -> None:
-    """Generate ``plan``'s rows in this process and insert them through the driver."""
-    dialect = db.session.get_bind().dialect
-    for rows in DistrictRows(plan, filler, dialect).batches():
+    """Insert each batch (rows per table, ready for the driver) through the driver."""
+    for rows in batches:
         for name, columns in seed_worker.WRITE_ORDER.items():
             if rows.get(name):
                 bulk_load.write_rows(seed_worker.table(name), columns, rows[name], ready=True)
@@ -174,22 +176,6 @@ def _write_here(
             filler.homerooms += len(rows.get("homerooms", ()))
         if progress:
             progress(len(rows["students"]))
-
-
-def _copy_from_worker(
-    plan: SeedPlan, filler: HomeroomFiller | None, progress: Callable[[int], Any] | None
-) -> None:
-    """Insert ``plan``'s rows as a worker process generates them."""
-    driver = db.session.connection().engine.url.drivername
-    with seed_worker.generated_in_worker(plan, filler, driver) as batches:
-        for rows in batches:
-            for name, columns in seed_worker.WRITE_ORDER.items():
-                if rows.get(name):
-                    bulk_load.write_rows(seed_worker.table(name), columns, rows[name], ready=True)
-            if filler:
-                filler.homerooms += len(rows.get("homerooms", ()))
-            if progress:
-                progress(len(rows["students"]))
 
 
 def _move_sequences_past(tables: list[str]) -> None:
