@@ -29,7 +29,11 @@ def _stored(model: type, order: str) -> list[tuple[object, ...]]:
 
 def test_seed_in_a_worker_stores_what_a_seed_in_process_stores(app: Flask) -> None:
     """Same ``--seed``, same rows, stored alike (dates as the ORM stores them), whether
-    generated in a worker process or here; only ids, UUIDs and emails' numbers differ."""
+    generated in a worker process or here; only ids, UUIDs and emails' numbers differ.
+
+    About 5 s at load 4-5: the worker is a new Python process that imports the app's
+    modules (``spawn``); the one test of that path.
+    """
     seeded = {}
     for worker in (True, False):
         with app.app_context():
