@@ -5,25 +5,45 @@ generated: per grade, a homeroom is filled up to the class size, then the next o
 made ("5A", "5B", ...), each with a teacher account of its own
 (``teacher.5a.<n>@school.example``, role ``teacher``). All the teachers share one
 generated password, hashed once, which the command prints. The homerooms, accounts and
-their links are numbered here and written in bulk by :meth:`HomeroomFiller.write_pending`
-(a million students fill 40,000 homerooms: three single-row inserts each took minutes).
+their links are numbered here and handed over as rows (:meth:`HomeroomFiller.take_rows`)
+that the seed writes in bulk with its students (a million students fill 40,000
+homerooms). The filler holds plain values only, so it can be generated in a worker
+process (:mod:`webapp.students.seed_worker`).
 """
 
 from __future__ import annotations
 
 import secrets
 import string
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select
 
 from webapp.auth.passwords import hash_password
 from webapp.extensions import db
-from webapp.models import Homeroom, Role, User, homeroom_teachers
+from webapp.models import Homeroom, Role, User
 from webapp.models.types import new_sourced_id, utcnow
+from webapp.models.user import new_session_token
 
 #: Students per demo homeroom.
 DEFAULT_CLASS_SIZE = 25
+#: The columns of the rows :meth:`HomeroomFiller.take_rows` gives, per table.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("id", "email", "password_hash", "role", "session_token", "sourced_id", "created_at"),
+    "homerooms": (
+        "id",
+        "sourced_id",
+        "school_year_id",
+        "name",
+        "grade",
+        "room",
+        "capacity",
+        "created_at",
+        "updated_at",
+    ),
+    "homeroom_teachers": ("homeroom_id", "user_id"),
+}
 
 
 def new_password() -> str:
@@ -41,8 +61,11 @@ class HomeroomFiller:
         password: the demo teachers' password.
 
     Attributes:
-        homerooms: how many homerooms it made.
+        homerooms: how many homerooms were written (the seed counts them as it writes).
+        columns: the columns of :meth:`take_rows`' tuples, per table.
     """
+
+    columns = COLUMNS
 
     def __init__(self, year_id: int, class_size: int, password: str) -> None:
         self.year_id = year_id
@@ -54,16 +77,15 @@ class HomeroomFiller:
         self._names = set(db.session.scalars(taken))
         self._serial = db.session.scalar(select(User.id).order_by(User.id.desc()).limit(1)) or 0
         self._homeroom_id = db.session.scalar(select(func.max(Homeroom.id))) or 0
-        self._homerooms: list[dict[str, Any]] = []
-        self._users: list[dict[str, Any]] = []
-        self._teachers: list[dict[str, Any]] = []
+        self._now: datetime = utcnow()
+        self._rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in COLUMNS}
         self.homerooms = 0
 
     def homeroom_for(self, grade: int) -> int:
         """The homeroom id for the next demo student of ``grade`` (making one if full).
 
-        A new homeroom is only numbered here; :meth:`write_pending` stores it, and must
-        run before a row that refers to it is written.
+        A new homeroom is only numbered here; :meth:`take_rows` hands it over, and it
+        must be written before a row that refers to it.
         """
         homeroom_id, count = self._open.get(grade, (0, self.class_size))
         if count >= self.class_size:
@@ -78,56 +100,41 @@ class HomeroomFiller:
             letter += 1
         self._next_letter[grade] = letter + 1
         self._names.add(name)
-        now = utcnow()
+        now = self._now
         self._homeroom_id += 1
-        self._homerooms.append(
-            {
-                "id": self._homeroom_id,
-                "sourced_id": new_sourced_id(),
-                "school_year_id": self.year_id,
-                "name": name,
-                "grade": grade,
-                "room": str(100 * grade + letter + 1),
-                "capacity": self.class_size,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
         self._serial += 1  # the teacher's account id, and the number in its email
-        self._users.append(
-            {
-                "id": self._serial,
-                "email": f"teacher.{name.lower()}.{self._serial}@school.example",
-                "password_hash": self._hash,
-                "role": Role.TEACHER.value,
-                "created_at": now,
-            }
+        self._rows["homerooms"].append(
+            (
+                self._homeroom_id,
+                new_sourced_id(),
+                self.year_id,
+                name,
+                grade,
+                str(100 * grade + letter + 1),
+                self.class_size,
+                now,
+                now,
+            )
         )
-        self._teachers.append({"homeroom_id": self._homeroom_id, "user_id": self._serial})
-        self.homerooms += 1
+        self._rows["users"].append(
+            (
+                self._serial,
+                f"teacher.{name.lower()}.{self._serial}@school.example",
+                self._hash,
+                Role.TEACHER.value,
+                new_session_token(),
+                new_sourced_id(),
+                now,
+            )
+        )
+        self._rows["homeroom_teachers"].append((self._homeroom_id, self._serial))
         return self._homeroom_id
 
-    def write_pending(self) -> None:
-        """Insert the homerooms and teachers numbered since the last call, in bulk.
-
-        On PostgreSQL the tables' id sequences are moved past the ids given.
-        """
-        if not self._homerooms:
-            return
-        db.session.execute(insert(Homeroom), self._homerooms)
-        db.session.execute(insert(User), self._users)
-        db.session.execute(insert(homeroom_teachers), self._teachers)
-        if db.session.get_bind().dialect.name == "postgresql":
-            for table in ("homerooms", "users"):
-                db.session.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                        f" (SELECT max(id) FROM {table}))"
-                    )
-                )
-        self._homerooms.clear()
-        self._users.clear()
-        self._teachers.clear()
+    def take_rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows numbered since the last call, per table (:data:`COLUMNS`), in the
+        order they must be written (accounts, homerooms, their links)."""
+        taken, self._rows = self._rows, {name: [] for name in COLUMNS}
+        return taken
 
 
 def _letters(number: int) -> str:

@@ -1,0 +1,87 @@
+"""Tests of the seed's machinery: the worker process and the CHECKs set aside on SQLite.
+
+The seed command's behaviour (valid students, homerooms, guardians, counts) is tested
+through the CLI in ``test_students_cli.py``; these tests cover what only large seeds use.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from webapp.database import begin_write
+from webapp.extensions import db
+from webapp.homerooms.seeding import HomeroomFiller
+from webapp.models import Enrollment, Guardian, GuardianPhone, Homeroom, Student
+from webapp.students import bulk_load, seeding
+from webapp.years.service import current_year_id
+
+
+def _stored(model: type, order: str) -> list[tuple[object, ...]]:
+    """Every row of ``model``'s table as the database holds it (text of dates included)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    rows = db.session.execute(text(f"SELECT * FROM {table.name} ORDER BY {order}"))
+    return [tuple(row) for row in rows]
+
+
+def test_seed_in_a_worker_stores_what_a_seed_in_process_stores(app: Flask) -> None:
+    """Same ``--seed``, same rows, stored alike (dates as the ORM stores them), whether
+    generated in a worker process or here; only ids, UUIDs and emails' numbers differ.
+
+    About 5 s at load 4-5: the worker is a new Python process that imports the app's
+    modules (``spawn``); the one test of that path.
+    """
+    seeded = {}
+    for worker in (True, False):
+        with app.app_context():
+            filler = HomeroomFiller(current_year_id(), 10, "demo-password")
+            seeding.seed_students(40, random_seed=5, filler=filler, worker=worker)
+            assert filler.homerooms >= 4
+            students = _stored(Student, "id")[-40:]
+            guardians = _stored(Guardian, "id")
+            seeded[worker] = {
+                # name, birthday, enrolled_on; created_at's form (not its time)
+                "students": [(s[1], s[3], s[4], len(str(s[5])), s[5] == s[6]) for s in students],
+                "guardians": [g[2] for g in guardians],
+            }
+            db.session.remove()
+    assert seeded[True]["students"] == seeded[False]["students"]
+    first = seeded[True]["guardians"]
+    assert first
+    assert seeded[False]["guardians"] == first + first
+    with app.app_context():
+        stored_by_orm = db.session.scalars(select(Student)).all()
+        assert len(stored_by_orm) == 80
+        assert all(s.birthday and s.created_at.tzinfo for s in stored_by_orm)
+        assert db.session.scalar(select(Enrollment.homeroom_id).limit(1)) is not None
+        assert db.session.scalar(select(Homeroom.id).limit(1)) is not None
+
+
+def test_a_broken_row_written_with_checks_set_aside_is_refused(app: Flask) -> None:
+    """SQLite checks the block's new rows afterwards; PostgreSQL checks each row."""
+    with app.app_context():
+        begin_write()
+        seeding.seed_students(1, guardians=True)
+        guardian_id = db.session.scalar(select(Guardian.id))
+        table = GuardianPhone.__table__
+        row = [(guardian_id, 9, "pager", "+12125550123")]
+        columns = ("guardian_id", "position", "kind", "number")
+
+        def write_a_broken_row() -> None:
+            begin_write()
+            with bulk_load.checks_set_aside([table]):  # type: ignore[list-item]
+                bulk_load.write_rows(table, columns, row)  # type: ignore[arg-type]
+
+        refusals = (bulk_load.CheckViolation, IntegrityError, psycopg.errors.CheckViolation)
+        with pytest.raises(refusals) as raised:
+            write_a_broken_row()
+        if isinstance(raised.value, bulk_load.CheckViolation):
+            assert "kind_known" in str(raised.value)
+        db.session.rollback()
+        pager = select(GuardianPhone.guardian_id).where(GuardianPhone.kind == "pager")
+        assert db.session.scalar(pager) is None
+        if db.session.get_bind().dialect.name == "sqlite":  # the pragma did not stay on
+            assert db.session.execute(text("PRAGMA ignore_check_constraints")).scalar() == 0
