@@ -62,6 +62,8 @@ run: install ## Migrate the database, then serve with gunicorn (PORT, BIND, WEB_
 	$(BIN)/flask --app webapp users create-first-admin
 	exec $(BIN)/gunicorn -c gunicorn.conf.py 'webapp:create_app()'
 
+# (Each run's exit status is caught with `|| code=$$?`: the recipe's shell has `set -e`,
+# which a failing command would otherwise end the subshell with, before it writes the status.)
 # Run the suite once per database in $(1), every run even when one fails, then print the
 # test counts of each. The PostgreSQL run starts and removes its own throwaway server.
 # With $(2) = lint, `make lint` runs beside them (the suites leave a core idle while they
@@ -69,12 +71,14 @@ run: install ## Migrate the database, then serve with gunicorn (PORT, BIND, WEB_
 define run_suite
 	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; status=0; pids=(); \
 	if [[ "$(2)" == lint ]]; then \
-		( $(MAKE) --no-print-directory lint >"$$logs/lint.log" 2>&1; echo $$? >"$$logs/lint.code" ) & \
+		( code=0; $(MAKE) --no-print-directory lint >"$$logs/lint.log" 2>&1 || code=$$?; \
+		  echo $$code >"$$logs/lint.code" ) & \
 		pids+=($$!); \
 	fi; \
 	for database in $(1); do \
-		( $(BIN)/python -m pytest --db=$$database --db-summary="$$logs/$$database.summary" \
-			$(PYTEST_ARGS) >"$$logs/$$database.log" 2>&1; echo $$? >"$$logs/$$database.code" ) & \
+		( code=0; $(BIN)/python -m pytest --db=$$database --db-summary="$$logs/$$database.summary" \
+			$(PYTEST_ARGS) >"$$logs/$$database.log" 2>&1 || code=$$?; \
+		  echo $$code >"$$logs/$$database.code" ) & \
 		pids+=($$!); \
 	done; \
 	wait "$${pids[@]}"; \
