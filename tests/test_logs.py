@@ -7,9 +7,13 @@ import json
 import logging
 
 import pytest
+from flask import g
+from sqlalchemy import event, select
 
 from tests.conftest import make_app
-from webapp.logs import escape_controls
+from webapp.extensions import db
+from webapp.logs import RequestContextFilter, escape_controls
+from webapp.models import User
 
 
 @pytest.mark.parametrize(
@@ -68,3 +72,26 @@ def test_a_trusted_proxys_request_id_is_kept(database_url: str) -> None:
     assert response.headers["X-Request-ID"] == "abc-123"
     bad = app.test_client().get("/students/", headers={"X-Request-ID": "a b;c"})
     assert bad.headers["X-Request-ID"] != "a b;c"
+
+
+def test_the_log_context_issues_no_query_for_a_logged_in_account(database_url: str) -> None:
+    """After a rollback the account's attributes are expired; reading one would query the
+    database, which fails while it is down and turned a 503 into a 500 (the access line
+    of a request that hit a PostgreSQL restart, tests/test_faults.py)."""
+    app = make_app(database_url)
+    with app.test_request_context("/students/"):
+        user = db.session.scalars(select(User).limit(1)).one()
+        user_id = user.id
+        db.session.expire(user)
+        g._login_user = user
+        statements: list[str] = []
+        engine = db.engine
+        listen = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            record = logging.LogRecord("webapp.access", logging.INFO, __file__, 1, "x", None, None)
+            assert RequestContextFilter().filter(record)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+    assert record.account == user_id  # type: ignore[attr-defined]
+    assert statements == []

@@ -50,9 +50,15 @@ def escape_controls(text: str) -> str:
 
 
 def _account() -> int | None:
-    """The id of the account of the request, if Flask-Login loaded one (no query here)."""
+    """The id of the account of the request, if Flask-Login loaded one.
+
+    It reads the identity map's key only: no attribute of the user, which may be expired
+    after a rollback (``is_authenticated`` reads ``active``), so that logging never issues
+    a query, which would fail while the database is down and turn a 503 into a 500.
+    Flask-Login's anonymous user is not mapped.
+    """
     user = g.get("_login_user")
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None:
         return None
     identity = sa_inspect(user, raiseerr=False)
     if identity is None or identity.identity is None:
