@@ -128,7 +128,10 @@ def _batches(
     Executed on the session's connection (Core rows, no ORM loading); ``yield_per``
     fetches in batches (a server-side cursor on PostgreSQL).
     """
-    statement = export_statement(query, viewer, student_ids=student_ids)
+    return _rows_of(export_statement(query, viewer, student_ids=student_ids), batch_size)
+
+
+def _rows_of(statement: Select[Any], batch_size: int) -> Iterator[Sequence[Any]]:
     statement = statement.execution_options(yield_per=batch_size)
     result = db.session.connection().execute(statement)
     try:
@@ -145,7 +148,7 @@ def iter_csv(
     viewer: User | None = None,
     student_ids: Collection[int] | None = None,
 ) -> Iterator[str]:
-    """Yield the export of ``query`` as CSV text, one chunk per batch of rows.
+    """The export of ``query`` as CSV text, one chunk per batch of rows.
 
     Args:
         query: the roster's search, filter and sort.
@@ -154,15 +157,23 @@ def iter_csv(
         viewer: the account exporting (the roster's scope).
         student_ids: only these students (the roster's selection); all when ``None``.
 
-    Yields:
-        The header line first (after the BOM, if any), then the rows of each batch, with
-        RFC 4180 line endings (CRLF).
+    Returns:
+        An iterator of the header line first (after the BOM, if any), then the rows of
+        each batch, with RFC 4180 line endings (CRLF). The SELECT, with ``viewer``'s scope,
+        is built by this call, inside the request; the rows are read as the iterator is
+        consumed (a streamed response may consume it after the request's session has
+        expired or let go of ``viewer``).
     """
+    statement = export_statement(query, viewer, student_ids=student_ids)
+    return _csv_chunks(statement, bom, batch_size)
+
+
+def _csv_chunks(statement: Select[Any], bom: bool, batch_size: int) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(FIELDS)
     yield (BOM if bom else "") + buffer.getvalue()
-    for rows in _batches(query, batch_size, viewer, student_ids):
+    for rows in _rows_of(statement, batch_size):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(_safe_rows(rows))
