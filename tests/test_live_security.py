@@ -64,7 +64,7 @@ def test_login_timing_does_not_tell_known_emails_from_unknown(
         _login_post(client, "warm-up@example.org", "wrong-password")  # each worker's dummy
         _login_post(client, "warm-up@example.org", "wrong-password")
         known, unknown = [], []
-        for attempt in range(20):  # interleaved, so that drift hits both alike
+        for attempt in range(12):  # interleaved, so that drift hits both alike
             status, seconds = _login_post(client, known_email, f"wrong-{attempt}")
             assert status == 422
             known.append(seconds)

@@ -20,7 +20,6 @@ import re
 from datetime import date
 from typing import Any
 
-import langcodes
 import phonenumbers
 from flask import current_app, has_app_context
 
@@ -116,6 +115,10 @@ def parse_language(text: str, noun: str) -> str:
             f"The {noun} {quote(text)} is not a language: enter its name (Spanish) or its "
             "code (es, pt-BR)."
         )
+    # Imported on first use: its data tables take 75 ms to import, in every process
+    # (gunicorn worker, command) that loads the app, most of which never read a language.
+    import langcodes
+
     shown = _SHOWN_LANGUAGE.search(text)
     candidate = shown.group(1) if shown else text
     try:
@@ -135,6 +138,8 @@ def parse_language(text: str, noun: str) -> str:
 
 def show_language(tag: str) -> str:
     """A language tag with its English name: ``Spanish [es]``, ``Portuguese (Brazil) [pt-BR]``."""
+    import langcodes  # on first use (see parse_language)
+
     try:
         return f"{langcodes.Language.get(tag).display_name()} [{tag}]"
     except ValueError:
