@@ -19,7 +19,6 @@ import socket
 import statistics
 import time
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -183,51 +182,45 @@ def test_json_logs_one_object_per_line_with_request_context(
 # --- several hosts -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def two_hosts(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[list[Server]]:
+def test_two_hosts_share_the_database_the_uploads_and_the_login_rate_limit(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """One scenario on one pair of servers (each gunicorn start costs seconds of CPU)."""
     redis.Redis.from_url(redis_url).flushdb()  # no counts left by an earlier test
     env = {"RATELIMIT_STORAGE_URI": redis_url, "LOGIN_RATE_LIMIT": "4 per minute"}
     with (
-        gunicorn_server(database_url, tmp_path / "a.log", env=env) as first,
-        gunicorn_server(database_url, tmp_path / "b.log", env=env, prepare=False) as second,
+        gunicorn_server(database_url, tmp_path / "a.log", env=env) as one,
+        gunicorn_server(database_url, tmp_path / "b.log", env=env, prepare=False) as other,
     ):
-        yield [first, second]
+        # A save on one host is read on the other.
+        first = Client(one.url, login=ACCOUNTS["editor"])
+        assert _save_seconds(first, "Saved on the first host") < 30
+        viewer = Client(other.url, login=ACCOUNTS["viewer"])
+        assert "Saved on the first host" in viewer.request("/students/").text
 
+        # A file uploaded on one host is previewed and confirmed on the other, where the
+        # same account signs in.
+        uploaded = import_files.upload(first, b"name,grade\nTwo Hosts Ada,7\nTwo Hosts Bo,8\n")
+        assert uploaded.status == 200, uploaded.text[:500]
+        assert uploaded.location is not None
+        second = Client(other.url, login=ACCOUNTS["editor"])
+        preview = second.request(uploaded.location)
+        assert preview.status == 200
+        assert re.search(r"<dt>New students</dt><dd>2</dd>", preview.text)
+        token, _ = second.form(uploaded.location)
+        confirmed = second.request(uploaded.location, {"csrf_token": token, "confirm": "Import"})
+        assert confirmed.status == 303
+        assert confirmed.location is not None
+        assert "Import finished" in second.request(confirmed.location).text
+        roster = first.request("/students/?q=Two+Hosts").text
+        assert "Two Hosts Ada" in roster
+        assert "Two Hosts Bo" in roster
+        assert first.request(uploaded.location).status == 302  # used up, on every host
 
-def test_two_hosts_share_one_database_and_the_login_rate_limit_through_redis(
-    two_hosts: list[Server], redis_url: str
-) -> None:
-    first = Client(two_hosts[0].url, login=ACCOUNTS["editor"])
-    assert _save_seconds(first, "Saved on the first host") < 30
-    second = Client(two_hosts[1].url, login=ACCOUNTS["viewer"])
-    assert "Saved on the first host" in second.request("/students/").text
-    redis.Redis.from_url(redis_url).flushdb()  # the two logins above counted
-
-    statuses = []
-    for attempt in range(6):
-        host = two_hosts[attempt % 2]
-        statuses.append(_login_post(Client(host.url), f"n{attempt}@example.org", "x" * 8)[0])
-    assert statuses == [422, 422, 422, 422, 429, 429]
-
-
-def test_a_file_uploaded_on_one_host_is_confirmed_on_the_other(two_hosts: list[Server]) -> None:
-    first = Client(two_hosts[0].url, login=ACCOUNTS["editor"])
-    uploaded = import_files.upload(first, b"name,grade\nTwo Hosts Ada,7\nTwo Hosts Bo,8\n")
-    assert uploaded.status == 200, uploaded.text[:500]
-    assert uploaded.location is not None
-
-    # The other host, where the same account signs in: the upload is there.
-    second = Client(two_hosts[1].url, login=ACCOUNTS["editor"])
-    preview = second.request(uploaded.location)
-    assert preview.status == 200
-    assert re.search(r"<dt>New students</dt><dd>2</dd>", preview.text)
-    token, _ = second.form(uploaded.location)
-    confirmed = second.request(uploaded.location, {"csrf_token": token, "confirm": "Import"})
-    assert confirmed.status == 303
-    assert confirmed.location is not None
-    assert "Import finished" in second.request(confirmed.location).text
-
-    roster = first.request("/students/?q=Two+Hosts").text
-    assert "Two Hosts Ada" in roster
-    assert "Two Hosts Bo" in roster
-    assert first.request(uploaded.location).status == 302  # used up, on every host
+        # The login rate limit is counted once for both hosts.
+        redis.Redis.from_url(redis_url).flushdb()  # the three logins above counted
+        statuses = []
+        for attempt in range(6):
+            host = (one, other)[attempt % 2]
+            statuses.append(_login_post(Client(host.url), f"n{attempt}@example.org", "x" * 8)[0])
+        assert statuses == [422, 422, 422, 422, 429, 429]
