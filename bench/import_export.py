@@ -349,7 +349,7 @@ def export_sql() -> str:
     from sqlalchemy.dialects import sqlite
 
     from webapp.import_export.exporter import export_statement
-    from webapp.students.roster import RosterQuery
+    from webapp.students.roster_query import RosterQuery
 
     compiled = export_statement(RosterQuery(), year_id=YEAR_ID).compile(
         dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}

@@ -16,7 +16,8 @@ from flask import Flask
 from tests.helpers import add_student
 from webapp.models import Student
 from webapp.students import service
-from webapp.students.roster import RosterQuery, parse_roster_query, roster_page
+from webapp.students.roster import roster_page
+from webapp.students.roster_query import RosterQuery, parse_roster_query
 
 
 def names(app: Flask, **query: object) -> list[str]:

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from tests.helpers import add_student
 from webapp.import_export import csvformat, exporter, importer
 from webapp.import_export.importer import Action
-from webapp.students.roster import RosterQuery
+from webapp.students.roster_query import RosterQuery
 
 
 def read_csv(body: bytes) -> list[list[str]]:

@@ -20,7 +20,7 @@ from tests.helpers import add_student
 from webapp.import_export import exporter, importer
 from webapp.import_export.csvformat import restore
 from webapp.import_export.importer import Action
-from webapp.students.roster import RosterQuery
+from webapp.students.roster_query import RosterQuery
 
 XLSX = exporter.XLSX_MIMETYPE
 

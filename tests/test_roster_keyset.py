@@ -13,14 +13,8 @@ from sqlalchemy import event
 
 from tests.helpers import add_student
 from webapp.extensions import db
-from webapp.students.roster import (
-    SORTABLE_COLUMNS,
-    RosterQuery,
-    page_link_args,
-    parse_roster_query,
-    roster_page,
-    roster_statement,
-)
+from webapp.students.roster import page_link_args, roster_page, roster_statement
+from webapp.students.roster_query import SORTABLE_COLUMNS, RosterQuery, parse_roster_query
 
 SORTS = [key for name in SORTABLE_COLUMNS for key in (name, f"-{name}")]
 

@@ -27,13 +27,8 @@ from tests.helpers import add_student, valid_form
 from webapp.extensions import db
 from webapp.models import AuditEvent, Student
 from webapp.students import search
-from webapp.students.roster import (
-    ALL,
-    SEARCH_COUNT_LIMIT,
-    RosterQuery,
-    roster_statement,
-    roster_total,
-)
+from webapp.students.roster import SEARCH_COUNT_LIMIT, roster_statement, roster_total
+from webapp.students.roster_query import ALL, RosterQuery
 from webapp.students.search import plain_rule
 
 #: Letters where case folding, escaping or the trigram tokenizer could differ from the rule.

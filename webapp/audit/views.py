@@ -15,8 +15,8 @@ from webapp.auth.access import role_required
 from webapp.extensions import db
 from webapp.homerooms.scope import is_restricted
 from webapp.models import AuditEvent, Role, Student
+from webapp.paging import MAX_PAGE
 from webapp.students.enrollments import StaleEnrollmentError
-from webapp.students.roster import MAX_PAGE
 from webapp.students.service import DuplicateEmailError, StaleRecordError, get_student
 
 CONFLICT = 409

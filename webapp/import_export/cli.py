@@ -23,7 +23,7 @@ from webapp.import_export import exporter, importer, intake, mappings
 from webapp.import_export.importer import Action, ImportConflictError, ImportFileError
 from webapp.models.student import GRADE_MAX, GRADE_MIN
 from webapp.spreadsheets import TARGETS, MappingError, parse_mapping_spec
-from webapp.students.roster import DEFAULT_SORT, SORTABLE_COLUMNS, STATUS_FILTERS, RosterQuery
+from webapp.students.roster_query import DEFAULT_SORT, SORTABLE_COLUMNS, STATUS_FILTERS, RosterQuery
 
 #: Default ``--jobs``: the processors this process may use, up to 4.
 DEFAULT_JOBS = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 4)

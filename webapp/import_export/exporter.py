@@ -33,7 +33,8 @@ from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.csvformat import FIELDS, TEXT_FIELDS, neutralise
 from webapp.models import Enrollment, Student, User
 from webapp.spreadsheets import write_xlsx as write_workbook
-from webapp.students.roster import RosterQuery, roster_statement
+from webapp.students.roster import roster_statement
+from webapp.students.roster_query import RosterQuery
 
 #: Rows fetched and written per batch.
 BATCH_SIZE = 2_000

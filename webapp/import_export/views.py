@@ -45,7 +45,7 @@ from webapp.import_export.importer import Action, ImportConflictError, ImportFil
 from webapp.models import Role
 from webapp.models.types import utcnow
 from webapp.students.bulk import MAX_SELECTED
-from webapp.students.roster import parse_roster_query
+from webapp.students.roster_query import parse_roster_query
 
 #: HTTP status of a form that failed validation (RFC 9110 "Unprocessable Content").
 UNPROCESSABLE = 422

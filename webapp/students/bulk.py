@@ -24,7 +24,8 @@ from webapp.extensions import db
 from webapp.fields.enrollment import ENROLLMENT
 from webapp.models import Action, Enrollment, Entity, SchoolYear, Student, User
 from webapp.students import enrollments
-from webapp.students.roster import RosterQuery, roster_statement
+from webapp.students.roster import roster_statement
+from webapp.students.roster_query import RosterQuery
 
 #: The most students one bulk action may change (a whole school's roster fits).
 MAX_SELECTED = 10_000

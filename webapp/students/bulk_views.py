@@ -20,7 +20,7 @@ from webapp.extensions import db
 from webapp.homerooms import assignments
 from webapp.homerooms.service import HomeroomError, homeroom_named, homeroom_suggestions
 from webapp.models import Role, SchoolYear
-from webapp.students import bp, bulk, roster
+from webapp.students import bp, bulk, roster_query
 from webapp.students.forms import BULK_ACTIONS, BulkForm
 from webapp.years.service import current_year
 
@@ -30,7 +30,7 @@ CONFLICT = 409
 
 def read_selection() -> bulk.Selection:
     """The selection a roster form posted: ``every`` (with the search), or the ticked ids."""
-    query = roster.parse_roster_query(request.form)
+    query = roster_query.parse_roster_query(request.form)
     if request.form.get("every") == "1":
         return bulk.Selection(query, None)
     values = request.form.getlist("student")[: bulk.MAX_SELECTED + 1]

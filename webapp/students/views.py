@@ -22,7 +22,7 @@ from webapp.fields.student import ROSTER_ROW, STUDENT
 from webapp.homerooms.scope import is_restricted
 from webapp.models import AuditEvent, Enrollment, Role, Student
 from webapp.models.student import GRADE_MAX, GRADE_MIN
-from webapp.students import bp, bulk_views, enrollments, roster, service
+from webapp.students import bp, bulk_views, enrollments, roster, roster_query, service
 from webapp.students import guardian_queries as queries
 from webapp.students.forms import (
     ConfirmForm,
@@ -40,7 +40,7 @@ CONFLICT = 409
 
 
 #: The roster's columns: the sortable ones, and the status when the filter shows several.
-_ROSTER_COLUMNS = tuple(ROSTER_ROW[name] for name in roster.SORTABLE_COLUMNS)
+_ROSTER_COLUMNS = tuple(ROSTER_ROW[name] for name in roster_query.SORTABLE_COLUMNS)
 #: The roster's columns that are the enrollment's (the others are the student's).
 ENROLLMENT_COLUMNS = frozenset(field.name for field in ENROLLMENT)
 
@@ -49,12 +49,12 @@ ENROLLMENT_COLUMNS = frozenset(field.name for field in ENROLLMENT)
 def index() -> str:
     """Show the roster of the current school year: search, grade and status filters, sort
     and pagination, all from the URL; enrolled students by default."""
-    query = roster.parse_roster_query(request.args)
+    query = roster_query.parse_roster_query(request.args)
     year = current_year()
     page = roster.roster_page(query, current_user, year_id=year.id)
     editor = current_user.has_role(Role.EDITOR)
     columns = list(_ROSTER_COLUMNS)
-    if query.status != roster.DEFAULT_STATUS:
+    if query.status != roster_query.DEFAULT_STATUS:
         columns.append(ROSTER_ROW["status"])
     return render_template(
         "students/index.html",
@@ -62,9 +62,9 @@ def index() -> str:
         page=page,
         year=year,
         grades=range(GRADE_MIN, GRADE_MAX + 1),
-        statuses=roster.STATUS_FILTERS,
+        statuses=roster_query.STATUS_FILTERS,
         columns=columns,
-        sortable=roster.SORTABLE_COLUMNS,
+        sortable=roster_query.SORTABLE_COLUMNS,
         enrollment_columns=ENROLLMENT_COLUMNS,
         per_page_choices=(10, 25, 50, 100),
         page_url=lambda number: url_for(".index", **roster.page_link_args(query, page, number)),
