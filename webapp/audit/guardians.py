@@ -13,6 +13,8 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK
 from webapp.models import Action, AuditEvent, Entity, Guardian, Student, StudentGuardian
+from webapp.students import guardian_common as common
+from webapp.students import guardian_links as links
 from webapp.students import guardian_queries as queries
 from webapp.students import guardians as service
 
@@ -54,7 +56,7 @@ def revert(event: AuditEvent) -> Student:
         guardian = queries.get_guardian(event.entity_id)
         if guardian is None:
             raise GuardianUndoError("This guardian has been deleted; restore them first.")
-        moved = _moved(event, service.snapshot(guardian))
+        moved = _moved(event, common.snapshot(guardian))
         if moved:
             raise GuardianUndoError(
                 "Not reverted: "
@@ -62,7 +64,7 @@ def revert(event: AuditEvent) -> Student:
                 + f" of {guardian.name} changed again since. Edit the guardian instead."
             )
         old = _old_values(event)
-        values = {name: old.get(name, getattr(guardian, name)) for name in service.GUARDIAN_FIELDS}
+        values = {name: old.get(name, getattr(guardian, name)) for name in common.GUARDIAN_FIELDS}
         phones = old.get("phones", guardian.phones)
         service.update_guardian(
             guardian,
@@ -77,14 +79,14 @@ def revert(event: AuditEvent) -> Student:
     link = queries.get_link(student.id, event.entity_id)
     if link is None:
         raise GuardianUndoError("This guardian is no longer linked to the student.")
-    moved = _moved(event, service.link_snapshot(link))
+    moved = _moved(event, common.link_snapshot(link))
     if moved:
         raise GuardianUndoError(
             "Not reverted: "
             + ", ".join(GUARDIAN_LINK[field].noun for field in moved)
             + f" of {link.guardian.name} changed again since. Change the link instead."
         )
-    service.update_link(link, _old_values(event), link.version, action=Action.REVERT, reverts=event)
+    links.update_link(link, _old_values(event), link.version, action=Action.REVERT, reverts=event)
     return student
 
 
@@ -102,20 +104,20 @@ def restore(event: AuditEvent) -> Student:
         if guardian is None:
             raise GuardianUndoError("This guardian has been deleted; restore them first.")
         try:
-            service.link_guardian(student, guardian, old, reverts=event)
-        except service.AlreadyLinkedError as error:
+            links.link_guardian(student, guardian, old, reverts=event)
+        except common.AlreadyLinkedError as error:
             raise GuardianUndoError(f"Not done: {error}") from error
         return student
     if db.session.get(Guardian, event.entity_id) is not None:
         raise GuardianUndoError("This guardian exists already; nothing to restore.")
     guardian = Guardian(id=event.entity_id)
-    for name in service.GUARDIAN_FIELDS:
+    for name in common.GUARDIAN_FIELDS:
         setattr(guardian, name, old.get(name))
     service.set_phones(guardian, [(kind, number) for kind, number in old.get("phones") or []])
     db.session.add(guardian)
     db.session.flush()
-    restored = service.snapshot(guardian)
-    service.record(
+    restored = common.snapshot(guardian)
+    common.record(
         Action.RESTORE,
         Entity.GUARDIAN,
         guardian.id,
@@ -132,18 +134,18 @@ def restore(event: AuditEvent) -> Student:
         if kept["student_id"] not in names:
             continue  # that student was deleted since
         link = StudentGuardian(student_id=kept["student_id"], guardian_id=guardian.id)
-        for name in service.LINK_FIELDS:
+        for name in common.LINK_FIELDS:
             setattr(link, name, kept.get(name))
         db.session.add(link)
         db.session.flush()
-        service.record(
+        common.record(
             Action.RESTORE,
             Entity.GUARDIAN_LINK,
             guardian.id,
-            {name: [None, value] for name, value in service.link_snapshot(link).items()},
+            {name: [None, value] for name, value in common.link_snapshot(link).items()},
             db.session.get(Student, kept["student_id"]),
             f"guardian {guardian.name}",
             reverts=event,
         )
-    service.commit()
+    common.commit()
     return student

@@ -31,7 +31,7 @@ from webapp.models.types import MAX_ID
 from webapp.paging import Page, bounded_page
 from webapp.students import enrollments
 from webapp.students import service as students
-from webapp.students.guardians import StaleGuardianError
+from webapp.students.guardian_common import StaleGuardianError
 
 #: Every audited field an event may name, for the change tables: a student's, an
 #: enrollment's (which also shows the grade that events from before revision 0011

@@ -18,8 +18,8 @@ from webapp.fields.guardian import GUARDIAN, GUARDIAN_LINK, PHONE_NUMBER
 from webapp.guardians import bp
 from webapp.guardians.forms import ConfirmForm, GuardianFields, LinkForm
 from webapp.models import Role, Student, StudentGuardian
+from webapp.students import guardian_common, guardian_links, guardians
 from webapp.students import guardian_queries as queries
-from webapp.students import guardians
 from webapp.students.service import get_student
 
 UNPROCESSABLE = 422
@@ -105,7 +105,7 @@ def edit(student_id: int, guardian_id: int) -> Response | tuple[str, int]:
                 form.link_values(),
                 _checked(form.expected_link_version()),
             )
-        except guardians.StaleGuardianError:
+        except guardian_common.StaleGuardianError:
             fresh_link = _link_or_404(student, guardian_id)
             db.session.refresh(fresh_link.guardian)
             fresh = GuardianFields(formdata=None, guardian=fresh_link.guardian, link=fresh_link)
@@ -139,8 +139,8 @@ def link(student_id: int, guardian_id: int) -> Response | tuple[str, int]:
     status = UNPROCESSABLE if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
-            guardians.link_guardian(student, guardian, form.link_values())
-        except guardians.AlreadyLinkedError as error:
+            guardian_links.link_guardian(student, guardian, form.link_values())
+        except guardian_common.AlreadyLinkedError as error:
             form.form_errors.append(str(error))
             status = CONFLICT
         else:
@@ -185,8 +185,8 @@ def unlink(student_id: int, guardian_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         name = link.guardian.name
         try:
-            guardians.unlink(link, _checked(form.expected_version()))
-        except guardians.StaleGuardianError:
+            guardian_links.unlink(link, _checked(form.expected_version()))
+        except guardian_common.StaleGuardianError:
             link = _link_or_404(student, guardian_id)
             fresh = ConfirmForm(formdata=None, data={"version": str(link.version)})
             return _confirm_page("guardians/unlink.html", fresh, link, student, True)
@@ -208,7 +208,7 @@ def delete(student_id: int, guardian_id: int) -> Response | tuple[str, int]:
         name = link.guardian.name
         try:
             guardians.delete_guardian(link.guardian, _checked(form.expected_version()), student)
-        except guardians.StaleGuardianError:
+        except guardian_common.StaleGuardianError:
             link = _link_or_404(student, guardian_id)
             fresh = ConfirmForm(formdata=None, data={"version": str(link.guardian.version)})
             return _confirm_page("guardians/delete.html", fresh, link, student, True)

@@ -20,7 +20,7 @@ from webapp.extensions import db
 from webapp.fields.student import STUDENT
 from webapp.homerooms.scope import scoped
 from webapp.models import Action, AuditEvent, Student, User
-from webapp.students import enrollments, guardians
+from webapp.students import enrollments, guardian_links
 from webapp.years.service import current_year
 
 DUPLICATE_EMAIL_MESSAGE = "Another student already has this email address."
@@ -177,7 +177,7 @@ def save_student(
         kept_enrollments: for a restored student, the enrollments its deletion kept
             (:func:`webapp.students.enrollments.deleted_snapshot`).
         kept_guardians: for a restored student, the guardian links its deletion kept
-            (:func:`webapp.students.guardians.kept_links`); guardians deleted since are
+            (:func:`webapp.students.guardian_links.kept_links`); guardians deleted since are
             left out.
 
     Returns:
@@ -214,7 +214,7 @@ def save_student(
         elif not existing and grade is not None:
             enrollments.add_enrollment(student, current_year(), grade)
         if not existing and kept_guardians:
-            guardians.restore_links(student, kept_guardians, reverts)
+            guardian_links.restore_links(student, kept_guardians, reverts)
         db.session.commit()
     except StaleDataError as error:
         db.session.rollback()
@@ -255,7 +255,7 @@ def delete_student(student: Student, expected_version: int | None = None) -> Non
     student_id = student.id
     last_values = STUDENT.snapshot(student)
     kept = enrollments.deleted_snapshot(student_id, current_year().id)
-    links = guardians.kept_links(student_id)
+    links = guardian_links.kept_links(student_id)
     db.session.delete(student)
     try:
         db.session.flush()

@@ -22,6 +22,7 @@ from webapp.models import Enrollment, Entity, Homeroom, Student
 from webapp.models.guardian import Guardian, GuardianPhone, StudentGuardian
 from webapp.roster_exchange.planning import Plan
 from webapp.roster_exchange.writing.events import CHUNK, Events, assign, changed, insert_records
+from webapp.students import guardian_common
 from webapp.students import guardians as guardian_writes
 
 #: The guardian fields the trail records.
@@ -180,11 +181,11 @@ def write_guardians(plan: Plan, events: Events, student_ids: dict[str, int]) -> 
         if guardian is None:
             continue
         ids[change.sourced_id] = guardian.id
-        before = guardian_writes.snapshot(guardian)
+        before = guardian_common.snapshot(guardian)
         assign(guardian, change.values)
         guardian_writes.set_phones(guardian, change.phones)
         db.session.flush()
-        changes = trail.diff(before, guardian_writes.snapshot(guardian), GUARDIAN_FIELDS)
+        changes = trail.diff(before, guardian_common.snapshot(guardian), GUARDIAN_FIELDS)
         if changes:
             events.add(
                 Entity.GUARDIAN,
