@@ -1,4 +1,4 @@
-"""The homeroom list (/homerooms/) at district scale: 50 homerooms a page by name, a
+"""The homeroom list (/homerooms/) at district scale: 50 homerooms a page by grade and name, a
 search by name and a grade filter that give the right rows, a teacher's own homerooms
 only, and a cost that does not grow with the number of homerooms (rows and statements)."""
 
@@ -62,6 +62,13 @@ def test_the_list_pages_by_name(app: Flask) -> None:
     assert shown(app, "/homerooms/?page=-1")[0] == first  # garbled: page 1
     assert shown(app, "/homerooms/?page=5")[0] == second  # past the end: the last
     assert shown(app, "/homerooms/?page=99999999999")[0] == second
+
+
+def test_the_list_goes_by_grade_then_name(app: Flask) -> None:
+    add_homerooms(app, ["10A", "10B"], grade=10)
+    add_homerooms(app, ["9B", "9A"], grade=9)
+    add_homerooms(app, ["K-1"], grade=1)
+    assert shown(app, "/homerooms/")[0] == ["K-1", "9A", "9B", "10A", "10B"]
 
 
 @pytest.mark.parametrize(

@@ -64,12 +64,12 @@ def homeroom_page(
     q: str = "",
     grade: int | None = None,
 ) -> Page:
-    """Page ``number`` of a year's homerooms that ``viewer`` may see, by name, each with
-    its number of students, and the total counted up to
+    """Page ``number`` of a year's homerooms that ``viewer`` may see, by grade then name
+    (9B before 10A), each with its number of students, and the total counted up to
     :data:`webapp.paging.COUNT_LIMIT`.
 
     Four statements whatever the number of homerooms (the count, the page along the
-    index of names in a year, its teachers, its students' counts).
+    index of grades and names in a year, its teachers, its students' counts).
 
     Args:
         year_id: the school year.
@@ -81,7 +81,11 @@ def homeroom_page(
     Returns:
         The page of :data:`HOMEROOMS_PER_PAGE`; its items are ``(Homeroom, students)``.
     """
-    statement = select(Homeroom).where(Homeroom.school_year_id == year_id).order_by(Homeroom.name)
+    statement = (
+        select(Homeroom)
+        .where(Homeroom.school_year_id == year_id)
+        .order_by(Homeroom.grade, Homeroom.name)
+    )
     if q:
         statement = statement.where(Homeroom.name.icontains(q, autoescape=True))
     if grade is not None:
@@ -128,12 +132,13 @@ SUGGESTION_LIMIT = 50
 
 def homeroom_suggestions(year_id: int, grade: int | None = None) -> list[tuple[str, int, int]]:
     """``(name, grade, capacity)`` of at most :data:`SUGGESTION_LIMIT` of a year's
-    homerooms, by name: those of ``grade`` when given (one light statement, for a form's
-    suggestions; it reads the index of names in a year, never sorts them all)."""
+    homerooms, by grade then name: those of ``grade`` when given (one light statement, for
+    a form's suggestions; it reads the index of grades and names in a year, never sorts
+    them all)."""
     statement = (
         select(Homeroom.name, Homeroom.grade, Homeroom.capacity)
         .where(Homeroom.school_year_id == year_id)
-        .order_by(Homeroom.name)
+        .order_by(Homeroom.grade, Homeroom.name)
         .limit(SUGGESTION_LIMIT)
     )
     if grade is not None:

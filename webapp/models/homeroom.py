@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -83,6 +84,8 @@ class Homeroom(Model):
 
     __table_args__ = (
         UniqueConstraint("school_year_id", "name"),
+        # The homeroom list's order: by grade, then name (10A after 9B).
+        Index("ix_homerooms_year_grade_name", "school_year_id", "grade", "name"),
         # The target of enrollments' composite foreign key (homeroom_id, school_year_id).
         UniqueConstraint("id", "school_year_id"),
         CheckConstraint(f"grade BETWEEN {GRADE_MIN} AND {GRADE_MAX}", name="grade_range"),
