@@ -9,7 +9,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from webapp.database import begin_write
@@ -85,3 +85,33 @@ def test_a_broken_row_written_with_checks_set_aside_is_refused(app: Flask) -> No
         assert db.session.scalar(pager) is None
         if db.session.get_bind().dialect.name == "sqlite":  # the pragma did not stay on
             assert db.session.execute(text("PRAGMA ignore_check_constraints")).scalar() == 0
+
+
+def test_a_first_seed_that_fails_on_sqlite_rolls_back_through_its_rollback_journal(
+    app: Flask,
+) -> None:
+    """A seed into an empty roster writes through a rollback journal on SQLite; failing
+    half-way, it leaves nothing behind, and the database is in WAL mode again. On
+    PostgreSQL, the same failure leaves nothing behind either."""
+    sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    modes = []
+
+    def fail_after_a_batch(added: int) -> None:
+        if sqlite:
+            modes.append(db.session.execute(text("PRAGMA journal_mode")).scalar())
+        raise RuntimeError("stopped half-way")
+
+    with app.app_context():
+        with pytest.raises(RuntimeError, match="half-way"):
+            seeding.seed_students(30, progress=fail_after_a_batch, worker=False)
+        assert db.session.scalar(select(Student.id)) is None
+        assert db.session.scalar(select(Guardian.id)) is None
+        if sqlite:
+            assert modes == ["truncate"]
+            assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            # The search index's triggers are back (their drop was rolled back too).
+            triggers = "SELECT count(*) FROM sqlite_master WHERE name LIKE 'trg_students_fts_%'"
+            assert db.session.execute(text(triggers)).scalar() == 3
+            db.session.rollback()
+        seeding.seed_students(3, worker=False)
+        assert db.session.scalar(select(func.count()).select_from(Student)) == 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from webapp.extensions import db
 from webapp.homerooms.seeding import DEFAULT_CLASS_SIZE, HomeroomFiller, new_password
 from webapp.models.homeroom import CAPACITY_MAX
 from webapp.students import seeding
@@ -76,6 +77,7 @@ def seed_command(
         filler = None
         if class_size:
             filler = HomeroomFiller(current_year_id(), class_size, password)
+            db.session.rollback()  # ends the read: the seed opens its own transaction
         added = seeding.seed_students(
             count,
             random_seed=random_seed,

@@ -110,6 +110,21 @@ def seed_students(
         bulk_load.CheckViolation: a generated row breaks a CHECK constraint (SQLite);
             nothing is added.
     """
+    # A first seed on SQLite writes through a rollback journal (bulk_load.rollback_journal),
+    # if the session has no transaction open yet (the mode cannot change inside one).
+    with bulk_load.rollback_journal("students", when=not db.session().in_transaction()):
+        return _seed(count, random_seed, progress, filler, guardians, worker)
+
+
+def _seed(
+    count: int,
+    random_seed: int | None,
+    progress: Callable[[int], Any] | None,
+    filler: HomeroomFiller | None,
+    guardians: bool,
+    worker: bool | None,
+) -> int:
+    """:func:`seed_students`, in one write transaction of the session."""
     begin_write()
     sqlite = db.session.get_bind().dialect.name == "sqlite"
     year_id = current_year().id
