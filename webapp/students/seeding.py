@@ -23,7 +23,7 @@ from webapp.homerooms.seeding import HomeroomFiller
 from webapp.models import Guardian, Student
 from webapp.models.search_index import SEARCH_TRIGGERS, SQLITE_DDL
 from webapp.models.types import utcnow
-from webapp.students import bulk_load, seed_worker
+from webapp.students import bulk_load, seed_search, seed_worker
 from webapp.students.seed_rows import GUARDIAN_TABLES, DistrictRows, Rows, SeedPlan
 from webapp.years.service import current_year
 
@@ -256,14 +256,10 @@ def _counts_kept_in_one_statement(year_id: int) -> Iterator[None]:
 
 def _index_new_students(first_id: int) -> None:
     """SQLite: add the students from ``first_id`` on to the search index, in one
-    statement, and create the triggers again (see :func:`_search_triggers_set_aside`)."""
-    db.session.execute(
-        text(
-            "INSERT INTO students_fts (rowid, name, email)"
-            " SELECT id, name, email FROM students WHERE id >= :first"
-        ),
-        {"first": first_id},
-    )
+    statement (:func:`webapp.students.seed_search.fill`), and create the triggers again
+    (see :func:`_search_triggers_set_aside`)."""
+    raw = db.session.connection().connection.driver_connection
+    seed_search.fill(raw, "SELECT id, name, email FROM students WHERE id >= ?", (first_id,))
     for sql in SQLITE_DDL[1:]:
         db.session.execute(text(sql))
     db.session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
