@@ -70,7 +70,8 @@ def seed_command(
     "5B", ...) of CLASS_SIZE; each homeroom gets a new account with the teacher role
     (teacher.5a.N@school.example), all with one generated password, printed at the end.
     Rows are inserted in batches, in one transaction; a second process can generate
-    them meanwhile (--jobs).
+    them meanwhile (--jobs). On SQLite, a seed into an empty roster has the database to
+    itself while it writes (a rollback journal instead of WAL): other processes wait.
     """
     password = new_password()
     with click.progressbar(length=count, label="Adding students") as bar:
