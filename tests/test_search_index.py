@@ -26,7 +26,7 @@ from sqlalchemy import delete, insert, select, text
 from tests.helpers import add_student, valid_form
 from webapp.extensions import db
 from webapp.models import AuditEvent, Student
-from webapp.students import search, seeding
+from webapp.students import search
 from webapp.students.roster import (
     ALL,
     SEARCH_COUNT_LIMIT,
@@ -190,25 +190,6 @@ def test_index_follows_import_seed_and_raw_sql(
         assert found("Lovelace") == set()
         assert found("Renamed") == {kept}
         assert len(found("Zola")) == 1
-
-
-def test_index_of_a_first_seed_made_in_the_worker(app: Flask) -> None:
-    """A first seed in a worker process: the worker builds the search index and the seed
-    copies it (SQLite). The same connection, which had searched the empty roster before,
-    then finds what the substring rule finds; later writes keep the index in step."""
-    with app.app_context():
-        assert found("Norton") == set()  # FTS5 reads the empty index on this connection
-        db.session.rollback()
-        seeding.seed_students(60, random_seed=3, worker=True)
-        surnames = {name.split()[-1] for name in db.session.scalars(select(Student.name))}
-        for q in [*sorted(surnames)[:8], "example", "a", ".1@"]:
-            assert found(q) == by_rule(q), q
-        db.session.rollback()
-    fts_in_step(app)
-    kept = add_student(app, name="Added Later")
-    fts_in_step(app)
-    with app.app_context():
-        assert found("Added Lat") == {kept}
 
 
 @pytest.mark.sqlite_only

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.test_search_index import by_rule, found, fts_in_step
 from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.homerooms.seeding import HomeroomFiller
@@ -30,6 +31,8 @@ def _stored(model: type, order: str) -> list[tuple[object, ...]]:
 def test_seed_in_a_worker_stores_what_a_seed_in_process_stores(app: Flask) -> None:
     """Same ``--seed``, same rows, stored alike (dates as the ORM stores them), whether
     generated in a worker process or here; only ids, UUIDs and emails' numbers differ.
+    The first seed's search index, built by the worker, finds what the substring rule
+    finds, on the connection that had searched the empty index before.
 
     About 5 s at load 4-5: the worker is a new Python process that imports the app's
     modules (``spawn``); the one test of that path.
@@ -37,9 +40,18 @@ def test_seed_in_a_worker_stores_what_a_seed_in_process_stores(app: Flask) -> No
     seeded = {}
     for worker in (True, False):
         with app.app_context():
+            if worker:  # FTS5 reads the empty search index on this connection first
+                assert found("Norton") == set()
+                db.session.rollback()
             filler = HomeroomFiller(current_year_id(), 10, "demo-password")
             seeding.seed_students(40, random_seed=5, filler=filler, worker=worker)
             assert filler.homerooms >= 4
+            if worker:  # the worker built the search index (SQLite), the seed copied it
+                names = db.session.scalars(select(Student.name)).all()
+                for q in [*{name.split()[-1] for name in names}, "example", "a", ".1@"]:
+                    assert found(q) == by_rule(q), q
+                db.session.rollback()
+                fts_in_step(app)
             students = _stored(Student, "id")[-40:]
             guardians = _stored(Guardian, "id")
             seeded[worker] = {
