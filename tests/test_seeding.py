@@ -9,9 +9,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.test_search_index import by_rule, found, fts_in_step
 from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.homerooms.seeding import HomeroomFiller
@@ -30,6 +31,8 @@ def _stored(model: type, order: str) -> list[tuple[object, ...]]:
 def test_seed_in_a_worker_stores_what_a_seed_in_process_stores(app: Flask) -> None:
     """Same ``--seed``, same rows, stored alike (dates as the ORM stores them), whether
     generated in a worker process or here; only ids, UUIDs and emails' numbers differ.
+    The first seed's search index, built by the worker, finds what the substring rule
+    finds, on the connection that had searched the empty index before.
 
     About 5 s at load 4-5: the worker is a new Python process that imports the app's
     modules (``spawn``); the one test of that path.
@@ -37,9 +40,18 @@ def test_seed_in_a_worker_stores_what_a_seed_in_process_stores(app: Flask) -> No
     seeded = {}
     for worker in (True, False):
         with app.app_context():
+            if worker:  # FTS5 reads the empty search index on this connection first
+                assert found("Norton") == set()
+                db.session.rollback()
             filler = HomeroomFiller(current_year_id(), 10, "demo-password")
             seeding.seed_students(40, random_seed=5, filler=filler, worker=worker)
             assert filler.homerooms >= 4
+            if worker:  # the worker built the search index (SQLite), the seed copied it
+                names = db.session.scalars(select(Student.name)).all()
+                for q in [*{name.split()[-1] for name in names}, "example", "a", ".1@"]:
+                    assert found(q) == by_rule(q), q
+                db.session.rollback()
+                fts_in_step(app)
             students = _stored(Student, "id")[-40:]
             guardians = _stored(Guardian, "id")
             seeded[worker] = {
@@ -85,3 +97,33 @@ def test_a_broken_row_written_with_checks_set_aside_is_refused(app: Flask) -> No
         assert db.session.scalar(pager) is None
         if db.session.get_bind().dialect.name == "sqlite":  # the pragma did not stay on
             assert db.session.execute(text("PRAGMA ignore_check_constraints")).scalar() == 0
+
+
+def test_a_first_seed_that_fails_on_sqlite_rolls_back_through_its_rollback_journal(
+    app: Flask,
+) -> None:
+    """A seed into an empty roster writes through a rollback journal on SQLite; failing
+    half-way, it leaves nothing behind, and the database is in WAL mode again. On
+    PostgreSQL, the same failure leaves nothing behind either."""
+    sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    modes = []
+
+    def fail_after_a_batch(added: int) -> None:
+        if sqlite:
+            modes.append(db.session.execute(text("PRAGMA journal_mode")).scalar())
+        raise RuntimeError("stopped half-way")
+
+    with app.app_context():
+        with pytest.raises(RuntimeError, match="half-way"):
+            seeding.seed_students(30, progress=fail_after_a_batch, worker=False)
+        assert db.session.scalar(select(Student.id)) is None
+        assert db.session.scalar(select(Guardian.id)) is None
+        if sqlite:
+            assert modes == ["truncate"]
+            assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            # The search index's triggers are back (their drop was rolled back too).
+            triggers = "SELECT count(*) FROM sqlite_master WHERE name LIKE 'trg_students_fts_%'"
+            assert db.session.execute(text(triggers)).scalar() == 3
+            db.session.rollback()
+        seeding.seed_students(3, worker=False)
+        assert db.session.scalar(select(func.count()).select_from(Student)) == 3

@@ -10,11 +10,15 @@
   indexes are checked when made again; a violation fails the whole transaction.
 * On SQLite, CHECK constraints can be set aside while inserting and the new rows checked
   afterwards in one query per table (:func:`checks_set_aside`).
+* On SQLite, a load into an empty table can use a rollback journal instead of WAL
+  (:func:`rollback_journal`): each new page is written once, to the database file,
+  instead of to the WAL first and then again by the checkpoint.
 """
 
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -184,3 +188,65 @@ def checks_set_aside(tables: Sequence[Table]) -> Iterator[None]:
                 ).scalar()
             ]
             raise CheckViolation(f"{table.name} row {broken} breaks {', '.join(names)}")
+
+
+@contextmanager
+def rollback_journal(table: str, *, when: bool) -> Iterator[bool]:
+    """SQLite in WAL mode: when ``table`` is empty, switch the database to a rollback
+    journal (``TRUNCATE``, ``synchronous=FULL``) for the block, and back to WAL
+    (``synchronous=NORMAL``, as :mod:`webapp.database` sets it) after it, whatever
+    happened. Does nothing unless ``when``, on other databases, or when the switch is
+    refused (another connection is reading or writing: the block then runs in WAL).
+
+    A rollback journal keeps what a transaction overwrites, not the pages it appends, so
+    a load into a new table writes each page once, where WAL writes it twice (to the log,
+    then by the checkpoint at the commit). A failed block still rolls back in full. While
+    the block writes, readers in other processes wait (no WAL snapshot to read from):
+    meant for a load into a database nobody uses yet, such as a new district's seed.
+
+    Must be entered and left outside a transaction of the session (the mode cannot
+    change inside one): enter it before the block's first query, and leave it after the
+    commit or rollback.
+
+    Args:
+        table: the table that must be empty.
+        when: whether to try it.
+
+    Yields:
+        Whether the rollback journal is in use.
+    """
+    if not when or db.session.get_bind().dialect.name != "sqlite":
+        yield False
+        return
+    with db.engine.connect() as connection:
+        # The DBAPI connection itself: SQLAlchemy's connection would emit BEGIN first.
+        raw = connection.connection.driver_connection
+        empty = not raw.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]  # type: ignore[union-attr]
+        if empty and _journal_mode(raw, "wal") == "wal":
+            switched = _journal_mode(raw, "truncate") == "truncate"
+        else:
+            switched = False
+    if not switched:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with db.engine.connect() as connection:
+            _journal_mode(connection.connection.driver_connection, "wal")
+
+
+def _journal_mode(raw: Any, mode: str) -> str | None:
+    """Set the journal ``mode`` of the DBAPI connection ``raw``; its ``synchronous``
+    setting to go with it. Returns the mode in force, ``None`` when locked."""
+    try:
+        if mode == "wal":
+            found = str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if found != "wal":
+                found = str(raw.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+        else:
+            found = str(raw.execute(f"PRAGMA journal_mode={mode}").fetchone()[0]).lower()
+    except sqlite3.OperationalError:
+        return None
+    raw.execute(f"PRAGMA synchronous={'NORMAL' if found == 'wal' else 'FULL'}")
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from webapp.extensions import db
 from webapp.homerooms.seeding import DEFAULT_CLASS_SIZE, HomeroomFiller, new_password
 from webapp.models.homeroom import CAPACITY_MAX
 from webapp.students import seeding
@@ -69,13 +70,15 @@ def seed_command(
     "5B", ...) of CLASS_SIZE; each homeroom gets a new account with the teacher role
     (teacher.5a.N@school.example), all with one generated password, printed at the end.
     Rows are inserted in batches, in one transaction; a second process can generate
-    them meanwhile (--jobs).
+    them meanwhile (--jobs). On SQLite, a seed into an empty roster has the database to
+    itself while it writes (a rollback journal instead of WAL): other processes wait.
     """
     password = new_password()
     with click.progressbar(length=count, label="Adding students") as bar:
         filler = None
         if class_size:
             filler = HomeroomFiller(current_year_id(), class_size, password)
+            db.session.rollback()  # ends the read: the seed opens its own transaction
         added = seeding.seed_students(
             count,
             random_seed=random_seed,

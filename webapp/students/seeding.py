@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -23,7 +25,7 @@ from webapp.homerooms.seeding import HomeroomFiller
 from webapp.models import Guardian, Student
 from webapp.models.search_index import SEARCH_TRIGGERS, SQLITE_DDL
 from webapp.models.types import utcnow
-from webapp.students import bulk_load, seed_worker
+from webapp.students import bulk_load, seed_search, seed_worker
 from webapp.students.seed_rows import GUARDIAN_TABLES, DistrictRows, Rows, SeedPlan
 from webapp.years.service import current_year
 
@@ -110,6 +112,21 @@ def seed_students(
         bulk_load.CheckViolation: a generated row breaks a CHECK constraint (SQLite);
             nothing is added.
     """
+    # A first seed on SQLite writes through a rollback journal (bulk_load.rollback_journal),
+    # if the session has no transaction open yet (the mode cannot change inside one).
+    with bulk_load.rollback_journal("students", when=not db.session().in_transaction()):
+        return _seed(count, random_seed, progress, filler, guardians, worker)
+
+
+def _seed(
+    count: int,
+    random_seed: int | None,
+    progress: Callable[[int], Any] | None,
+    filler: HomeroomFiller | None,
+    guardians: bool,
+    worker: bool | None,
+) -> int:
+    """:func:`seed_students`, in one write transaction of the session."""
     begin_write()
     sqlite = db.session.get_bind().dialect.name == "sqlite"
     year_id = current_year().id
@@ -132,35 +149,45 @@ def seed_students(
     ]
     in_worker = worker if worker is not None else count >= WORKER_MIN_COUNT
     stored = db.session.scalar(select(func.count()).select_from(Student)) or 0
-    try:
-        with ExitStack() as stack:
-            if sqlite:
-                _search_triggers_set_aside()
-                stack.enter_context(_counts_kept_in_one_statement(year_id))
-                stack.enter_context(
-                    bulk_load.indexes_set_aside(
-                        ("students", "enrollments", *(GUARDIAN_TABLES if guardians else ())),
-                        when=count > stored,
-                    )
-                )
-                stack.enter_context(
-                    bulk_load.checks_set_aside([seed_worker.table(name) for name in written])
-                )
-            if in_worker:
-                driver = db.session.connection().engine.url.drivername
-                batches = stack.enter_context(seed_worker.generated_in_worker(plan, filler, driver))
-            else:
-                dialect = db.session.get_bind().dialect
-                batches = DistrictRows(plan, filler, dialect).batches()
-            _write_batches(batches, filler, progress)
-        if sqlite:
-            _index_new_students(first_id)
+    raw = db.session.connection().connection.driver_connection
+    with ExitStack() as outer:
+        # A first seed's search index is built by the worker, whole (seed_search).
+        index = None
+        if in_worker:
+            if sqlite and stored == 0:
+                index = Path(outer.enter_context(TemporaryDirectory())) / "search.db"
+            driver = db.session.connection().engine.url.drivername
+            feed = outer.enter_context(seed_worker.generated_in_worker(plan, filler, driver, index))
+            batches: Iterable[Rows] = feed.batches()
         else:
-            _move_sequences_past(written)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+            batches = DistrictRows(plan, filler, db.session.get_bind().dialect).batches()
+        if index:
+            outer.callback(seed_search.detach, raw)  # after the commit or rollback
+        try:
+            with ExitStack() as stack:
+                if sqlite:
+                    _search_triggers_set_aside()
+                    stack.enter_context(_counts_kept_in_one_statement(year_id))
+                    stack.enter_context(
+                        bulk_load.indexes_set_aside(
+                            ("students", "enrollments", *(GUARDIAN_TABLES if guardians else ())),
+                            when=count > stored,
+                        )
+                    )
+                    stack.enter_context(
+                        bulk_load.checks_set_aside([seed_worker.table(name) for name in written])
+                    )
+                _write_batches(batches, filler, progress)
+            if sqlite:
+                if index:
+                    feed.wait_for_index()
+                _index_new_students(raw, first_id, index)
+            else:
+                _move_sequences_past(written)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
     return count
 
 
@@ -239,16 +266,15 @@ def _counts_kept_in_one_statement(year_id: int) -> Iterator[None]:
         db.session.execute(text(sql))
 
 
-def _index_new_students(first_id: int) -> None:
+def _index_new_students(raw: Any, first_id: int, index: Path | None) -> None:
     """SQLite: add the students from ``first_id`` on to the search index, in one
-    statement, and create the triggers again (see :func:`_search_triggers_set_aside`)."""
-    db.session.execute(
-        text(
-            "INSERT INTO students_fts (rowid, name, email)"
-            " SELECT id, name, email FROM students WHERE id >= :first"
-        ),
-        {"first": first_id},
-    )
+    statement (:func:`webapp.students.seed_search.fill`), or copy the index the worker
+    built of them all (``index``, :func:`webapp.students.seed_search.copy_index`); then
+    create the triggers again (see :func:`_search_triggers_set_aside`)."""
+    if index:
+        seed_search.copy_index(raw, index)
+    else:
+        seed_search.fill(raw, "SELECT id, name, email FROM students WHERE id >= ?", (first_id,))
     for sql in SQLITE_DDL[1:]:
         db.session.execute(text(sql))
     db.session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
