@@ -26,7 +26,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import uuid_utils
-from faker import Faker
 from sqlalchemy.engine import Dialect
 
 from webapp.extensions import db
@@ -153,6 +152,10 @@ def name_pools(random_seed: int | None) -> dict[str, list[str]]:
     """First names, last names, female first names and first names of anyone, from
     Faker: :data:`NAME_POOL` of each kind per locale (keys ``first``, ``last``,
     ``female``, ``anyone``)."""
+    # Imported here, not with the module: its locale tables take 45 ms to import in every
+    # process that loads the app (each gunicorn worker), and only a seed needs them.
+    from faker import Faker
+
     pools: dict[str, list[str]] = {"first": [], "last": [], "female": [], "anyone": []}
     for locale in _LOCALES:
         fake = Faker(locale)
