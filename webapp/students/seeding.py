@@ -195,10 +195,12 @@ def _write_batches(
     batches: Iterable[Rows], filler: HomeroomFiller | None, progress: Callable[[int], Any] | None
 ) -> None:
     """Insert each batch (rows per table, ready for the driver) through the driver."""
+    statistics = bulk_load.GrowingStatistics(db.session.get_bind().dialect.name)
     for rows in batches:
         for name, columns in seed_worker.WRITE_ORDER.items():
             if rows.get(name):
                 bulk_load.write_rows(seed_worker.table(name), columns, rows[name], ready=True)
+                statistics.wrote(name, len(rows[name]))
         if filler:
             filler.homerooms += len(rows.get("homerooms", ()))
         if progress:
