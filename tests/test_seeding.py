@@ -17,7 +17,7 @@ from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.homerooms.seeding import HomeroomFiller
 from webapp.models import Enrollment, Guardian, GuardianPhone, Homeroom, Student
-from webapp.students import bulk_load, seeding
+from webapp.students import bulk_load, bulk_postgres, seeding
 from webapp.years.service import current_year_id
 
 
@@ -130,7 +130,7 @@ def test_a_first_seed_that_fails_on_sqlite_rolls_back_through_its_rollback_journ
 
 
 @pytest.mark.postgres_only
-def test_a_seed_on_postgresql_keeps_the_planner_statistics_of_the_tables_it_fills(
+def test_a_first_seed_on_postgresql_keeps_its_schema_and_the_planner_statistics(
     app: Flask,
 ) -> None:
     """The tables a seed writes are analyzed as they grow, inside its transaction: a
@@ -138,10 +138,47 @@ def test_a_seed_on_postgresql_keeps_the_planner_statistics_of_the_tables_it_fill
     ``flask db upgrade`` leaves them) read every homeroom for each enrollment, and a
     seed of 1,000,000 students took over ten minutes (``bulk_load.GrowingStatistics``)."""
     reltuples = text("SELECT reltuples FROM pg_class WHERE relname = :table")
+    schema = text(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' UNION ALL"
+        " SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' ORDER BY 1"
+    )
     with app.app_context():
         assert db.session.scalar(reltuples, {"table": "students"}) in (0, -1)
+        before = db.session.scalars(schema).all()
         filler = HomeroomFiller(current_year_id(), 2, "demo-password")
         seeding.seed_students(300, random_seed=5, filler=filler, worker=False, guardians=False)
+        # The indexes and foreign keys set aside for the first seed are all back.
+        assert db.session.scalars(schema).all() == before
         assert db.session.scalar(reltuples, {"table": "students"}) == 300
         assert db.session.scalar(reltuples, {"table": "enrollments"}) == 300
         assert db.session.scalar(reltuples, {"table": "homerooms"}) == filler.homerooms >= 100
+
+
+@pytest.mark.postgres_only
+def test_a_row_written_with_foreign_keys_set_aside_is_checked_when_they_come_back(
+    app: Flask,
+) -> None:
+    """A first seed on PostgreSQL drops the loaded tables' foreign keys and adds them
+    again (each checked in one query); a row that breaks one fails the transaction, and
+    the rollback brings back the keys and nothing of the rows."""
+    keys = text(
+        "SELECT count(*) FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid"
+        " WHERE k.contype = 'f' AND t.relname = 'guardian_phones'"
+    )
+    with app.app_context():
+        assert db.session.scalar(keys) == 1
+        table = GuardianPhone.__table__
+        begin_write()
+        with (  # noqa: PT012  (the error comes from the block's end)
+            pytest.raises(IntegrityError, match="fk_guardian_phones"),
+            bulk_postgres.foreign_keys_set_aside(["guardian_phones"], when=True),
+        ):
+            assert db.session.scalar(keys) == 0
+            bulk_load.write_rows(
+                table,  # type: ignore[arg-type]
+                ("guardian_id", "position", "kind", "number"),
+                [(999_999, 1, "mobile", "+12125550123")],
+            )
+        db.session.rollback()
+        assert db.session.scalar(keys) == 1
+        assert db.session.scalar(select(func.count()).select_from(GuardianPhone)) == 0

@@ -13,9 +13,8 @@
 * On SQLite, a load into an empty table can use a rollback journal instead of WAL
   (:func:`rollback_journal`): each new page is written once, to the database file,
   instead of to the WAL first and then again by the checkpoint.
-* On PostgreSQL, the tables being loaded are analyzed as they grow
-  (:class:`GrowingStatistics`), so that the foreign-key checks of later rows are planned
-  for the table's size, not for the few rows it held at the first check.
+* On PostgreSQL, :mod:`webapp.students.bulk_postgres` keeps the statistics of the tables
+  being loaded and sets their foreign keys aside.
 """
 
 from __future__ import annotations
@@ -103,30 +102,55 @@ def write_rows(
         cursor.close()
 
 
+#: PostgreSQL: each index that backs no constraint (primary keys, unique constraints and
+#: the foreign keys' targets stay), with the statement that makes it again.
+_PG_SECONDARY_INDEXES = text(
+    "SELECT quote_ident(i.relname), pg_get_indexdef(x.indexrelid)"
+    " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+    " JOIN pg_class t ON t.oid = x.indrelid"
+    " WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(:tables)"
+    " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)"
+)
+#: PostgreSQL: memory for making the indexes again (a trigram GIN index of a million
+#: names sorts in it), for the seed's transaction only.
+PG_INDEX_MEMORY = "256MB"
+
+
 @contextmanager
 def indexes_set_aside(tables: Sequence[str], *, when: bool) -> Iterator[None]:
-    """SQLite: drop the secondary indexes of ``tables`` for the block, then make them
-    again from their own SQL. Does nothing unless ``when`` (and on other databases).
+    """Drop the secondary indexes of ``tables`` for the block, then make them again from
+    their own SQL (SQLite's ``sqlite_master``, PostgreSQL's ``pg_get_indexdef``). Does
+    nothing unless ``when``.
+
+    On PostgreSQL the indexes that back a constraint stay (the foreign keys' checks
+    and ``ON CONFLICT`` need them), and the drop holds an exclusive lock on the tables
+    until the transaction ends: other sessions wait for them meanwhile.
 
     Args:
         tables: table names.
         when: whether to do it (worth it when the insert is larger than the table).
     """
-    if not when or db.session.get_bind().dialect.name != "sqlite":
+    dialect = db.session.get_bind().dialect.name
+    if not when or dialect not in ("sqlite", "postgresql"):
         yield
         return
-    marks = ", ".join(f":t{i}" for i in range(len(tables)))
-    indexes = db.session.execute(
-        text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-            f" AND tbl_name IN ({marks})"
-        ),
-        {f"t{i}": name for i, name in enumerate(tables)},
-    ).all()
+    if dialect == "postgresql":
+        indexes = db.session.execute(_PG_SECONDARY_INDEXES, {"tables": list(tables)}).all()
+    else:
+        marks = ", ".join(f":t{i}" for i in range(len(tables)))
+        indexes = db.session.execute(
+            text(
+                "SELECT '\"' || name || '\"', sql FROM sqlite_master"
+                f" WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})"
+            ),
+            {f"t{i}": name for i, name in enumerate(tables)},
+        ).all()
     connection = db.session.connection()
     for name, _ in indexes:
-        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+        connection.exec_driver_sql(f"DROP INDEX {name}")
     yield
+    if dialect == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_INDEX_MEMORY}'")
     for _, sql in indexes:
         connection.exec_driver_sql(sql)
 
@@ -253,43 +277,3 @@ def _journal_mode(raw: Any, mode: str) -> str | None:
         return None
     raw.execute(f"PRAGMA synchronous={'NORMAL' if found == 'wal' else 'FULL'}")
     return found
-
-
-class GrowingStatistics:
-    """PostgreSQL: ``ANALYZE`` each table a load writes whenever its rows written have
-    doubled since its last analysis (from :data:`FIRST` rows); does nothing elsewhere.
-
-    A row's foreign-key check runs a query that PostgreSQL plans once per connection and
-    keeps, from the referenced table's statistics and size at that moment. Planned when a
-    seed's first batch had written a few dozen homerooms (or after ``flask db upgrade``
-    analyzed the empty table), it was a sequential scan, and each later enrollment's
-    check read every homeroom: 208 million rows read for a seed of 100,000 students, and
-    over ten minutes for a million. ``ANALYZE`` inside the load's transaction counts its
-    own new rows and makes PostgreSQL plan such queries again. Doubling keeps it to about
-    ten analyses of a table per million rows, each reading a sample of at most 30,000.
-
-    Args:
-        dialect: the name of the session's database dialect.
-    """
-
-    #: Rows written to a table before its first analysis.
-    FIRST = 100
-
-    def __init__(self, dialect: str) -> None:
-        self.enabled = dialect == "postgresql"
-        self.written: dict[str, int] = {}
-        self.next_at: dict[str, int] = {}
-
-    def wrote(self, table: str, rows: int) -> None:
-        """Count ``rows`` more rows written to ``table``; analyze it when they doubled.
-
-        Args:
-            table: the table's name (one of the app's, never user input).
-            rows: how many rows were just written.
-        """
-        if not self.enabled or not rows:
-            return
-        total = self.written[table] = self.written.get(table, 0) + rows
-        if total >= self.next_at.get(table, self.FIRST):
-            db.session.execute(text(f'ANALYZE "{table}"'))
-            self.next_at[table] = 2 * total

@@ -25,7 +25,7 @@ from webapp.homerooms.seeding import HomeroomFiller
 from webapp.models import Guardian, Student
 from webapp.models.search_index import SEARCH_TRIGGERS, SQLITE_DDL
 from webapp.models.types import utcnow
-from webapp.students import bulk_load, seed_search, seed_worker
+from webapp.students import bulk_load, bulk_postgres, seed_search, seed_worker
 from webapp.students.seed_rows import GUARDIAN_TABLES, DistrictRows, Rows, SeedPlan
 from webapp.years.service import current_year
 
@@ -165,15 +165,14 @@ def _seed(
             outer.callback(seed_search.detach, raw)  # after the commit or rollback
         try:
             with ExitStack() as stack:
+                loaded = ("students", "enrollments", *(GUARDIAN_TABLES if guardians else ()))
+                stack.enter_context(bulk_load.indexes_set_aside(loaded, when=count > stored))
+                stack.enter_context(
+                    bulk_postgres.foreign_keys_set_aside(loaded, when=count > stored)
+                )
                 if sqlite:
                     _search_triggers_set_aside()
                     stack.enter_context(_counts_kept_in_one_statement(year_id))
-                    stack.enter_context(
-                        bulk_load.indexes_set_aside(
-                            ("students", "enrollments", *(GUARDIAN_TABLES if guardians else ())),
-                            when=count > stored,
-                        )
-                    )
                     stack.enter_context(
                         bulk_load.checks_set_aside([seed_worker.table(name) for name in written])
                     )
@@ -195,7 +194,7 @@ def _write_batches(
     batches: Iterable[Rows], filler: HomeroomFiller | None, progress: Callable[[int], Any] | None
 ) -> None:
     """Insert each batch (rows per table, ready for the driver) through the driver."""
-    statistics = bulk_load.GrowingStatistics(db.session.get_bind().dialect.name)
+    statistics = bulk_postgres.GrowingStatistics(db.session.get_bind().dialect.name)
     for rows in batches:
         for name, columns in seed_worker.WRITE_ORDER.items():
             if rows.get(name):
