@@ -70,8 +70,10 @@ def seed_command(
     "5B", ...) of CLASS_SIZE; each homeroom gets a new account with the teacher role
     (teacher.5a.N@school.example), all with one generated password, printed at the end.
     Rows are inserted in batches, in one transaction; a second process can generate
-    them meanwhile (--jobs). On SQLite, a seed into an empty roster has the database to
-    itself while it writes (a rollback journal instead of WAL): other processes wait.
+    them meanwhile (--jobs). A seed larger than the roster has the database to itself
+    while it writes: on SQLite (into an empty roster) a rollback journal instead of WAL,
+    on PostgreSQL the students' and guardians' tables locked while their indexes and
+    foreign keys are set aside and made again; other processes wait.
     """
     password = new_password()
     with click.progressbar(length=count, label="Adding students") as bar:
