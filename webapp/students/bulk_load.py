@@ -135,6 +135,10 @@ def indexes_set_aside(tables: Sequence[str], *, when: bool) -> Iterator[None]:
         yield
         return
     if dialect == "postgresql":
+        # Every lock up front, in one statement: the load waits for the sessions using
+        # these tables before it changes anything, rather than between two DROPs.
+        names = ", ".join(f'"{name}"' for name in tables)
+        db.session.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
         indexes = db.session.execute(_PG_SECONDARY_INDEXES, {"tables": list(tables)}).all()
     else:
         marks = ", ".join(f":t{i}" for i in range(len(tables)))
