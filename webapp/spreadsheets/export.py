@@ -22,17 +22,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
-
 DATE_FORMAT = "yyyy-mm-dd"
 #: The most characters an Excel cell holds.
 MAX_CELL_CHARS = 32_767
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 #: Strings a spreadsheet could take for a formula or an error value.
 _TRIGGERS = ("=", "+", "-", "@")
-_ERRORS = frozenset(ERROR_CODES)
 
 Value = str | int | float | date | datetime | bool | None
 
@@ -60,13 +55,18 @@ def write_xlsx(
         ValueError: a value openpyxl cannot write (another type), or a string too long
             for a cell.
     """
+    # openpyxl is imported when a workbook is written, not with the app (74 ms in every
+    # process that loads it, most of which never write one).
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title)
+    cell = _Cells(sheet)
     count = 0
     try:
-        sheet.append([_cell(sheet, name) for name in header])
+        sheet.append([cell(name) for name in header])
         for row in rows:
-            sheet.append([_cell(sheet, value) for value in row])
+            sheet.append([cell(value) for value in row])
             count += 1
     except BaseException:
         _discard(sheet)
@@ -88,29 +88,47 @@ def _discard(sheet: Any) -> None:
         return
 
 
-def _cell(sheet: Any, value: Value) -> Any:
-    """The value, or a cell with its type or format set when the value needs one."""
-    if isinstance(value, str):
-        if len(value) > MAX_CELL_CHARS:
-            raise ValueError(
-                f"A cell of {len(value):,} characters does not fit in Excel "
-                f"({MAX_CELL_CHARS:,} at most)."
-            )
-        if ILLEGAL_CHARACTERS_RE.search(value):
-            value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
-        if value.startswith(_TRIGGERS) or value in _ERRORS:
-            cell = WriteOnlyCell(sheet, value)
-            cell.data_type = "s"
+class _Cells:
+    """Makes the cells of one sheet: the value, or a cell with its type or format set
+    when the value needs one."""
+
+    def __init__(self, sheet: Any) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+
+        self.sheet = sheet
+        self.new = WriteOnlyCell
+        self.errors = frozenset(ERROR_CODES)
+        self.illegal = ILLEGAL_CHARACTERS_RE
+
+    def __call__(self, value: Value) -> Any:
+        """The cell for ``value`` (see the module docstring).
+
+        Raises:
+            ValueError: a string longer than a cell holds.
+        """
+        sheet = self.sheet
+        if isinstance(value, str):
+            if len(value) > MAX_CELL_CHARS:
+                raise ValueError(
+                    f"A cell of {len(value):,} characters does not fit in Excel "
+                    f"({MAX_CELL_CHARS:,} at most)."
+                )
+            if self.illegal.search(value):
+                value = self.illegal.sub("\ufffd", value)
+            if value.startswith(_TRIGGERS) or value in self.errors:
+                cell = self.new(sheet, value)
+                cell.data_type = "s"
+                return cell
+            return value
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            cell = self.new(sheet, value)
+            cell.number_format = DATETIME_FORMAT
+            return cell
+        if isinstance(value, date):
+            cell = self.new(sheet, value)  # type: ignore[arg-type]  # stubs omit date
+            cell.number_format = DATE_FORMAT
             return cell
         return value
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        cell = WriteOnlyCell(sheet, value)
-        cell.number_format = DATETIME_FORMAT
-        return cell
-    if isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value)  # type: ignore[arg-type]  # stubs omit date
-        cell.number_format = DATE_FORMAT
-        return cell
-    return value

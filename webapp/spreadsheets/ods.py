@@ -33,11 +33,10 @@ from datetime import datetime
 from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import iterparse
-from openpyxl.utils import get_column_letter
 
 from webapp.spreadsheets.archive import READ_ERRORS, damaged, read_small_part
 from webapp.spreadsheets.base import KIND_LABELS, FileKind, Limits, Row, SpreadsheetError
-from webapp.spreadsheets.cells import datetime_text, decimal_text
+from webapp.spreadsheets.cells import column_letter, datetime_text, decimal_text
 from webapp.spreadsheets.xlsx import check_row, sheet_notes
 
 WHAT = KIND_LABELS[FileKind.ODS]
@@ -219,7 +218,7 @@ class _SheetReader:
         column = len(self.cells) + self.blank_run + 1
         if column + repeats - 1 > self.limits.max_columns:
             raise SpreadsheetError(
-                f"Row {row}: column {get_column_letter(min(column + repeats - 1, 16384))} "
+                f"Row {row}: column {column_letter(min(column + repeats - 1, 16384))} "
                 f"has a value, beyond the {self.limits.max_columns:,} columns read. Remove "
                 "the cells far to the right.",
                 line=row,
@@ -255,7 +254,7 @@ def cell_text(element: Element, row: int, column: int, limits: Limits) -> str:
     if value_type is None:
         if element.get(_FORMULA):
             raise SpreadsheetError(
-                f"Cell {get_column_letter(column)}{row} has a formula saved without its "
+                f"Cell {column_letter(column)}{row} has a formula saved without its "
                 "result, so its value is unknown (formulas are never calculated here). Open "
                 "the file in LibreOffice or Excel, save it, and try again.",
                 line=row,
@@ -278,7 +277,7 @@ def cell_text(element: Element, row: int, column: int, limits: Limits) -> str:
         text = "\n".join(_paragraph(child) for child in element if child.tag in _PARAGRAPHS)
     if len(text) > limits.max_cell_chars:
         raise SpreadsheetError(
-            f"Cell {get_column_letter(column)}{row} holds {len(text):,} characters; a cell "
+            f"Cell {column_letter(column)}{row} holds {len(text):,} characters; a cell "
             f"may hold {limits.max_cell_chars:,}.",
             line=row,
         )

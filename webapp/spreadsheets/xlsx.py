@@ -32,12 +32,10 @@ from typing import IO, Any
 from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import iterparse
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 
 from webapp.spreadsheets.archive import READ_ERRORS, damaged, read_small_part
 from webapp.spreadsheets.base import KIND_LABELS, FileKind, Limits, Row, SpreadsheetError
-from webapp.spreadsheets.cells import value_text
+from webapp.spreadsheets.cells import column_letter, value_text
 
 WHAT = KIND_LABELS[FileKind.XLSX]
 
@@ -175,6 +173,8 @@ def open_sheet(
         SpreadsheetError: openpyxl cannot read the workbook, it has no sheet of cells, or
             the sheet named does not exist; see also :func:`check_formulas`.
     """
+    from openpyxl import load_workbook  # on first use (see cells.column_letter)
+
     try:
         with warnings.catch_warnings():
             # openpyxl warns about features it would drop when saving; nothing is saved here.
@@ -287,14 +287,14 @@ def check_row(cells: list[str], line: int, limits: Limits) -> None:
     """
     if len(cells) > limits.max_columns:
         raise SpreadsheetError(
-            f"Row {line}: column {get_column_letter(len(cells))} has a value, beyond the "
+            f"Row {line}: column {column_letter(len(cells))} has a value, beyond the "
             f"{limits.max_columns:,} columns read. Remove the cells far to the right.",
             line=line,
         )
     for index, cell in enumerate(cells, start=1):
         if len(cell) > limits.max_cell_chars:
             raise SpreadsheetError(
-                f"Cell {get_column_letter(index)}{line} holds {len(cell):,} characters; a "
+                f"Cell {column_letter(index)}{line} holds {len(cell):,} characters; a "
                 f"cell may hold {limits.max_cell_chars:,}.",
                 line=line,
             )

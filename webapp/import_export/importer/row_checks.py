@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
 from webapp.fields.base import FieldError, Parser
 from webapp.fields.parsers import parse_iso_date
 from webapp.fields.student import ROSTER_ROW
 from webapp.import_export.csvformat import FIELDS, TEXT_FIELDS, restore
 from webapp.import_export.importer.columns import CellSource, ParsedFile
 from webapp.spreadsheets import DateOrder, DateParseError, FileKind, parse_date
+from webapp.spreadsheets.cells import column_letter
 
 #: How a column's cells are checked: ``(source, field, clean, is quoted text)``; the
 #: source is a column index or, for a name in parts, the parts' indexes.
@@ -150,7 +149,7 @@ def width_message(cells: Sequence[str], width: int, kind: str) -> str:
         while column > width and not cells[column - 1].strip():
             column -= 1
         return (
-            f"The row has a value in column {get_column_letter(column)}, which has no "
+            f"The row has a value in column {column_letter(column)}, which has no "
             "header; add a header for it or clear it."
         )
     cells_text = "1 cell" if len(cells) == 1 else f"{len(cells)} cells"
